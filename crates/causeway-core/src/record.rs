@@ -1,0 +1,206 @@
+//! The binary event record, version 1 (docs/event-format.md is the contract; this module and
+//! `packages/core/src/format/event-format.ts` are its two owners and must change together).
+//!
+//! Every record is 32 bytes, little-endian:
+//!
+//! | offset | size | field                                                  |
+//! |--------|------|--------------------------------------------------------|
+//! | 0      | 1    | kind                                                   |
+//! | 1      | 1    | flags (meaning depends on the kind)                    |
+//! | 2      | 2    | reserved, zero                                         |
+//! | 4      | 4    | seq: per-stream sequence number, gaps are dropped records |
+//! | 8      | 4    | task: the task the record was written in               |
+//! | 12     | 4    | site: global site id, 0 when none                      |
+//! | 16     | 8    | a: kind-specific unsigned argument                     |
+//! | 24     | 8    | b: kind-specific argument (an f64 time for task starts) |
+
+use crate::ids::LocalTaskId;
+
+/// Version of the record layout and kind table. Bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Size of one record in bytes.
+pub const RECORD_SIZE: usize = 32;
+
+/// What a record says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// A task starts that has no recorded cause in this stream (process start, an entry point).
+    /// `task` is the new task; `b` is the time in ms since the stream's epoch.
+    TaskBegin = 1,
+    /// A function starts running. `a` is the invocation id for async functions and generators, else 0.
+    FnEnter = 2,
+    /// A function returns (or an async function settles). `a` as for `FnEnter`.
+    FnExit = 3,
+    /// An exception leaves a function. `a` as for `FnEnter`.
+    FnThrow = 4,
+    /// An async function reaches an `await`; `a` is its invocation id.
+    AwaitSuspend = 5,
+    /// The continuation after an `await` starts: a new task `task`, caused by the task that
+    /// suspended invocation `a`. `b` is the time. Flag bit 0: the awaited promise rejected.
+    AwaitResume = 6,
+}
+
+impl Kind {
+    /// The highest kind value this version knows.
+    pub const MAX: u8 = Kind::AwaitResume as u8;
+
+    pub fn try_from_u8(value: u8) -> Option<Kind> {
+        Some(match value {
+            1 => Kind::TaskBegin,
+            2 => Kind::FnEnter,
+            3 => Kind::FnExit,
+            4 => Kind::FnThrow,
+            5 => Kind::AwaitSuspend,
+            6 => Kind::AwaitResume,
+            _ => return None,
+        })
+    }
+
+    /// Does a record of this kind start a new task?
+    pub fn begins_task(self) -> bool {
+        matches!(self, Kind::TaskBegin | Kind::AwaitResume)
+    }
+}
+
+/// Flag bit of `AwaitResume`: the continuation runs because the awaited promise rejected.
+pub const FLAG_REJECTED: u8 = 1;
+
+/// One decoded record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Record {
+    pub kind: Kind,
+    pub flags: u8,
+    pub seq: u32,
+    pub task: LocalTaskId,
+    pub site: u32,
+    pub a: u64,
+    pub b: u64,
+}
+
+impl Record {
+    /// `b` read as a time in milliseconds (task-starting kinds).
+    pub fn time_ms(&self) -> f64 {
+        f64::from_bits(self.b)
+    }
+}
+
+/// Why a record could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The byte length is not a multiple of [`RECORD_SIZE`].
+    PartialRecord { len: usize },
+    /// The record at `index` has a kind this version does not know.
+    UnknownKind { index: usize, kind: u8 },
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from(u32_at(bytes, at)) | (u64::from(u32_at(bytes, at + 4)) << 32)
+}
+
+/// Decodes the record starting at byte `at` of `bytes`; `index` names it in errors.
+///
+/// # Panics
+/// If `bytes` holds fewer than `at + RECORD_SIZE` bytes.
+pub fn decode_at(bytes: &[u8], at: usize, index: usize) -> Result<Record, DecodeError> {
+    let kind = Kind::try_from_u8(bytes[at]).ok_or(DecodeError::UnknownKind { index, kind: bytes[at] })?;
+    Ok(Record {
+        kind,
+        flags: bytes[at + 1],
+        seq: u32_at(bytes, at + 4),
+        task: LocalTaskId(u32_at(bytes, at + 8)),
+        site: u32_at(bytes, at + 12),
+        a: u64_at(bytes, at + 16),
+        b: u64_at(bytes, at + 24),
+    })
+}
+
+/// Checks that `bytes` is a whole number of records.
+pub fn check_length(bytes: &[u8]) -> Result<usize, DecodeError> {
+    if bytes.len() % RECORD_SIZE != 0 {
+        return Err(DecodeError::PartialRecord { len: bytes.len() });
+    }
+    Ok(bytes.len() / RECORD_SIZE)
+}
+
+/// Encodes a record (used by tests and synthetic workloads; the runtime writes records in JS).
+pub fn encode(record: &Record, out: &mut Vec<u8>) {
+    out.push(record.kind as u8);
+    out.push(record.flags);
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&record.seq.to_le_bytes());
+    out.extend_from_slice(&record.task.0.to_le_bytes());
+    out.extend_from_slice(&record.site.to_le_bytes());
+    out.extend_from_slice(&record.a.to_le_bytes());
+    out.extend_from_slice(&record.b.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Record {
+        Record {
+            kind: Kind::AwaitResume,
+            flags: FLAG_REJECTED,
+            seq: 0xdead_beef,
+            task: LocalTaskId(7),
+            site: 42,
+            a: 0x1_0000_0002,
+            b: 12.5f64.to_bits(),
+        }
+    }
+
+    #[test]
+    fn a_record_round_trips_through_its_32_bytes() {
+        let mut bytes = Vec::new();
+        encode(&sample(), &mut bytes);
+        assert_eq!(bytes.len(), RECORD_SIZE);
+        assert_eq!(decode_at(&bytes, 0, 0), Ok(sample()));
+        assert_eq!(decode_at(&bytes, 0, 0).unwrap().time_ms(), 12.5);
+    }
+
+    #[test]
+    fn fields_sit_at_the_documented_offsets() {
+        let mut bytes = Vec::new();
+        encode(&sample(), &mut bytes);
+        assert_eq!(bytes[0], 6);
+        assert_eq!(bytes[1], 1);
+        assert_eq!(&bytes[4..8], &0xdead_beefu32.to_le_bytes());
+        assert_eq!(&bytes[8..12], &7u32.to_le_bytes());
+        assert_eq!(&bytes[12..16], &42u32.to_le_bytes());
+        assert_eq!(&bytes[16..24], &0x1_0000_0002u64.to_le_bytes());
+    }
+
+    #[test]
+    fn an_unknown_kind_is_reported_with_its_index() {
+        let mut bytes = vec![0u8; RECORD_SIZE * 2];
+        bytes[0] = 2;
+        bytes[RECORD_SIZE] = 200;
+        assert!(decode_at(&bytes, 0, 0).is_ok());
+        assert_eq!(
+            decode_at(&bytes, RECORD_SIZE, 1),
+            Err(DecodeError::UnknownKind { index: 1, kind: 200 })
+        );
+    }
+
+    #[test]
+    fn a_partial_record_is_refused() {
+        assert_eq!(check_length(&[0u8; 33]), Err(DecodeError::PartialRecord { len: 33 }));
+        assert_eq!(check_length(&[0u8; 64]), Ok(2));
+    }
+
+    #[test]
+    fn every_kind_up_to_max_decodes_and_nothing_beyond() {
+        for value in 1..=Kind::MAX {
+            assert_eq!(Kind::try_from_u8(value).map(|k| k as u8), Some(value));
+        }
+        assert_eq!(Kind::try_from_u8(0), None);
+        assert_eq!(Kind::try_from_u8(Kind::MAX + 1), None);
+    }
+}

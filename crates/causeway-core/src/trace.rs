@@ -1,0 +1,271 @@
+//! One trace's events, ingested batch by batch, and the causal graph built from them.
+
+use crate::graph::{CausalGraph, Edge, EdgeKind};
+use crate::hash::FastMap;
+use crate::ids::{LocalTaskId, StreamId, TaskIx};
+use crate::record::{self, DecodeError, Kind, Record, RECORD_SIZE};
+
+/// What the core knows about a task besides its place in the graph.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TaskInfo {
+    pub stream: StreamId,
+    pub local: LocalTaskId,
+    /// Sequence number of the task's first and last record.
+    pub first_seq: u32,
+    pub last_seq: u32,
+    /// Number of records written in the task.
+    pub records: u32,
+    /// Site of the record that began the task (0 when it began without one).
+    pub begin_site: u32,
+    /// Start time in ms since the stream's epoch; NaN when the begin record was lost.
+    pub begin_ms: f64,
+}
+
+/// Why a batch was refused. A refused batch changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IngestError {
+    Decode(DecodeError),
+    /// Record `index` has a sequence number lower than one already ingested for its stream.
+    SeqWentBack { index: usize, seq: u32, expected: u32 },
+}
+
+impl From<DecodeError> for IngestError {
+    fn from(e: DecodeError) -> IngestError {
+        IngestError::Decode(e)
+    }
+}
+
+/// Counters that say how complete the recording is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TraceStats {
+    pub records: u64,
+    /// Records the runtime could not write (gaps in sequence numbers).
+    pub dropped: u64,
+    /// Tasks whose first record was not a task-starting one (it was dropped).
+    pub orphan_tasks: u32,
+    /// Continuations whose `await` was not seen (its record was dropped).
+    pub unmatched_resumes: u32,
+}
+
+#[derive(Default)]
+struct StreamState {
+    next_seq: Option<u32>,
+}
+
+/// Sequence numbers are u32 and wrap; a gap of more than half the range is a step back.
+const SEQ_HALF_RANGE: u32 = 1 << 31;
+
+#[derive(Default)]
+pub struct Trace {
+    graph: CausalGraph,
+    tasks: Vec<TaskInfo>,
+    by_local: FastMap<(StreamId, LocalTaskId), TaskIx>,
+    /// Invocation -> the task that suspended it at its pending `await`.
+    suspended: FastMap<(StreamId, u64), TaskIx>,
+    streams: FastMap<StreamId, StreamState>,
+    stats: TraceStats,
+}
+
+impl Trace {
+    pub fn new() -> Trace {
+        Trace::default()
+    }
+
+    /// Adds a batch of records from `stream`, in the order they were written.
+    ///
+    /// The whole batch is checked before anything is applied: on error the trace is unchanged.
+    ///
+    /// # Complexity
+    /// O(records), plus O(clock width) per new task.
+    pub fn ingest(&mut self, stream: StreamId, bytes: &[u8]) -> Result<usize, IngestError> {
+        let count = record::check_length(bytes)?;
+        let mut expected = self.streams.get(&stream).and_then(|s| s.next_seq);
+        for index in 0..count {
+            let rec = record::decode_at(bytes, index * RECORD_SIZE, index)?;
+            if let Some(want) = expected {
+                if rec.seq.wrapping_sub(want) >= SEQ_HALF_RANGE {
+                    return Err(IngestError::SeqWentBack { index, seq: rec.seq, expected: want });
+                }
+            }
+            expected = Some(rec.seq.wrapping_add(1));
+        }
+        for index in 0..count {
+            let rec = record::decode_at(bytes, index * RECORD_SIZE, index)?;
+            self.apply(stream, &rec);
+        }
+        Ok(count)
+    }
+
+    fn apply(&mut self, stream: StreamId, rec: &Record) {
+        let state = self.streams.entry(stream).or_default();
+        if let Some(want) = state.next_seq {
+            self.stats.dropped += u64::from(rec.seq.wrapping_sub(want));
+        }
+        state.next_seq = Some(rec.seq.wrapping_add(1));
+        self.stats.records += 1;
+
+        let key = (stream, rec.task);
+        let task = match self.by_local.get(&key) {
+            Some(&task) => task,
+            None => self.begin_task(stream, rec),
+        };
+        let info = &mut self.tasks[task.index()];
+        info.records += 1;
+        info.last_seq = rec.seq;
+        if rec.kind == Kind::AwaitSuspend {
+            self.suspended.insert((stream, rec.a), task);
+        }
+    }
+
+    fn begin_task(&mut self, stream: StreamId, rec: &Record) -> TaskIx {
+        let mut cause = None;
+        match rec.kind {
+            Kind::AwaitResume => {
+                cause = self.suspended.remove(&(stream, rec.a));
+                if cause.is_none() {
+                    self.stats.unmatched_resumes += 1;
+                }
+            }
+            Kind::TaskBegin => {}
+            _ => self.stats.orphan_tasks += 1,
+        }
+        let task = match cause {
+            Some(from) => self.graph.add_task(&[(from, EdgeKind::Await)]),
+            None => self.graph.add_task(&[]),
+        };
+        let begins = rec.kind.begins_task();
+        self.tasks.push(TaskInfo {
+            stream,
+            local: rec.task,
+            first_seq: rec.seq,
+            last_seq: rec.seq,
+            records: 0,
+            begin_site: if begins { rec.site } else { 0 },
+            begin_ms: if begins { rec.time_ms() } else { f64::NAN },
+        });
+        self.by_local.insert((stream, rec.task), task);
+        task
+    }
+
+    pub fn graph(&self) -> &CausalGraph {
+        &self.graph
+    }
+
+    pub fn tasks(&self) -> &[TaskInfo] {
+        &self.tasks
+    }
+
+    pub fn edges(&self) -> &[Edge] {
+        self.graph.edges()
+    }
+
+    pub fn stats(&self) -> TraceStats {
+        self.stats
+    }
+
+    pub fn task_by_local(&self, stream: StreamId, local: LocalTaskId) -> Option<TaskIx> {
+        self.by_local.get(&(stream, local)).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::RecordWriter;
+
+    const S: StreamId = StreamId(1);
+
+    #[test]
+    fn a_resume_is_caused_by_the_task_that_suspended_its_invocation() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.push(Kind::FnEnter, 1, 10, 100);
+        w.push(Kind::AwaitSuspend, 1, 11, 100);
+        w.push(Kind::FnEnter, 1, 10, 101);
+        w.push(Kind::AwaitSuspend, 1, 11, 101);
+        w.resume(2, 11, 101, 5.0);
+        w.resume(3, 11, 100, 6.0);
+        w.push(Kind::FnExit, 3, 10, 100);
+        let mut trace = Trace::new();
+        assert_eq!(trace.ingest(S, &w.bytes), Ok(8));
+
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(trace.tasks().len(), 3);
+        assert!(trace.graph().happens_before(t(1), t(2)));
+        assert!(trace.graph().happens_before(t(1), t(3)));
+        assert!(trace.graph().concurrent(t(2), t(3)));
+        assert_eq!(trace.tasks()[t(3).index()].records, 2);
+        assert_eq!(trace.tasks()[t(2).index()].begin_ms, 5.0);
+        assert_eq!(trace.stats(), TraceStats { records: 8, ..TraceStats::default() });
+    }
+
+    #[test]
+    fn batches_of_one_stream_continue_each_other() {
+        let mut first = RecordWriter::new();
+        first.begin(1, 0.0);
+        first.push(Kind::AwaitSuspend, 1, 11, 7);
+        let mut second = RecordWriter::starting_at(first.next_seq);
+        second.resume(2, 11, 7, 1.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &first.bytes).unwrap();
+        trace.ingest(S, &second.bytes).unwrap();
+        assert_eq!(trace.edges().len(), 1);
+    }
+
+    #[test]
+    fn gaps_in_sequence_numbers_count_as_dropped_records() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.next_seq += 5;
+        w.push(Kind::FnEnter, 1, 10, 0);
+        w.next_seq += 2;
+        w.resume(2, 11, 99, 1.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let stats = trace.stats();
+        assert_eq!(stats.dropped, 7);
+        assert_eq!(stats.unmatched_resumes, 1);
+    }
+
+    #[test]
+    fn a_task_whose_start_was_dropped_becomes_an_orphan_without_causes() {
+        let mut w = RecordWriter::new();
+        w.push(Kind::FnEnter, 4, 10, 0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        assert_eq!(trace.stats().orphan_tasks, 1);
+        assert!(trace.tasks()[0].begin_ms.is_nan());
+    }
+
+    #[test]
+    fn a_refused_batch_leaves_the_trace_unchanged() {
+        let mut good = RecordWriter::new();
+        good.begin(1, 0.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &good.bytes).unwrap();
+
+        let mut bad = RecordWriter::starting_at(good.next_seq);
+        bad.push(Kind::FnEnter, 1, 10, 0);
+        bad.bytes.extend_from_slice(&[0xff; RECORD_SIZE]);
+        let err = trace.ingest(S, &bad.bytes).unwrap_err();
+        assert_eq!(err, IngestError::Decode(DecodeError::UnknownKind { index: 1, kind: 0xff }));
+        assert_eq!(trace.stats().records, 1);
+
+        let mut stale = RecordWriter::starting_at(0);
+        stale.push(Kind::FnEnter, 1, 10, 0);
+        let err = trace.ingest(S, &stale.bytes).unwrap_err();
+        assert_eq!(err, IngestError::SeqWentBack { index: 0, seq: 0, expected: 1 });
+        assert_eq!(trace.stats().records, 1);
+    }
+
+    #[test]
+    fn streams_number_their_tasks_independently() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        let mut trace = Trace::new();
+        trace.ingest(StreamId(1), &w.bytes).unwrap();
+        trace.ingest(StreamId(2), &w.bytes).unwrap();
+        assert_eq!(trace.tasks().len(), 2);
+        assert!(trace.graph().concurrent(TaskIx(0), TaskIx(1)));
+    }
+}

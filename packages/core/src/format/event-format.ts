@@ -1,0 +1,167 @@
+/**
+ * The binary event record and the site table, version 1.
+ *
+ * docs/event-format.md is the contract; this module is its TypeScript owner and
+ * crates/causeway-core/src/record.rs its Rust owner. Writers (the runtime) and readers (the core,
+ * the CLI) take every constant from here. A test checks this module against the document.
+ */
+
+/** Version of the record layout, the kind table and the site table. */
+export const EVENT_FORMAT_VERSION = 1;
+
+/** Bytes per record. */
+export const RECORD_SIZE = 32;
+/** u32 words per record. */
+export const RECORD_WORDS = RECORD_SIZE / 4;
+
+/** Byte offsets of the fields inside a record (all little-endian). */
+export const RecordOffset = {
+  kind: 0,
+  flags: 1,
+  seq: 4,
+  task: 8,
+  site: 12,
+  a: 16,
+  b: 24,
+} as const;
+
+/** What a record says happened. Values are stable: never renumber, only add. */
+export const EventKind = {
+  /** A task with no recorded cause starts (process start, an entry point). b = time. */
+  TaskBegin: 1,
+  /** A function starts. a = invocation id for async functions, else 0. */
+  FnEnter: 2,
+  /** A function returns, or an async function settles. a = as for FnEnter. */
+  FnExit: 3,
+  /** An exception leaves a function. a = as for FnEnter. */
+  FnThrow: 4,
+  /** An async function reaches an await. a = invocation id. */
+  AwaitSuspend: 5,
+  /** The continuation after an await starts a new task. a = invocation id, b = time. */
+  AwaitResume: 6,
+} as const;
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
+  [EventKind.TaskBegin]: 'task-begin',
+  [EventKind.FnEnter]: 'fn-enter',
+  [EventKind.FnExit]: 'fn-exit',
+  [EventKind.FnThrow]: 'fn-throw',
+  [EventKind.AwaitSuspend]: 'await-suspend',
+  [EventKind.AwaitResume]: 'await-resume',
+};
+
+/** Flag bits of an AwaitResume record. */
+export const ResumeFlag = {
+  /** The continuation runs because the awaited promise rejected. */
+  Rejected: 1,
+} as const;
+
+/** Why one task happens before another, as the core reports edges. */
+export const EdgeKind = {
+  /** A task reached an await whose continuation is the other task. */
+  Await: 1,
+} as const;
+export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
+
+export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
+  [EdgeKind.Await]: 'await',
+};
+
+/** What kind of construct a site is. Values are stable: never renumber, only add. */
+export const SiteKind = {
+  Function: 1,
+  Await: 2,
+} as const;
+export type SiteKind = (typeof SiteKind)[keyof typeof SiteKind];
+
+export const SITE_KIND_NAMES: Readonly<Record<SiteKind, string>> = {
+  [SiteKind.Function]: 'function',
+  [SiteKind.Await]: 'await',
+};
+
+/**
+ * One site: `[kind, line, column, functionName, name]`. Lines and columns are 1-based and point
+ * into the original source. `functionName` is the enclosing (or, for a function site, the
+ * function's own) name; `name` is the property or variable name, '' when none applies.
+ */
+export type SiteRow = [kind: SiteKind, line: number, column: number, functionName: string, name: string];
+
+/** A file's site table, emitted by the Babel plugin and registered once when the module loads. */
+export interface SiteTable {
+  /** EVENT_FORMAT_VERSION of the table. */
+  v: number;
+  /** Path of the original source, relative to the instrumentation root where possible. */
+  file: string;
+  sites: SiteRow[];
+}
+
+/** The name site tables give a function that has none. */
+export const ANONYMOUS = '<anonymous>';
+
+/** A record's fields, as the reference encoder and decoder below see them. */
+export interface RecordFields {
+  kind: number;
+  flags: number;
+  seq: number;
+  task: number;
+  site: number;
+  /** Unsigned; exact up to 2^53. */
+  a: number;
+  /** The raw 64 bits of b as an unsigned number, or, for task-starting kinds, a time in ms. */
+  b: number;
+}
+
+/** Kinds whose b field holds an f64 time rather than an integer. */
+export function hasTime(kind: number): boolean {
+  return kind === EventKind.TaskBegin || kind === EventKind.AwaitResume;
+}
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * Encodes records into a fresh buffer. The reference encoder for tests and synthetic traces; the
+ * runtime writes the same layout straight into its ring buffer.
+ */
+export function encodeRecords(records: readonly RecordFields[]): Uint8Array {
+  const bytes = new Uint8Array(records.length * RECORD_SIZE);
+  const view = new DataView(bytes.buffer);
+  records.forEach((r, i) => {
+    const at = i * RECORD_SIZE;
+    view.setUint8(at + RecordOffset.kind, r.kind);
+    view.setUint8(at + RecordOffset.flags, r.flags);
+    view.setUint32(at + RecordOffset.seq, r.seq, true);
+    view.setUint32(at + RecordOffset.task, r.task, true);
+    view.setUint32(at + RecordOffset.site, r.site, true);
+    view.setUint32(at + RecordOffset.a, r.a % TWO_32, true);
+    view.setUint32(at + RecordOffset.a + 4, Math.floor(r.a / TWO_32), true);
+    if (hasTime(r.kind)) {
+      view.setFloat64(at + RecordOffset.b, r.b, true);
+    } else {
+      view.setUint32(at + RecordOffset.b, r.b % TWO_32, true);
+      view.setUint32(at + RecordOffset.b + 4, Math.floor(r.b / TWO_32), true);
+    }
+  });
+  return bytes;
+}
+
+/** Decodes whole records; the inverse of encodeRecords. */
+export function decodeRecords(bytes: Uint8Array): RecordFields[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: RecordFields[] = [];
+  for (let at = 0; at + RECORD_SIZE <= bytes.byteLength; at += RECORD_SIZE) {
+    const kind = view.getUint8(at + RecordOffset.kind);
+    records.push({
+      kind,
+      flags: view.getUint8(at + RecordOffset.flags),
+      seq: view.getUint32(at + RecordOffset.seq, true),
+      task: view.getUint32(at + RecordOffset.task, true),
+      site: view.getUint32(at + RecordOffset.site, true),
+      a: view.getUint32(at + RecordOffset.a, true) + view.getUint32(at + RecordOffset.a + 4, true) * TWO_32,
+      b: hasTime(kind)
+        ? view.getFloat64(at + RecordOffset.b, true)
+        : view.getUint32(at + RecordOffset.b, true) + view.getUint32(at + RecordOffset.b + 4, true) * TWO_32,
+    });
+  }
+  return records;
+}

@@ -1,0 +1,42 @@
+// @causeway/core: the causal analysis engine (WebAssembly) and the formats it reads.
+
+export type { Edge, Task, TraceStats } from './causal-trace.ts';
+export { CausalTrace } from './causal-trace.ts';
+export { CausewayError, CoreErrorCode } from './errors.ts';
+export type { RecordFields, SiteRow, SiteTable } from './format/event-format.ts';
+export {
+  ANONYMOUS,
+  decodeRecords,
+  EDGE_KIND_NAMES,
+  EdgeKind,
+  EVENT_FORMAT_VERSION,
+  EVENT_KIND_NAMES,
+  EventKind,
+  encodeRecords,
+  hasTime,
+  RECORD_SIZE,
+  RECORD_WORDS,
+  RecordOffset,
+  ResumeFlag,
+  SITE_KIND_NAMES,
+  SiteKind,
+} from './format/event-format.ts';
+export type {
+  EventsChunk,
+  SitesChunk,
+  StreamInfo,
+  TraceEnd,
+  TraceFile,
+  TraceMeta,
+} from './format/trace-file.ts';
+export {
+  parseTraceFile,
+  readTraceFile,
+  TRACE_FILE_EXTENSION,
+  TRACE_FILE_VERSION,
+  TraceFileWriter,
+} from './format/trace-file.ts';
+export type { LoadedTrace } from './load-trace.ts';
+export { loadTraceFile } from './load-trace.ts';
+export type { CoreExports } from './wasm/exports.ts';
+export { instantiateCore, loadCore } from './wasm/load.ts';
