@@ -122,7 +122,7 @@ pub fn decode_at(bytes: &[u8], at: usize, index: usize) -> Result<Record, Decode
 
 /// Checks that `bytes` is a whole number of records.
 pub fn check_length(bytes: &[u8]) -> Result<usize, DecodeError> {
-    if bytes.len() % RECORD_SIZE != 0 {
+    if !bytes.len().is_multiple_of(RECORD_SIZE) {
         return Err(DecodeError::PartialRecord { len: bytes.len() });
     }
     Ok(bytes.len() / RECORD_SIZE)
@@ -183,10 +183,7 @@ mod tests {
         bytes[0] = 2;
         bytes[RECORD_SIZE] = 200;
         assert!(decode_at(&bytes, 0, 0).is_ok());
-        assert_eq!(
-            decode_at(&bytes, RECORD_SIZE, 1),
-            Err(DecodeError::UnknownKind { index: 1, kind: 200 })
-        );
+        assert_eq!(decode_at(&bytes, RECORD_SIZE, 1), Err(DecodeError::UnknownKind { index: 1, kind: 200 }));
     }
 
     #[test]

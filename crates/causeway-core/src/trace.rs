@@ -26,7 +26,11 @@ pub struct TaskInfo {
 pub enum IngestError {
     Decode(DecodeError),
     /// Record `index` has a sequence number lower than one already ingested for its stream.
-    SeqWentBack { index: usize, seq: u32, expected: u32 },
+    SeqWentBack {
+        index: usize,
+        seq: u32,
+        expected: u32,
+    },
 }
 
 impl From<DecodeError> for IngestError {
