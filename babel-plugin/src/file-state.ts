@@ -1,0 +1,85 @@
+/**
+ * What the plugin keeps while instrumenting one file: its site table, the identifiers it
+ * generated, and which nodes are its own (so they are never instrumented again).
+ */
+
+import { relative, sep } from 'node:path';
+import type { NodePath } from '@babel/core';
+import { types as t } from '@babel/core';
+import {
+  EVENT_FORMAT_VERSION,
+  type SiteKind,
+  type SiteRow,
+  type SiteTable,
+} from '@causeway/core/event-format';
+import type { ResolvedOptions } from './options.ts';
+
+export class FileState {
+  readonly options: ResolvedOptions;
+  readonly file: string;
+  /** The namespace the probes are imported as. */
+  readonly probes: t.Identifier;
+  /** The variable holding the first global site id of this file. */
+  readonly siteBase: t.Identifier;
+  /** Allocated when top-level await is seen: the module's own invocation id. */
+  moduleInvocation: t.Identifier | null = null;
+  readonly #sites: SiteRow[] = [];
+  readonly #generated = new WeakSet<t.Node>();
+  readonly #invocations = new WeakMap<t.Node, t.Identifier>();
+  readonly #program: NodePath<t.Program>;
+
+  constructor(program: NodePath<t.Program>, filename: string | undefined, options: ResolvedOptions) {
+    this.options = options;
+    this.#program = program;
+    this.file = filename === undefined ? '<unknown>' : relative(options.root, filename).split(sep).join('/');
+    this.probes = program.scope.generateUidIdentifier('cw');
+    this.siteBase = program.scope.generateUidIdentifier('cwSites');
+  }
+
+  /** Adds a site for `node` and returns the expression for its global id (`_cwSites + n`). */
+  site(kind: SiteKind, node: t.Node, functionName: string, name = ''): t.Expression {
+    const start = node.loc?.start;
+    this.#sites.push([kind, start?.line ?? 0, (start?.column ?? -1) + 1, functionName, name]);
+    return t.binaryExpression('+', t.cloneNode(this.siteBase), t.numericLiteral(this.#sites.length - 1));
+  }
+
+  get siteCount(): number {
+    return this.#sites.length;
+  }
+
+  table(): SiteTable {
+    return { v: EVENT_FORMAT_VERSION, file: this.file, sites: this.#sites };
+  }
+
+  /** `_cw.name(...args)`, marked as generated. */
+  call(name: string, args: t.Expression[]): t.CallExpression {
+    return this.mark(
+      t.callExpression(t.memberExpression(t.cloneNode(this.probes), t.identifier(name)), args),
+    );
+  }
+
+  mark<N extends t.Node>(node: N): N {
+    this.#generated.add(node);
+    return node;
+  }
+
+  isGenerated(node: t.Node): boolean {
+    return this.#generated.has(node);
+  }
+
+  /** The identifier holding the invocation id of async function `fn`, created on first request. */
+  invocationOf(fn: NodePath<t.Function>): t.Identifier {
+    let id = this.#invocations.get(fn.node);
+    if (id === undefined) {
+      id = fn.scope.generateUidIdentifier('cwInvocation');
+      this.#invocations.set(fn.node, id);
+    }
+    return id;
+  }
+
+  /** The module's invocation id, for top-level await. */
+  topLevelInvocation(): t.Identifier {
+    this.moduleInvocation ??= this.#program.scope.generateUidIdentifier('cwModule');
+    return this.moduleInvocation;
+  }
+}

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CausewayError } from '@causeway/core/errors';
+import { SiteKind, type SiteTable } from '@causeway/core/event-format';
+import { InstrumentErrorCode } from '../src/errors.ts';
+import { instrumentSource } from '../src/transform.ts';
+import { importModule, instrument, runInstrumented, trail } from './helpers.ts';
+
+const SAMPLE = `
+export class Counter {
+  #count = 0;
+  constructor(public readonly name: string) {}
+  increment(by = 1): number { this.#count += by; return this.#count; }
+  get value(): number { return this.#count; }
+  static of(name: string): Counter { return new Counter(name); }
+}
+export function sum(...values: number[]): number { return values.reduce((a, b) => a + b, 0); }
+export const twice = (f: () => number) => f() + f();
+export function argumentsCount(): number { return arguments.length; }
+export function hoisted(): string { return inner(); function inner() { return 'inner'; } }
+export function fails(): never { throw new TypeError('nope'); }
+export function* numbers() { yield 1; yield 2; }
+export async function delayed(value: number): Promise<number> {
+  const a = await Promise.resolve(value);
+  const b = await new Promise<number>((resolve) => setTimeout(() => resolve(a * 2), 1));
+  return b;
+}
+export async function recovers(): Promise<string> {
+  try { await Promise.reject(new Error('boom')); return 'unreachable'; }
+  catch (error) { return (error as Error).message; }
+}
+export async function rejects(): Promise<void> { await Promise.reject(new RangeError('bad')); }
+`;
+
+async function exerciseSample(exports: Record<string, unknown>): Promise<unknown[]> {
+  const m = exports as {
+    Counter: { of(name: string): { increment(by?: number): number; value: number; name: string } };
+    sum(...v: number[]): number;
+    twice(f: () => number): number;
+    argumentsCount(...args: unknown[]): number;
+    hoisted(): string;
+    fails(): never;
+    numbers(): Iterable<number>;
+    delayed(v: number): Promise<number>;
+    recovers(): Promise<string>;
+    rejects(): Promise<void>;
+  };
+  const counter = m.Counter.of('c');
+  const results: unknown[] = [counter.increment(), counter.increment(5), counter.value, counter.name];
+  results.push(
+    m.sum(1, 2, 3),
+    m.twice(() => 4),
+    m.argumentsCount(1, 2, 3),
+    m.hoisted(),
+    [...m.numbers()],
+  );
+  results.push(await m.delayed(21), await m.recovers());
+  results.push(
+    await m.rejects().then(
+      () => 'resolved',
+      (e: Error) => `${e.name}: ${e.message}`,
+    ),
+  );
+  try {
+    m.fails();
+  } catch (error) {
+    results.push(`${(error as Error).name}: ${(error as Error).message}`);
+  }
+  return results;
+}
+
+describe('instrumentSource', () => {
+  it('preserves what the program computes, throws and awaits', async () => {
+    const { exports, log } = await runInstrumented(SAMPLE);
+    // The reference: the same file with only its types stripped.
+    const stripped = await importModule(
+      (await import('@babel/core')).transformSync(SAMPLE, {
+        filename: 'plain.ts',
+        configFile: false,
+        babelrc: false,
+        plugins: [(await import('@babel/plugin-transform-typescript')).default],
+      })?.code ?? '',
+    );
+    assert.deepEqual(await exerciseSample(exports), await exerciseSample(stripped));
+    assert.ok(trail(log).filter((call) => call.startsWith('enter')).length >= 10, 'the probes ran');
+  });
+
+  it('reports entries, exits, throws and each await of an async function', async () => {
+    const { exports, log } = await runInstrumented(`
+      export async function twoSteps(fail) {
+        await null;
+        if (fail) throw new Error('x');
+        await null;
+        return 1;
+      }
+    `);
+    const twoSteps = exports.twoSteps as (fail: boolean) => Promise<number>;
+    assert.equal(await twoSteps(false), 1);
+    // Sites: 0 and 1 are the awaits (visited first), 2 the function.
+    assert.deepEqual(trail(log), [
+      'enterAsync:s2:1',
+      'suspend:s0:1',
+      'resume:s0:1',
+      'suspend:s1:1',
+      'resume:s1:1',
+      'exit:s2:1',
+    ]);
+    log.length = 0;
+    await assert.rejects(twoSteps(true), /x/);
+    assert.deepEqual(trail(log), [
+      'enterAsync:s2:2',
+      'suspend:s0:2',
+      'resume:s0:2',
+      'caught:2',
+      'threw:s2:2',
+      'exit:s2:2',
+    ]);
+  });
+
+  it('starts the continuation of a rejected await in the catch that receives it', async () => {
+    const { exports, log } = await runInstrumented(`
+      export async function guarded() {
+        try { await Promise.reject(new Error('no')); } catch { return 'handled'; }
+      }
+    `);
+    assert.equal(await (exports.guarded as () => Promise<string>)(), 'handled');
+    assert.deepEqual(trail(log), ['enterAsync:s1:1', 'suspend:s0:1', 'caught:1', 'exit:s1:1']);
+  });
+
+  it('gives top-level await the module invocation', async () => {
+    const { log } = await runInstrumented('export const value = await Promise.resolve(3);\n');
+    assert.deepEqual(trail(log), ['invocation:1', 'suspend:s0:1', 'resume:s0:1']);
+  });
+
+  it('writes a site table with names and 1-based positions of the original source', async () => {
+    const { log } = await runInstrumented(
+      [
+        'class Shop {',
+        '  async buy(item: string) {',
+        '    return await fetchPrice(item);',
+        '  }',
+        '}',
+        'const fetchPrice = async (x: string) => x.length;',
+        'export const shop = new Shop();',
+      ].join('\n'),
+    );
+    const table = log.find(([name]) => name === 'registerSites')?.[1] as SiteTable;
+    assert.equal(table.file, 'input.ts');
+    assert.deepEqual(table.sites, [
+      [SiteKind.Await, 3, 12, 'Shop.buy', ''],
+      [SiteKind.Function, 2, 3, 'Shop.buy', ''],
+      [SiteKind.Function, 6, 20, 'fetchPrice', ''],
+    ]);
+  });
+
+  it('keeps line numbers, so stack traces still point at the right line', async () => {
+    const output = instrument('\n\nexport function f() {\n  return new Error("here").stack;\n}\n');
+    const { f } = (await importModule(output)) as { f: () => string };
+    assert.match(f(), /module-\d+\.mjs:4:/);
+  });
+
+  it('is idempotent: instrumented output passes through unchanged in meaning', () => {
+    const once = instrument('export async function f() { await 1; }');
+    const twice = instrument(once, 'input.mjs');
+    assert.equal(twice.match(/registerSites/g)?.length, 1);
+    assert.equal(twice.match(/_cw\.suspend/g)?.length, 1);
+    assert.equal(twice.match(/enterAsync/g)?.length, 1);
+  });
+
+  it('leaves generators uninstrumented (their bodies run in slices)', () => {
+    const output = instrument(
+      'export function* g() { yield 1; }\nexport async function* h() { yield await 1; }',
+    );
+    assert.doesNotMatch(output, /_cw\./);
+    assert.doesNotMatch(output, /registerSites/);
+  });
+
+  it('emits require() for CommonJS', () => {
+    const output = instrument('module.exports = function f() { return 1; };', 'input.cjs', 'commonjs');
+    assert.match(output, /var _cw = require\(/);
+  });
+
+  it('reports a syntax error with the file, line and column', () => {
+    assert.throws(
+      () => instrumentSource('const a = 1;\nconst = 2;\n', { filename: '/src/broken.ts', format: 'module' }),
+      (error: unknown) =>
+        error instanceof CausewayError &&
+        error.code === InstrumentErrorCode.SYNTAX &&
+        /^\/src\/broken\.ts:2:7: cannot instrument: /.test(error.message) &&
+        !error.message.includes('\n'),
+    );
+  });
+});
