@@ -1,0 +1,77 @@
+/**
+ * The runtime's settings, from CAUSEWAY_* environment variables. A bad value is reported as a
+ * warning and replaced by the default: configuration never stops the application.
+ */
+
+import { basename, extname, join } from 'node:path';
+import { InstrumentationErrorCode, warn } from './errors.ts';
+
+export interface RuntimeConfig {
+  /** CAUSEWAY_ENABLED (default 1): 0 turns recording and instrumentation off. */
+  enabled: boolean;
+  /** CAUSEWAY_SERVICE: the name traces are filed under (default: the entry file's name). */
+  service: string;
+  /** CAUSEWAY_TRACE_FILE: exact output path; otherwise a new file in `traceDir`. */
+  traceFile: string | null;
+  /** CAUSEWAY_TRACE_DIR (default .causeway/traces under the working directory). */
+  traceDir: string;
+  /** CAUSEWAY_RING_RECORDS (default 65536): ring capacity in records, a power of two. */
+  ringRecords: number;
+  /** CAUSEWAY_QUIET=1: no summary line on stderr at exit. */
+  quiet: boolean;
+}
+
+export const DEFAULT_RING_RECORDS = 1 << 16;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  warn(
+    InstrumentationErrorCode.CONFIG_INVALID,
+    `${name}=${value} is not 0, 1, true or false; using ${fallback ? 1 : 0}`,
+  );
+  return fallback;
+}
+
+function ringRecords(env: Env): number {
+  const value = env.CAUSEWAY_RING_RECORDS;
+  if (value === undefined || value === '') return DEFAULT_RING_RECORDS;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 1024 && n <= 2 ** 26 && (n & (n - 1)) === 0) return n;
+  warn(
+    InstrumentationErrorCode.CONFIG_INVALID,
+    `CAUSEWAY_RING_RECORDS=${value} is not a power of two between 1024 and 67108864; using ${DEFAULT_RING_RECORDS}`,
+  );
+  return DEFAULT_RING_RECORDS;
+}
+
+/** A name safe in file names: letters, digits, '.', '_' and '-'. */
+export function safeName(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '');
+  return safe === '' ? 'node' : safe.slice(0, 64);
+}
+
+function defaultService(entry: string | undefined): string {
+  if (entry === undefined) return 'node';
+  const file = basename(entry);
+  return file.slice(0, file.length - extname(file).length);
+}
+
+export function readConfig(
+  env: Env = process.env,
+  entry = process.argv[1],
+  cwd = process.cwd(),
+): RuntimeConfig {
+  return {
+    enabled: flag(env, 'CAUSEWAY_ENABLED', true),
+    service: env.CAUSEWAY_SERVICE || defaultService(entry),
+    traceFile: env.CAUSEWAY_TRACE_FILE || null,
+    traceDir: env.CAUSEWAY_TRACE_DIR || join(cwd, '.causeway', 'traces'),
+    ringRecords: ringRecords(env),
+    quiet: flag(env, 'CAUSEWAY_QUIET', false),
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Errors of @causeway/instrumentation. None of them is ever thrown into the instrumented
+ * application: they are reported once on stderr as warnings, and recording carries on or stops.
+ * docs/errors.md lists them; a test keeps the two in agreement.
+ */
+
+export const InstrumentationErrorCode = {
+  /** A CAUSEWAY_* environment variable has a value Causeway does not understand; it is ignored. */
+  CONFIG_INVALID: 'CW_CONFIG_INVALID',
+  /** The trace file cannot be created or written; recording stops, the application goes on. */
+  TRACE_WRITE: 'CW_TRACE_WRITE',
+  /** A module could not be instrumented; it runs uninstrumented. */
+  MODULE_SKIPPED: 'CW_MODULE_SKIPPED',
+  /** A probe met a value it cannot record (for example a malformed site table); it is ignored. */
+  PROBE_INPUT: 'CW_PROBE_INPUT',
+} as const;
+export type InstrumentationErrorCode =
+  (typeof InstrumentationErrorCode)[keyof typeof InstrumentationErrorCode];
+
+const warned = new Set<string>();
+
+/** Prints `causeway: warning CODE: message` on stderr, once per distinct message. */
+export function warn(code: InstrumentationErrorCode, message: string): void {
+  const line = `causeway: warning ${code}: ${message}`;
+  if (warned.has(line)) return;
+  warned.add(line);
+  try {
+    process.stderr.write(`${line}\n`);
+  } catch {
+    // stderr closed: nothing else to tell.
+  }
+}

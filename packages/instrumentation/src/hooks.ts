@@ -1,0 +1,68 @@
+/**
+ * The module load hook that instruments an application as Node loads it: user files (JavaScript
+ * and TypeScript, ES modules and CommonJS) go through the Babel plugin; node_modules and
+ * Causeway's own packages are left alone. A file that cannot be instrumented runs as it is, after
+ * one warning.
+ */
+
+import { readFileSync } from 'node:fs';
+import type { LoadHookSync, ModuleFormat } from 'node:module';
+import { dirname, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { instrumentSource, isInstrumentable } from '@causeway/babel-plugin/transform';
+import { InstrumentationErrorCode, warn } from './errors.ts';
+
+const PROBES_URL = import.meta.resolve('./probes.ts');
+const PROBES_PATH = fileURLToPath(PROBES_URL);
+
+function packageDir(specifier: string): string {
+  // Every @causeway package exports ./package.json-free entry points under src/.
+  const entry = fileURLToPath(import.meta.resolve(specifier));
+  return dirname(dirname(entry)) + sep;
+}
+
+const CAUSEWAY_DIRS = [
+  packageDir('@causeway/core'),
+  packageDir('@causeway/babel-plugin'),
+  dirname(dirname(PROBES_PATH)) + sep,
+];
+
+/** The format instrumented output is loaded as, or null for formats left alone. */
+function targetFormat(format: ModuleFormat | string | null | undefined): 'module' | 'commonjs' | null {
+  if (format === 'module' || format === 'module-typescript') return 'module';
+  if (format === 'commonjs' || format === 'commonjs-typescript') return 'commonjs';
+  return null;
+}
+
+export function shouldInstrument(path: string): boolean {
+  return (
+    isInstrumentable(path) &&
+    !path.includes(`${sep}node_modules${sep}`) &&
+    !CAUSEWAY_DIRS.some((dir) => path.startsWith(dir))
+  );
+}
+
+export function createLoadHook(root: string): LoadHookSync {
+  return (url, context, nextLoad) => {
+    const loaded = nextLoad(url, context);
+    if (!url.startsWith('file:')) return loaded;
+    const format = targetFormat(loaded.format);
+    const path = fileURLToPath(url);
+    if (format === null || !shouldInstrument(path)) return loaded;
+    try {
+      const source = loaded.source ?? readFileSync(path);
+      const code = instrumentSource(typeof source === 'string' ? source : new TextDecoder().decode(source), {
+        filename: path,
+        format,
+        root,
+        // require() takes paths, import takes URLs.
+        runtimeModule: format === 'module' ? PROBES_URL : PROBES_PATH,
+      });
+      return { format, source: code, shortCircuit: true };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      warn(InstrumentationErrorCode.MODULE_SKIPPED, `${reason} (running it uninstrumented)`);
+      return loaded;
+    }
+  };
+}

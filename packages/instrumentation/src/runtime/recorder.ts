@@ -1,0 +1,123 @@
+/**
+ * The recording state of one thread: its ring, its sequence counter, the current task, and the
+ * ids it hands out. The probes (../probes.ts) are thin calls into one Recorder.
+ *
+ * The task model (docs/architecture.md, "Tasks"): the thread starts in a root task; every await
+ * continuation starts a new task, linked by the core to the task that suspended the same
+ * invocation. Everything recorded in between belongs to the current task.
+ */
+
+import { EventKind, ResumeFlag, type SiteTable } from '@causeway/core/event-format';
+import { RecordRing } from './ring.ts';
+
+export const ROOT_TASK = 1;
+
+/** Where a recorder's times come from (performance, or a fake in tests). */
+export interface Clock {
+  now(): number;
+}
+
+export interface RegisteredSites {
+  base: number;
+  table: SiteTable;
+}
+
+export class Recorder {
+  readonly ring: RecordRing;
+  readonly #clock: Clock;
+  #seq = 0;
+  #task = ROOT_TASK;
+  #nextTask = ROOT_TASK + 1;
+  #nextInvocation = 1;
+  /** Site ids start at 1: 0 means "no site" in records. */
+  #nextSite = 1;
+  /** Suspended invocations, and the await site each is suspended at. */
+  readonly #suspendedAt = new Map<number, number>();
+  #unwrittenSites: RegisteredSites[] = [];
+
+  constructor(ringRecords: number, clock: Clock) {
+    this.ring = new RecordRing(ringRecords);
+    this.#clock = clock;
+    this.ring.writeTimed(EventKind.TaskBegin, 0, this.#seq++, ROOT_TASK, 0, 0, clock.now());
+  }
+
+  /** Records written or dropped so far (the next sequence number). */
+  get sequence(): number {
+    return this.#seq;
+  }
+
+  get currentTask(): number {
+    return this.#task;
+  }
+
+  registerSites(table: SiteTable): number {
+    const base = this.#nextSite;
+    this.#nextSite += table.sites.length;
+    this.#unwrittenSites.push({ base, table });
+    return base;
+  }
+
+  /** Site tables registered since the last call. */
+  takeSites(): RegisteredSites[] {
+    const taken = this.#unwrittenSites;
+    if (taken.length > 0) this.#unwrittenSites = [];
+    return taken;
+  }
+
+  invocation(): number {
+    return this.#nextInvocation++;
+  }
+
+  enter(site: number): void {
+    this.ring.write(EventKind.FnEnter, 0, this.#seq++, this.#task, site, 0);
+  }
+
+  enterAsync(site: number): number {
+    const invocation = this.#nextInvocation++;
+    this.ring.write(EventKind.FnEnter, 0, this.#seq++, this.#task, site, invocation);
+    return invocation;
+  }
+
+  exit(site: number, invocation: number): void {
+    this.ring.write(EventKind.FnExit, 0, this.#seq++, this.#task, site, invocation);
+  }
+
+  threw(site: number, invocation: number): void {
+    this.ring.write(EventKind.FnThrow, 0, this.#seq++, this.#task, site, invocation);
+  }
+
+  suspend(site: number, invocation: number): void {
+    this.#suspendedAt.set(invocation, site);
+    this.ring.write(EventKind.AwaitSuspend, 0, this.#seq++, this.#task, site, invocation);
+  }
+
+  resume(site: number, invocation: number): void {
+    this.#suspendedAt.delete(invocation);
+    this.#begin(site, invocation, 0);
+  }
+
+  /**
+   * Called first in every catch and finally of async code. If the invocation is suspended, the
+   * await it is suspended at rejected and this is the first code of its continuation.
+   */
+  caught(invocation: number): void {
+    const site = this.#suspendedAt.get(invocation);
+    if (site === undefined) return;
+    this.#suspendedAt.delete(invocation);
+    this.#begin(site, invocation, ResumeFlag.Rejected);
+  }
+
+  #begin(site: number, invocation: number, flags: number): void {
+    const task = this.#nextTask++;
+    this.#task = task;
+    this.ring.writeTimed(
+      EventKind.AwaitResume,
+      flags,
+      this.#seq++,
+      task,
+      site,
+      invocation,
+      this.#clock.now(),
+    );
+  }
+}

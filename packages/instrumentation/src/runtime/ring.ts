@@ -1,0 +1,142 @@
+/**
+ * A single-producer, single-consumer ring of 32-byte event records in a SharedArrayBuffer.
+ *
+ * The producer is the recording thread; the consumer is whoever drains (today the same thread on
+ * a timer, later a worker). Neither ever waits for the other: the producer publishes `head` with
+ * an atomic store after writing a record, the consumer publishes `tail` after copying records
+ * out. When the ring is full the record is dropped and counted; its sequence number is still
+ * consumed, so the core sees the gap.
+ *
+ * Writing a record allocates nothing: it is eight stores into preallocated typed-array views.
+ */
+
+import { RECORD_SIZE, RECORD_WORDS, RecordOffset } from '@causeway/core/event-format';
+
+/** Int32 slots of the shared header. */
+const Header = { head: 0, tail: 1, dropped: 2, capacity: 3 } as const;
+const HEADER_BYTES = 16;
+const TWO_32 = 2 ** 32;
+
+const A_LOW = RecordOffset.a / 4;
+const A_HIGH = A_LOW + 1;
+const B_LOW = RecordOffset.b / 4;
+const B_HIGH = B_LOW + 1;
+const B_F64 = RecordOffset.b / 8;
+
+export class RecordRing {
+  /** Records the ring holds; a power of two. */
+  readonly capacity: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly #header: Int32Array;
+  readonly #words: Uint32Array;
+  readonly #doubles: Float64Array;
+  readonly #bytes: Uint8Array;
+  readonly #mask: number;
+  /** Producer's own copy of head, and its last view of the consumer's tail. */
+  #head = 0;
+  #tailSeen = 0;
+  #dropped = 0;
+
+  constructor(capacity: number) {
+    if (
+      !Number.isInteger(capacity) ||
+      capacity < 2 ||
+      (capacity & (capacity - 1)) !== 0 ||
+      capacity > 2 ** 26
+    ) {
+      throw new RangeError(
+        `ring capacity must be a power of two between 2 and 2^26 records, got ${capacity}`,
+      );
+    }
+    this.capacity = capacity;
+    this.#mask = capacity - 1;
+    this.buffer = new SharedArrayBuffer(HEADER_BYTES + capacity * RECORD_SIZE);
+    this.#header = new Int32Array(this.buffer, 0, HEADER_BYTES / 4);
+    this.#words = new Uint32Array(this.buffer, HEADER_BYTES, capacity * RECORD_WORDS);
+    this.#doubles = new Float64Array(this.buffer, HEADER_BYTES, capacity * (RECORD_SIZE / 8));
+    this.#bytes = new Uint8Array(this.buffer, HEADER_BYTES, capacity * RECORD_SIZE);
+    Atomics.store(this.#header, Header.capacity, capacity);
+  }
+
+  /** Claims the next slot, returning its first word index, or -1 when the ring is full. */
+  #claim(): number {
+    const head = this.#head;
+    if (((head - this.#tailSeen) | 0) >= this.capacity) {
+      this.#tailSeen = Atomics.load(this.#header, Header.tail);
+      if (((head - this.#tailSeen) | 0) >= this.capacity) {
+        this.#dropped++;
+        Atomics.store(this.#header, Header.dropped, this.#dropped);
+        return -1;
+      }
+    }
+    return (head & this.#mask) * RECORD_WORDS;
+  }
+
+  #publish(): void {
+    this.#head = (this.#head + 1) | 0;
+    Atomics.store(this.#header, Header.head, this.#head);
+  }
+
+  /** Writes a record whose b field is an integer (0 here). Returns false if it was dropped. */
+  write(kind: number, flags: number, seq: number, task: number, site: number, a: number): boolean {
+    const at = this.#claim();
+    if (at < 0) return false;
+    const words = this.#words;
+    words[at] = kind | (flags << 8);
+    words[at + 1] = seq;
+    words[at + 2] = task;
+    words[at + 3] = site;
+    words[at + A_LOW] = a;
+    words[at + A_HIGH] = a < TWO_32 ? 0 : a / TWO_32;
+    words[at + B_LOW] = 0;
+    words[at + B_HIGH] = 0;
+    this.#publish();
+    return true;
+  }
+
+  /** Writes a record whose b field is a time in ms. Returns false if it was dropped. */
+  writeTimed(
+    kind: number,
+    flags: number,
+    seq: number,
+    task: number,
+    site: number,
+    a: number,
+    time: number,
+  ): boolean {
+    const at = this.#claim();
+    if (at < 0) return false;
+    const words = this.#words;
+    words[at] = kind | (flags << 8);
+    words[at + 1] = seq;
+    words[at + 2] = task;
+    words[at + 3] = site;
+    words[at + A_LOW] = a;
+    words[at + A_HIGH] = a < TWO_32 ? 0 : a / TWO_32;
+    this.#doubles[at / 2 + B_F64] = time;
+    this.#publish();
+    return true;
+  }
+
+  /** Records dropped because the ring was full, since it was created. */
+  get dropped(): number {
+    return Atomics.load(this.#header, Header.dropped);
+  }
+
+  /**
+   * Consumer side: hands every record written so far to `sink` (in at most two contiguous views,
+   * valid only during the call), then frees their slots. Returns the number of records drained.
+   */
+  drain(sink: (records: Uint8Array) => void): number {
+    const head = Atomics.load(this.#header, Header.head);
+    const tail = Atomics.load(this.#header, Header.tail);
+    const count = (head - tail) | 0;
+    if (count <= 0) return 0;
+    const start = tail & this.#mask;
+    const first = Math.min(count, this.capacity - start);
+    sink(this.#bytes.subarray(start * RECORD_SIZE, (start + first) * RECORD_SIZE));
+    if (first < count) sink(this.#bytes.subarray(0, (count - first) * RECORD_SIZE));
+    Atomics.store(this.#header, Header.tail, head);
+    return count;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Moves records from a recorder's ring into a trace file: every DRAIN_INTERVAL_MS on an unref'd
+ * timer (so it never keeps the process alive), and a last time when the process exits.
+ *
+ * The file is written as the program runs, so a crash loses at most the records of the last
+ * interval; only a finished file has an END chunk. A failure to write stops recording with one
+ * warning; the application is never interrupted.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { RECORD_SIZE } from '@causeway/core/event-format';
+import { TRACE_FILE_EXTENSION, TraceFileWriter } from '@causeway/core/trace-file';
+import { type RuntimeConfig, safeName } from '../config.ts';
+import { InstrumentationErrorCode, warn } from '../errors.ts';
+import type { Recorder } from './recorder.ts';
+
+export const DRAIN_INTERVAL_MS = 100;
+
+const { version: CAUSEWAY_VERSION } = createRequire(import.meta.url)('../../package.json') as {
+  version: string;
+};
+
+function timestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+export function defaultTracePath(config: RuntimeConfig, started: Date, pid: number): string {
+  if (config.traceFile !== null) return config.traceFile;
+  return join(
+    config.traceDir,
+    `${safeName(config.service)}-${timestamp(started)}-${pid}${TRACE_FILE_EXTENSION}`,
+  );
+}
+
+export class TraceOutput {
+  readonly path: string;
+  readonly #recorder: Recorder;
+  readonly #stream: number;
+  readonly #quiet: boolean;
+  #writer: TraceFileWriter | null;
+  #timer: NodeJS.Timeout | null = null;
+  #written = 0;
+  readonly #writeRecords = (records: Uint8Array): void => {
+    this.#writer?.events(this.#stream, records);
+    this.#written += records.byteLength / RECORD_SIZE;
+  };
+
+  private constructor(recorder: Recorder, writer: TraceFileWriter, stream: number, quiet: boolean) {
+    this.path = writer.path;
+    this.#recorder = recorder;
+    this.#writer = writer;
+    this.#stream = stream;
+    this.#quiet = quiet;
+  }
+
+  /** Creates the trace file and starts draining into it; null (after a warning) if it cannot. */
+  static start(
+    recorder: Recorder,
+    config: RuntimeConfig,
+    stream: number,
+    thread: number,
+  ): TraceOutput | null {
+    const started = new Date(performance.timeOrigin);
+    const path = defaultTracePath(config, started, process.pid);
+    let writer: TraceFileWriter;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writer = TraceFileWriter.create(path, {
+        traceId: randomBytes(16).toString('hex'),
+        service: config.service,
+        pid: process.pid,
+        startedAt: started.toISOString(),
+        node: process.versions.node,
+        causeway: CAUSEWAY_VERSION,
+      });
+      writer.stream({ stream, pid: process.pid, thread, epochMs: performance.timeOrigin });
+    } catch (error) {
+      warn(
+        InstrumentationErrorCode.TRACE_WRITE,
+        `cannot create trace file ${path}: ${describe(error)}; not recording`,
+      );
+      return null;
+    }
+    const output = new TraceOutput(recorder, writer, stream, config.quiet);
+    output.#timer = setInterval(() => output.drain(), DRAIN_INTERVAL_MS);
+    output.#timer.unref();
+    process.once('exit', () => output.finish());
+    return output;
+  }
+
+  /** Writes the site tables and records gathered since the last drain. */
+  drain(): void {
+    if (this.#writer === null) return;
+    try {
+      for (const { base, table } of this.#recorder.takeSites()) {
+        this.#writer.sites({ stream: this.#stream, base, table });
+      }
+      this.#recorder.ring.drain(this.#writeRecords);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Drains a last time, writes the END chunk and closes the file. */
+  finish(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.drain();
+    const writer = this.#writer;
+    if (writer === null) return;
+    this.#writer = null;
+    const dropped = this.#recorder.ring.dropped;
+    try {
+      writer.end({ records: this.#written, dropped, endedAt: new Date().toISOString() });
+    } catch (error) {
+      warn(InstrumentationErrorCode.TRACE_WRITE, `cannot finish trace file ${this.path}: ${describe(error)}`);
+      return;
+    }
+    if (!this.#quiet) {
+      const lost = dropped > 0 ? `, ${dropped} dropped (ring full; raise CAUSEWAY_RING_RECORDS)` : '';
+      process.stderr.write(
+        `causeway: trace written to ${relative(process.cwd(), this.path) || this.path} (${this.#written} records${lost})\n`,
+      );
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    try {
+      this.#writer?.close();
+    } catch {
+      // Already failing; the warning below is what matters.
+    }
+    this.#writer = null;
+    warn(
+      InstrumentationErrorCode.TRACE_WRITE,
+      `cannot write trace file ${this.path}: ${describe(error)}; recording stopped`,
+    );
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_RING_RECORDS, readConfig, safeName } from '../src/config.ts';
+import { defaultTracePath } from '../src/runtime/trace-output.ts';
+
+describe('readConfig', () => {
+  it('has defaults that record into .causeway/traces under the working directory', () => {
+    const config = readConfig({}, '/srv/app/server.ts', '/srv/app');
+    assert.deepEqual(config, {
+      enabled: true,
+      service: 'server',
+      traceFile: null,
+      traceDir: '/srv/app/.causeway/traces',
+      ringRecords: DEFAULT_RING_RECORDS,
+      quiet: false,
+    });
+    assert.equal(
+      defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
+      '/srv/app/.causeway/traces/server-20261123T102030Z-42.cwtrace',
+    );
+  });
+
+  it('reads every CAUSEWAY_* variable', () => {
+    const config = readConfig(
+      {
+        CAUSEWAY_ENABLED: '0',
+        CAUSEWAY_SERVICE: 'billing api',
+        CAUSEWAY_TRACE_FILE: '/tmp/t.cwtrace',
+        CAUSEWAY_RING_RECORDS: '4096',
+        CAUSEWAY_QUIET: 'true',
+      },
+      undefined,
+      '/',
+    );
+    assert.equal(config.enabled, false);
+    assert.equal(config.service, 'billing api');
+    assert.equal(config.traceFile, '/tmp/t.cwtrace');
+    assert.equal(config.ringRecords, 4096);
+    assert.equal(config.quiet, true);
+    assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
+  });
+
+  it('falls back to the default for a value it does not understand', () => {
+    const config = readConfig({ CAUSEWAY_ENABLED: 'maybe', CAUSEWAY_RING_RECORDS: '1000' }, 'x.js', '/');
+    assert.equal(config.enabled, true);
+    assert.equal(config.ringRecords, DEFAULT_RING_RECORDS);
+  });
+
+  it('makes service names safe for file names', () => {
+    assert.equal(safeName('billing api/v2'), 'billing-api-v2');
+    assert.equal(safeName('../..'), 'node');
+  });
+});

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CausalTrace } from '@causeway/core';
+import { decodeRecords, EventKind, ResumeFlag } from '@causeway/core/event-format';
+import { Recorder, ROOT_TASK } from '../src/runtime/recorder.ts';
+
+function recorderWithClock(): Recorder {
+  let now = 0;
+  return new Recorder(1024, { now: () => (now += 1) });
+}
+
+function records(recorder: Recorder): Uint8Array {
+  const parts: Uint8Array[] = [];
+  recorder.ring.drain((r) => parts.push(r.slice()));
+  return Buffer.concat(parts);
+}
+
+describe('Recorder', () => {
+  it('starts in the root task and gives each await continuation a new task', () => {
+    const recorder = recorderWithClock();
+    const site = recorder.registerSites({
+      v: 1,
+      file: 'a.ts',
+      sites: [
+        [1, 1, 1, 'f', ''],
+        [2, 2, 3, 'f', ''],
+      ],
+    });
+    assert.equal(site, 1);
+    const inv = recorder.enterAsync(site);
+    recorder.suspend(site + 1, inv);
+    assert.equal(recorder.currentTask, ROOT_TASK);
+    recorder.resume(site + 1, inv);
+    assert.equal(recorder.currentTask, ROOT_TASK + 1);
+    recorder.exit(site, inv);
+    assert.deepEqual(
+      decodeRecords(records(recorder)).map(({ kind, seq, task, site, a }) => [kind, seq, task, site, a]),
+      [
+        [EventKind.TaskBegin, 0, 1, 0, 0],
+        [EventKind.FnEnter, 1, 1, 1, inv],
+        [EventKind.AwaitSuspend, 2, 1, 2, inv],
+        [EventKind.AwaitResume, 3, 2, 2, inv],
+        [EventKind.FnExit, 4, 2, 1, inv],
+      ],
+    );
+  });
+
+  it('starts a rejected continuation in caught(), and only when the invocation is suspended', () => {
+    const recorder = recorderWithClock();
+    const inv = recorder.enterAsync(5);
+    recorder.caught(inv); // a synchronous throw caught in the same task: no new task
+    assert.equal(recorder.currentTask, ROOT_TASK);
+    recorder.suspend(6, inv);
+    recorder.caught(inv);
+    assert.equal(recorder.currentTask, ROOT_TASK + 1);
+    recorder.caught(inv); // a finally after the catch: still the same task
+    assert.equal(recorder.currentTask, ROOT_TASK + 1);
+    const resume = decodeRecords(records(recorder)).filter((r) => r.kind === EventKind.AwaitResume);
+    assert.equal(resume.length, 1);
+    assert.equal(resume[0]?.flags, ResumeFlag.Rejected);
+    assert.equal(resume[0]?.site, 6);
+  });
+
+  it('produces records the core orders into two concurrent chains', () => {
+    const recorder = recorderWithClock();
+    const first = recorder.enterAsync(1);
+    recorder.suspend(2, first);
+    const second = recorder.enterAsync(1);
+    recorder.suspend(2, second);
+    recorder.resume(2, first); // task 2
+    recorder.suspend(3, first);
+    recorder.resume(2, second); // task 3
+    recorder.resume(3, first); // task 4
+    using trace = CausalTrace.create();
+    trace.ingest(1, records(recorder));
+    const index = new Map(trace.tasks().map((t) => [t.localId, t.index]));
+    const task = (local: number) => index.get(local) as number;
+    assert.ok(trace.happensBefore(task(1), task(4)));
+    assert.ok(trace.happensBefore(task(2), task(4)));
+    assert.ok(trace.concurrent(task(2), task(3)));
+    assert.ok(trace.concurrent(task(3), task(4)));
+    assert.equal(trace.stats().unmatchedResumes, 0);
+  });
+});

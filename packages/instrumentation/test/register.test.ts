@@ -1,0 +1,97 @@
+// Runs small applications under `--import @causeway/instrumentation/register` in child processes.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { readTraceFile } from '@causeway/core/trace-file';
+
+const APP: Record<string, string> = {
+  'main.ts': [
+    "import { double } from './esm-helper.mts';",
+    "import { createRequire } from 'node:module';",
+    "import { third } from 'dep';",
+    'const require = createRequire(import.meta.url);',
+    "const { triple } = require('./cjs-helper.cjs');",
+    'async function main(): Promise<void> {',
+    '  const value = await Promise.resolve(double(triple(7)));',
+    "  console.log('result', value, third(9));",
+    '}',
+    'await main();',
+  ].join('\n'),
+  'esm-helper.mts': 'export const double = (n: number): number => n * 2;\n',
+  'cjs-helper.cjs': 'exports.triple = function triple(n) { return n * 3; };\n',
+  'node_modules/dep/package.json': '{ "name": "dep", "type": "module", "exports": "./index.js" }',
+  'node_modules/dep/index.js': 'export function third(n) { return n / 3; }\n',
+};
+
+function makeApp(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'causeway-app-'));
+  for (const [name, text] of Object.entries(APP)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+// The temporary app has no node_modules/@causeway, so it is given the register module by URL.
+const REGISTER = import.meta.resolve('../src/register.ts');
+
+function runApp(dir: string, env: Record<string, string>) {
+  return spawnSync(process.execPath, ['--import', REGISTER, 'main.ts'], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+}
+
+describe('register', () => {
+  it('instruments the application’s ES modules, TypeScript and CommonJS, and not node_modules', () => {
+    const dir = makeApp();
+    const traceFile = join(dir, 'out.cwtrace');
+    const result = runApp(dir, { CAUSEWAY_TRACE_FILE: traceFile });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'result 42 3\n');
+    assert.match(result.stderr, /^causeway: trace written to out\.cwtrace \(\d+ records\)\n$/);
+
+    const trace = readTraceFile(traceFile);
+    assert.deepEqual(trace.sites.map((chunk) => chunk.table.file).sort(), [
+      'cjs-helper.cjs',
+      'esm-helper.mts',
+      'main.ts',
+    ]);
+    assert.equal(trace.meta.service, 'main');
+    assert.notEqual(trace.end, null);
+    assert.equal(trace.end?.dropped, 0);
+    const recorded = trace.events.reduce((n, chunk) => n + chunk.records.byteLength / 32, 0);
+    assert.equal(trace.end?.records, recorded);
+    // Site tables do not overlap: each starts where the previous one ended.
+    const ranges = trace.sites
+      .map((c) => [c.base, c.base + c.table.sites.length])
+      .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+    for (const [i, range] of ranges.entries()) assert.equal(range[0], i === 0 ? 1 : ranges[i - 1]?.[1]);
+  });
+
+  it('does nothing with CAUSEWAY_ENABLED=0', () => {
+    const dir = makeApp();
+    const result = runApp(dir, { CAUSEWAY_ENABLED: '0' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'result 42 3\n');
+    assert.equal(result.stderr, '');
+    assert.equal(existsSync(join(dir, '.causeway')), false);
+  });
+
+  it('warns once and lets the application run when the trace cannot be written', () => {
+    const dir = makeApp();
+    writeFileSync(join(dir, 'blocker'), '');
+    const result = runApp(dir, { CAUSEWAY_TRACE_FILE: join(dir, 'blocker', 'x.cwtrace') });
+    assert.equal(result.status, 0);
+    assert.equal(result.stdout, 'result 42 3\n');
+    assert.match(
+      result.stderr,
+      /^causeway: warning CW_TRACE_WRITE: cannot create trace file .*blocker\/x\.cwtrace: .*; not recording\n$/,
+    );
+  });
+});

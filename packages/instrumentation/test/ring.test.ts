@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeRecords, EventKind, RECORD_SIZE } from '@causeway/core/event-format';
+import { RecordRing } from '../src/runtime/ring.ts';
+
+function drainAll(ring: RecordRing): ReturnType<typeof decodeRecords> {
+  const parts: Uint8Array[] = [];
+  ring.drain((records) => parts.push(records.slice()));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.byteLength;
+  }
+  return decodeRecords(bytes);
+}
+
+describe('RecordRing', () => {
+  it('writes records in the layout of event-format.md', () => {
+    const ring = new RecordRing(8);
+    ring.write(EventKind.FnEnter, 0, 7, 3, 42, 2 ** 40 + 5);
+    ring.writeTimed(EventKind.AwaitResume, 1, 8, 4, 43, 9, 12.5);
+    assert.deepEqual(drainAll(ring), [
+      { kind: EventKind.FnEnter, flags: 0, seq: 7, task: 3, site: 42, a: 2 ** 40 + 5, b: 0 },
+      { kind: EventKind.AwaitResume, flags: 1, seq: 8, task: 4, site: 43, a: 9, b: 12.5 },
+    ]);
+  });
+
+  it('records a NaN site (a circular import before registration) as site 0', () => {
+    const ring = new RecordRing(2);
+    ring.write(EventKind.FnEnter, 0, 0, 1, Number.NaN, 0);
+    assert.equal(drainAll(ring)[0]?.site, 0);
+  });
+
+  it('drops and counts records when full, and accepts new ones once drained', () => {
+    const ring = new RecordRing(4);
+    for (let seq = 0; seq < 6; seq++) ring.write(EventKind.FnEnter, 0, seq, 1, 1, 0);
+    assert.equal(ring.dropped, 2);
+    assert.deepEqual(
+      drainAll(ring).map((r) => r.seq),
+      [0, 1, 2, 3],
+    );
+    ring.write(EventKind.FnExit, 0, 6, 1, 1, 0);
+    assert.deepEqual(
+      drainAll(ring).map((r) => r.seq),
+      [6],
+    );
+  });
+
+  it('hands out wrapped-around records in order, in two views', () => {
+    const ring = new RecordRing(4);
+    for (let seq = 0; seq < 3; seq++) ring.write(EventKind.FnEnter, 0, seq, 1, 1, 0);
+    drainAll(ring);
+    const views: number[] = [];
+    for (let seq = 3; seq < 7; seq++) ring.write(EventKind.FnEnter, 0, seq, 1, 1, 0);
+    const seqs: number[] = [];
+    ring.drain((records) => {
+      views.push(records.byteLength / RECORD_SIZE);
+      for (const r of decodeRecords(records.slice())) seqs.push(r.seq);
+    });
+    assert.deepEqual(views, [1, 3]);
+    assert.deepEqual(seqs, [3, 4, 5, 6]);
+    assert.equal(ring.dropped, 0);
+  });
+
+  it('refuses a capacity that is not a power of two', () => {
+    assert.throws(() => new RecordRing(1000), /power of two/);
+  });
+});
