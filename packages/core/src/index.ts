@@ -38,5 +38,9 @@ export {
 } from './format/trace-file.ts';
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';
+export type { EdgeReport, TaskReport, TraceReport } from './report.ts';
+export { buildTraceReport, REPORT_VERSION } from './report.ts';
+export type { Site } from './sites.ts';
+export { SiteIndex, siteLocation } from './sites.ts';
 export type { CoreExports } from './wasm/exports.ts';
 export { instantiateCore, loadCore } from './wasm/load.ts';

@@ -176,7 +176,15 @@ export function readTraceFile(path: string): TraceFile {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message;
     fail(CoreErrorCode.TRACE_UNREADABLE, path, `cannot read the trace file (${reason})`);
   }
   return parseTraceFile(bytes, path);
@@ -185,8 +193,15 @@ export function readTraceFile(path: string): TraceFile {
 /** Parses trace file bytes; `name` is used in error messages. */
 export function parseTraceFile(bytes: Uint8Array, name: string): TraceFile {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length === 0) {
+    fail(
+      CoreErrorCode.TRACE_TRUNCATED,
+      name,
+      'the file is empty; the recording wrote nothing (was it killed at once?)',
+    );
+  }
   const magic = buf.toString('latin1', 0, Math.min(buf.length, TRACE_FILE_MAGIC.length));
-  if (buf.length < HEADER_SIZE && buf.length > 0 && TRACE_FILE_MAGIC.startsWith(magic)) {
+  if (buf.length < HEADER_SIZE && TRACE_FILE_MAGIC.startsWith(magic)) {
     fail(
       CoreErrorCode.TRACE_TRUNCATED,
       name,

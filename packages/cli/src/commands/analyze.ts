@@ -1,0 +1,120 @@
+/** `causeway analyze <trace-file>`: the tasks of a recorded run and the happens-before edges between them. */
+
+import {
+  buildTraceReport,
+  loadTraceFile,
+  siteLocation,
+  type TaskReport,
+  type TraceReport,
+} from '@causeway/core';
+import { parseCommandArgs } from '../args.ts';
+import { UsageError } from '../errors.ts';
+import type { Io } from '../io.ts';
+
+export const ANALYZE_HELP = `Usage: causeway analyze <trace-file> [--json]
+
+Reads a trace recorded by @causeway/instrumentation, orders its events by happens-before in the
+causal core, and prints:
+  - the tasks: each synchronous run of code (the program's start, every await continuation),
+    with the chain it belongs to, when it started, and the await it continues;
+  - the happens-before edges between tasks: an edge a -> b means a finished before b could start
+    and caused it. Two tasks with no path of edges between them are concurrent.
+
+Options:
+  --json      print the same as one JSON document (its shape is in docs/cli.md)
+  -h, --help  show this help
+
+Trace files are written to .causeway/traces/ by 'node --import @causeway/instrumentation/register'.
+`;
+
+export function analyze(args: string[], io: Io): number {
+  const { values, positionals } = parseCommandArgs('analyze', args, {
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.out(ANALYZE_HELP);
+    return 0;
+  }
+  const [path, ...extra] = positionals;
+  if (path === undefined) {
+    throw new UsageError("analyze: missing <trace-file>. Run 'causeway analyze --help' for usage.");
+  }
+  if (extra.length > 0) {
+    throw new UsageError(`analyze: unexpected argument '${extra[0]}': analyze reads one trace file.`);
+  }
+  const loaded = loadTraceFile(path);
+  try {
+    const report = buildTraceReport(path, loaded);
+    io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
+  } finally {
+    loaded.trace.dispose();
+  }
+  return 0;
+}
+
+function describeStart(task: TaskReport): string {
+  if (task.startedBy === 'root') return 'program start';
+  if (task.site === null)
+    return task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)';
+  return `await ${siteLocation(task.site)} in ${task.site.functionName}`;
+}
+
+function ms(value: number | null): string {
+  return value === null ? '?' : `+${value.toFixed(2)} ms`;
+}
+
+function table(rows: string[][]): string {
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map(
+      (row) =>
+        `  ${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ')}`,
+    )
+    .join('\n');
+}
+
+export function renderReport(report: TraceReport): string {
+  const { meta, stats } = report;
+  const lines = [
+    `Trace ${meta.traceId} · service ${meta.service} · pid ${meta.pid} · Node ${meta.node} · started ${meta.startedAt}`,
+    `${stats.records} records, ${stats.dropped} dropped · ${stats.tasks} tasks in ${stats.chains} chains`,
+  ];
+  if (report.end === null) {
+    lines.push(
+      'note: the recording did not finish (the process crashed or was killed); showing what was written.',
+    );
+  }
+  if (stats.dropped > 0) {
+    lines.push(`note: ${stats.dropped} records were lost (ring full); edges near the gaps may be missing.`);
+  }
+  lines.push('', 'Tasks');
+  lines.push(
+    table([
+      ['task', 'chain', 'start', 'records', 'started by'],
+      ...report.tasks.map((task) => [
+        `#${task.id}`,
+        `${task.chain}.${task.position}`,
+        ms(task.beganMs),
+        String(task.records),
+        describeStart(task),
+      ]),
+    ]),
+  );
+  lines.push('', 'Happens-before edges (earlier -> later)');
+  if (report.edges.length === 0) {
+    lines.push('  none: every task started without a recorded cause');
+  } else {
+    lines.push(
+      table(
+        report.edges.map((edge) => {
+          const to = report.tasks[edge.to];
+          const where = to?.site ? `${siteLocation(to.site)} in ${to.site.functionName}` : '';
+          return [`#${edge.from} -> #${edge.to}`, edge.kind, where];
+        }),
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

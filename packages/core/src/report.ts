@@ -1,0 +1,90 @@
+/**
+ * The causal structure of a loaded trace in plain data: what `causeway analyze --json` prints,
+ * and what the server and the TUI will serve and show. Every task and edge comes from the core.
+ */
+
+import { EDGE_KIND_NAMES, type EdgeKind, SiteKind } from './format/event-format.ts';
+import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
+import type { LoadedTrace } from './load-trace.ts';
+import { type Site, SiteIndex } from './sites.ts';
+
+/** Version of the report's shape; bumped when a field changes meaning or goes away. */
+export const REPORT_VERSION = 1;
+
+export interface TaskReport {
+  /** Index in `tasks`, which edges refer to. */
+  id: number;
+  stream: number;
+  localId: number;
+  chain: number;
+  position: number;
+  /** Start, in ms since the stream's epoch; null when the start record was lost. */
+  beganMs: number | null;
+  /** Records the task holds. */
+  records: number;
+  /** What started the task: 'root' (process start), 'await' (a continuation), or 'unknown' (start record lost). */
+  startedBy: 'root' | 'await' | 'unknown';
+  /** Where it started: the await site of a continuation; null for root tasks. */
+  site: Site | null;
+}
+
+export interface EdgeReport {
+  from: number;
+  to: number;
+  kind: string;
+}
+
+export interface TraceReport {
+  reportVersion: number;
+  file: string;
+  meta: TraceMeta;
+  streams: StreamInfo[];
+  /** null when the recording did not finish its file. */
+  end: TraceEnd | null;
+  stats: {
+    records: number;
+    dropped: number;
+    tasks: number;
+    chains: number;
+    orphanTasks: number;
+    unmatchedResumes: number;
+  };
+  tasks: TaskReport[];
+  /** Direct happens-before edges; happens-before is their transitive closure. */
+  edges: EdgeReport[];
+}
+
+export function buildTraceReport(path: string, { file, trace }: LoadedTrace): TraceReport {
+  const sites = new SiteIndex(file.sites);
+  const edges = trace.edges();
+  const tasks: TaskReport[] = trace.tasks().map((task) => {
+    const site = sites.lookup(task.stream, task.beginSite);
+    const startedBy = task.beginMs === null ? 'unknown' : site?.kind === SiteKind.Await ? 'await' : 'root';
+    return {
+      id: task.index,
+      stream: task.stream,
+      localId: task.localId,
+      chain: task.chain,
+      position: task.position,
+      beganMs: task.beginMs,
+      records: task.records,
+      startedBy,
+      site,
+    };
+  });
+  const { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes } = trace.stats();
+  return {
+    reportVersion: REPORT_VERSION,
+    file: path,
+    meta: file.meta,
+    streams: file.streams,
+    end: file.end,
+    stats: { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes },
+    tasks,
+    edges: edges.map((edge) => ({
+      from: edge.from,
+      to: edge.to,
+      kind: EDGE_KIND_NAMES[edge.kind as EdgeKind] ?? `kind ${edge.kind}`,
+    })),
+  };
+}
