@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CoreErrorCode } from '@causeway/core';
-import { EVENT_FORMAT_VERSION, EventKind, RECORD_SIZE, RecordOffset, ResumeFlag, SiteKind } from '@causeway/core/event-format';
+import {
+  EVENT_FORMAT_VERSION,
+  EventKind,
+  RECORD_SIZE,
+  RecordOffset,
+  ResumeFlag,
+  SiteKind,
+} from '@causeway/core/event-format';
 import { ChunkType, TRACE_FILE_VERSION } from '@causeway/core/trace-file';
 import { InstrumentErrorCode } from '../babel-plugin/src/errors.ts';
 import { CliErrorCode } from '../packages/cli/src/errors.ts';
@@ -64,7 +71,9 @@ describe('docs/event-format.md', () => {
   });
 
   it('lists the kinds of EventKind and of the Rust core', () => {
-    const documented = Object.fromEntries(table(doc, 'Kind').map(([kind, value]) => [unquote(kind as string), Number(value)]));
+    const documented = Object.fromEntries(
+      table(doc, 'Kind').map(([kind, value]) => [unquote(kind as string), Number(value)]),
+    );
     assert.deepEqual(documented, EventKind);
     assert.deepEqual(rustEnum(rust, 'Kind'), EventKind);
   });
@@ -79,7 +88,9 @@ describe('docs/event-format.md', () => {
   });
 
   it('lists the site kinds', () => {
-    const documented = Object.fromEntries(table(doc, 'Site kind').map(([kind, value]) => [unquote(kind as string), Number(value)]));
+    const documented = Object.fromEntries(
+      table(doc, 'Site kind').map(([kind, value]) => [unquote(kind as string), Number(value)]),
+    );
     assert.deepEqual(documented, SiteKind);
   });
 });
@@ -88,8 +99,12 @@ describe('docs/trace-file.md', () => {
   const doc = read('docs/trace-file.md');
 
   it('lists the chunk types of ChunkType, and the file version', () => {
-    const documented = Object.fromEntries(table(doc, 'Type').map(([type, name]) => [unquote(name as string), Number(type)]));
-    const expected = Object.fromEntries(Object.entries(ChunkType).map(([name, value]) => [name.toUpperCase(), value]));
+    const documented = Object.fromEntries(
+      table(doc, 'Type').map(([type, name]) => [unquote(name as string), Number(type)]),
+    );
+    const expected = Object.fromEntries(
+      Object.entries(ChunkType).map(([name, value]) => [name.toUpperCase(), value]),
+    );
     assert.deepEqual(documented, expected);
     assert.match(doc, new RegExp(`^# Trace file, version ${TRACE_FILE_VERSION}$`, 'm'));
   });
