@@ -28,16 +28,16 @@ export function instrumentError(file: string, cause: unknown): CausewayError {
     const reason = message
       .replace(/^[^:]*:\s*/, '')
       .split('\n')[0]
-      ?.replace(/\s*\(\d+:\d+\)$/, '');
+      ?.replace(/\s*\(\d+:\d+\):?$/, '');
     return new CausewayError(
       InstrumentErrorCode.SYNTAX,
-      `${file}${at}: cannot instrument: ${reason}. Fix the syntax error, or exclude the file.`,
+      `${file}${at}: cannot instrument: the parser stopped here: ${reason}`,
       { cause },
     );
   }
   return new CausewayError(
     InstrumentErrorCode.FAILED,
-    `${file}: instrumentation failed: ${message.split('\n')[0]}. This is a Causeway bug; please report it with the file.`,
+    `${file}: instrumentation failed: ${message.split('\n')[0]}. This is a Causeway bug: please report it to the Causeway maintainers with this file.`,
     { cause },
   );
 }

@@ -20,25 +20,45 @@ export { DEFAULT_RUNTIME_MODULE } from './options.ts';
 
 const STATE_KEY = Symbol('causeway');
 
-/** True when `program` already carries a site table registered by this plugin. */
+/**
+ * True when `program` is this plugin's output: it binds the probes namespace (an import or a
+ * require of a module whose specifier ends in `probes`, `probes.ts` or `probes.js`) and registers a site table
+ * through that very binding.
+ */
 function isInstrumented(program: t.Program): boolean {
-  return program.body.some(
-    (statement) =>
-      t.isVariableDeclaration(statement) &&
-      statement.declarations.some(
-        ({ init }) =>
-          t.isCallExpression(init) &&
-          t.isMemberExpression(init.callee) &&
-          t.isIdentifier(init.callee.property, { name: 'registerSites' }),
-      ),
-  );
+  const probeBindings = new Set<string>();
+  const isProbesSource = (source: t.Node | null | undefined) =>
+    t.isStringLiteral(source) && /probes(\.[cm]?[jt]s)?$/.test(source.value);
+  for (const statement of program.body) {
+    if (t.isImportDeclaration(statement) && isProbesSource(statement.source)) {
+      for (const specifier of statement.specifiers) {
+        if (t.isImportNamespaceSpecifier(specifier)) probeBindings.add(specifier.local.name);
+      }
+    }
+    if (!t.isVariableDeclaration(statement)) continue;
+    for (const { id, init } of statement.declarations) {
+      if (!t.isIdentifier(id) || !t.isCallExpression(init)) continue;
+      const callee = init.callee;
+      if (t.isIdentifier(callee, { name: 'require' }) && isProbesSource(init.arguments[0]))
+        probeBindings.add(id.name);
+      if (
+        t.isMemberExpression(callee) &&
+        t.isIdentifier(callee.object) &&
+        probeBindings.has(callee.object.name) &&
+        t.isIdentifier(callee.property, { name: 'registerSites' })
+      ) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 function header(program: NodePath<t.Program>, state: FileState): t.Statement[] {
   const source = t.stringLiteral(state.options.runtimeModule);
   const probes = t.cloneNode(state.probes);
   const statements: t.Statement[] = [
-    program.node.sourceType === 'module'
+    (state.options.format ?? (program.node.sourceType === 'module' ? 'module' : 'commonjs')) === 'module'
       ? t.importDeclaration([t.importNamespaceSpecifier(probes)], source)
       : t.variableDeclaration('var', [
           t.variableDeclarator(probes, t.callExpression(t.identifier('require'), [source])),
@@ -72,6 +92,9 @@ export default function causewayPlugin(api: PluginAPI, options: InstrumentOption
         enter(program, pass: PluginPass) {
           if (isInstrumented(program.node)) return;
           const state = new FileState(program, pass.filename, resolveOptions(options, pass.cwd));
+          // CommonJS TypeScript is parsed as a module (for `import type`); mark it a script so
+          // that no plugin treats it as one (TypeScript's would append `export {}`).
+          if (state.options.format === 'commonjs') program.node.sourceType = 'script';
           program.traverse(instrumentationVisitor, state);
           pass.set(STATE_KEY, state);
         },

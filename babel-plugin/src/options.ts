@@ -8,6 +8,11 @@ export interface InstrumentOptions {
   runtimeModule?: string;
   /** Site tables name files relative to this directory (default: Babel's cwd). */
   root?: string;
+  /**
+   * How the output is loaded: `module` imports the probes, `commonjs` requires them. Default: the
+   * parsed program's source type. (CommonJS TypeScript is parsed as a module, for `import type`.)
+   */
+  format?: 'module' | 'commonjs';
 }
 
 export const DEFAULT_RUNTIME_MODULE = '@causeway/instrumentation/probes';
@@ -15,11 +20,13 @@ export const DEFAULT_RUNTIME_MODULE = '@causeway/instrumentation/probes';
 export interface ResolvedOptions {
   runtimeModule: string;
   root: string;
+  format: 'module' | 'commonjs' | undefined;
 }
 
 export function resolveOptions(options: InstrumentOptions, cwd: string): ResolvedOptions {
   return {
     runtimeModule: options.runtimeModule ?? DEFAULT_RUNTIME_MODULE,
     root: options.root ?? cwd,
+    format: options.format,
   };
 }

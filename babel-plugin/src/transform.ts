@@ -33,20 +33,31 @@ export function instrumentSource(code: string, request: TransformRequest): strin
   const plugins: PluginItem[] = [
     [
       causewayPlugin,
-      { runtimeModule: request.runtimeModule, root: request.root } satisfies InstrumentOptions,
+      {
+        runtimeModule: request.runtimeModule,
+        root: request.root,
+        format: request.format,
+      } satisfies InstrumentOptions,
     ],
   ];
-  if (TYPESCRIPT.has(ext)) {
+  const typescript = TYPESCRIPT.has(ext);
+  if (typescript) {
     plugins.push([stripTypes, { disallowAmbiguousJSXLike: ext !== '.tsx' && ext !== '.ts' }]);
   }
   try {
     const result = transformSync(code, {
       filename: request.filename,
       sourceType: request.format,
+      // CommonJS TypeScript still has `import type` and `export type`: parse it as a module.
+      parserOpts: {
+        plugins: JSX.has(ext) ? ['jsx'] : [],
+        ...(typescript && request.format === 'commonjs'
+          ? { sourceType: 'module', allowReturnOutsideFunction: true }
+          : {}),
+      },
       babelrc: false,
       configFile: false,
       browserslistConfigFile: false,
-      parserOpts: { plugins: JSX.has(ext) ? ['jsx'] : [] },
       plugins,
       sourceMaps: 'inline',
       retainLines: true,

@@ -5,7 +5,7 @@
  */
 
 import type { NodePath, types as t, Visitor } from '@babel/core';
-import { instrumentAwait } from './constructs/awaits.ts';
+import { instrumentAwait, runningFunction } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
 import { instrumentFunction } from './constructs/functions.ts';
 import type { FileState } from './file-state.ts';
@@ -26,16 +26,16 @@ export const instrumentationVisitor: Visitor<FileState> = {
   },
   AwaitExpression: {
     exit(path, state) {
-      const fn = path.getFunctionParent();
+      const fn = runningFunction(path);
       if (fn === null || !isGenerator(fn)) instrumentAwait(path, state);
     },
   },
   CatchClause(path, state) {
-    const fn = path.getFunctionParent();
+    const fn = runningFunction(path);
     if (fn === null || !isGenerator(fn)) instrumentCatch(path, state);
   },
   TryStatement(path, state) {
-    const fn = path.getFunctionParent();
+    const fn = runningFunction(path);
     if (fn === null || !isGenerator(fn)) instrumentFinally(path, state);
   },
 };

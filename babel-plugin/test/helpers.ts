@@ -59,6 +59,31 @@ export async function runInstrumented(
   return { exports, log };
 }
 
+/** The fake probes as an object, for CommonJS output run with `new Function`. */
+export function fakeProbes(log: ProbeCall[]): Record<string, (...args: number[]) => unknown> {
+  let nextInvocation = 1;
+  return {
+    registerSites: () => 100,
+    invocation: () => nextInvocation++,
+    enter: (site) => void log.push(['enter', site]),
+    enterAsync: (site) => {
+      log.push(['enterAsync', site, nextInvocation]);
+      return nextInvocation++;
+    },
+    exit: (site, inv = 0) => void log.push(['exit', site, inv]),
+    threw: (site, inv = 0) => void log.push(['threw', site, inv]),
+    suspend: (site, inv, value) => {
+      log.push(['suspend', site, inv]);
+      return value;
+    },
+    resume: (site, inv, value) => {
+      log.push(['resume', site, inv]);
+      return value;
+    },
+    caught: (inv) => void log.push(['caught', inv]),
+  };
+}
+
 /** Probe calls without registerSites, as `name:site` strings (site relative to the file's base 100). */
 export function trail(log: ProbeCall[]): string[] {
   return log

@@ -4,7 +4,7 @@ import { CausewayError } from '@causeway/core/errors';
 import { SiteKind, type SiteTable } from '@causeway/core/event-format';
 import { InstrumentErrorCode } from '../src/errors.ts';
 import { instrumentSource } from '../src/transform.ts';
-import { importModule, instrument, runInstrumented, trail } from './helpers.ts';
+import { fakeProbes, importModule, instrument, type ProbeCall, runInstrumented, trail } from './helpers.ts';
 
 const SAMPLE = `
 export class Counter {
@@ -175,9 +175,68 @@ describe('instrumentSource', () => {
     assert.doesNotMatch(output, /registerSites/);
   });
 
-  it('emits require() for CommonJS', () => {
+  it('emits require() for CommonJS, and the output runs as CommonJS', () => {
     const output = instrument('module.exports = function f() { return 1; };', 'input.cjs', 'commonjs');
     assert.match(output, /var _cw = require\(/);
+    const log: ProbeCall[] = [];
+    const module = { exports: {} as unknown };
+    new Function('module', 'require', output)(module, () => fakeProbes(log));
+    assert.equal((module.exports as () => number)(), 1);
+    assert.deepEqual(trail(log), ['enter:s0', 'exit:s0:0']);
+  });
+
+  it('instruments CommonJS TypeScript that uses import type and top-level return', () => {
+    const output = instrument(
+      "import type { Server } from 'node:http';\nconst make = (s: Server | null) => s === null;\nmodule.exports = make;\nif (make(null)) return;\nthrow new Error('not reached');\n",
+      'input.cts',
+      'commonjs',
+    );
+    assert.doesNotMatch(output, /\bimport\b|\bexport\b/);
+    const log: ProbeCall[] = [];
+    const module = { exports: {} as unknown };
+    new Function('module', 'require', output)(module, () => fakeProbes(log));
+    assert.equal((module.exports as (s: null) => boolean)(null), true);
+  });
+
+  it('keeps function declarations valid inside the wrapped body', async () => {
+    const code = [
+      'export function shadowedByVar() { var x = 1; function x() {} return typeof x; }',
+      'export function hoistedBeforeVar() { const before = typeof x; var x = 1; function x() {} return before; }',
+      'export function redeclared() { function g() { return 1; } function g() { return 2; } return g(); }',
+      'export function closure() { const y = 5; return g(); function g() { return y; } }',
+    ].join('\n');
+    const { exports } = await runInstrumented(code, 'input.mjs');
+    const plain = await importModule(code);
+    for (const name of ['shadowedByVar', 'hoistedBeforeVar', 'redeclared', 'closure']) {
+      assert.equal((exports[name] as () => unknown)(), (plain[name] as () => unknown)(), name);
+    }
+  });
+
+  it('leaves module-level try/catch alone when the module does not await', async () => {
+    const output = instrument(
+      "try { JSON.parse('{'); } catch { globalThis.__caughtAtTop = true; }\nexport const ok = 1;\n",
+      'input.mjs',
+    );
+    assert.doesNotMatch(output, /_cw/);
+    const { ok } = await importModule(output);
+    assert.equal(ok, 1);
+  });
+
+  it('gives an await in a computed method key the module invocation, not the method’s', async () => {
+    const { exports, log } = await runInstrumented(
+      "export const o = { async [await Promise.resolve('m')]() { return 1; } };\n",
+      'input.mjs',
+    );
+    assert.equal(await (exports.o as { m(): Promise<number> }).m(), 1);
+    assert.deepEqual(trail(log).slice(0, 3), ['invocation:1', 'suspend:s0:1', 'resume:s0:1']);
+  });
+
+  it('does not mistake user code that calls something.registerSites for its own output', () => {
+    const output = instrument(
+      'var handle = registry.registerSites({});\nexport function f() { return 1; }\n',
+      'input.mjs',
+    );
+    assert.match(output, /_cw\.enter/);
   });
 
   it('reports a syntax error with the file, line and column', () => {
@@ -186,7 +245,9 @@ describe('instrumentSource', () => {
       (error: unknown) =>
         error instanceof CausewayError &&
         error.code === InstrumentErrorCode.SYNTAX &&
-        /^\/src\/broken\.ts:2:7: cannot instrument: /.test(error.message) &&
+        /^\/src\/broken\.ts:2:7: cannot instrument: the parser stopped here: Unexpected token$/.test(
+          error.message,
+        ) &&
         !error.message.includes('\n'),
     );
   });

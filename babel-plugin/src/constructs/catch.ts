@@ -1,13 +1,33 @@
 /**
- * Catch clauses and finally blocks inside async code: after a rejected await, one of them is the
+ * Catch clauses and finally blocks around awaits: after a rejected await, one of them is the
  * first code of the continuation, so it starts with `_cw.caught(inv)`, which begins the
  * continuation's task if (and only if) the invocation is suspended.
+ *
+ * Only handlers that an await can reach get the call: a catch whose try block awaits, a finally
+ * whose try block or catch clause awaits. Elsewhere it could never start a task (and at module
+ * level, without top-level await, there is no invocation to name).
  */
 
 import type { NodePath } from '@babel/core';
 import { types as t } from '@babel/core';
 import type { FileState } from '../file-state.ts';
-import { enclosingInvocation } from './awaits.ts';
+import { enclosingInvocation, runningFunction } from './awaits.ts';
+
+/** Does `path` contain an await that runs in the same function as `path` itself? */
+function awaitsDirectly(path: NodePath<t.Node | null>): boolean {
+  if (!path.node) return false;
+  const owner = runningFunction(path as NodePath)?.node ?? null;
+  let found = false;
+  (path as NodePath).traverse({
+    AwaitExpression(inner) {
+      if ((runningFunction(inner)?.node ?? null) === owner) {
+        found = true;
+        inner.stop();
+      }
+    },
+  });
+  return found;
+}
 
 function prependCaught(block: t.BlockStatement, path: NodePath, state: FileState): void {
   if (state.isGenerated(block)) return;
@@ -19,10 +39,14 @@ function prependCaught(block: t.BlockStatement, path: NodePath, state: FileState
 
 export function instrumentCatch(path: NodePath<t.CatchClause>, state: FileState): void {
   if (state.isGenerated(path.node)) return;
-  prependCaught(path.node.body, path, state);
+  const tryStatement = path.parentPath as NodePath<t.TryStatement>;
+  if (awaitsDirectly(tryStatement.get('block'))) prependCaught(path.node.body, path, state);
 }
 
 export function instrumentFinally(path: NodePath<t.TryStatement>, state: FileState): void {
   const finalizer = path.node.finalizer;
-  if (finalizer && !state.isGenerated(path.node)) prependCaught(finalizer, path, state);
+  if (!finalizer || state.isGenerated(path.node)) return;
+  if (awaitsDirectly(path.get('block')) || awaitsDirectly(path.get('handler'))) {
+    prependCaught(finalizer, path, state);
+  }
 }

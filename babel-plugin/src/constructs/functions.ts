@@ -16,6 +16,53 @@ import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
 import { functionName } from '../function-name.ts';
 
+/** Names declared with `var` in `statements`, outside nested functions. */
+function varNames(statements: t.Statement[]): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: t.Node | null | undefined): void => {
+    if (!node || t.isFunction(node) || t.isClass(node)) return;
+    if (t.isVariableDeclaration(node) && node.kind === 'var') {
+      for (const name of Object.keys(t.getBindingIdentifiers(node))) names.add(name);
+    }
+    for (const key of t.VISITOR_KEYS[node.type] ?? []) {
+      const child = (node as unknown as Record<string, t.Node | t.Node[] | null | undefined>)[key];
+      if (Array.isArray(child)) for (const item of child) visit(item);
+      else visit(child);
+    }
+  };
+  for (const statement of statements) visit(statement);
+  return names;
+}
+
+/**
+ * A function body's statements, made valid inside a block. At the top of a function body,
+ * function declarations are var-like: the last of several with one name wins, and one may share
+ * its name with a `var`. Inside a block they are lexical, and both would be syntax errors. So an
+ * overridden declaration is dropped (it could never be called), and one that shares a `var`'s
+ * name becomes an assignment at the top of the block (where hoisting would have put it).
+ */
+function asBlockBody(statements: t.Statement[]): t.Statement[] {
+  const declarations = statements.filter(
+    (s): s is t.FunctionDeclaration => t.isFunctionDeclaration(s) && s.id != null,
+  );
+  if (declarations.length === 0) return statements;
+  const last = new Map(declarations.map((d) => [d.id?.name, d]));
+  const vars = varNames(statements);
+  const hoisted: t.Statement[] = [];
+  const rest = statements.filter((statement) => {
+    if (!t.isFunctionDeclaration(statement) || !statement.id) return true;
+    const name = statement.id.name;
+    if (last.get(name) !== statement) return false;
+    if (!vars.has(name)) return true;
+    const { params, body, generator, async } = statement;
+    // An anonymous function assigned to a name is named after it, as the declaration was.
+    const value = t.functionExpression(null, params, body, generator, async);
+    hoisted.push(t.expressionStatement(t.assignmentExpression('=', t.identifier(name), value)));
+    return false;
+  });
+  return [...hoisted, ...rest];
+}
+
 export function instrumentFunction(path: NodePath<t.Function>, state: FileState): void {
   const node = path.node;
   if (state.isGenerated(node)) return;
@@ -47,7 +94,7 @@ export function instrumentFunction(path: NodePath<t.Function>, state: FileState)
   const finalizer = state.mark(
     t.blockStatement([t.expressionStatement(state.call('exit', [t.cloneNode(site), ...trailing]))]),
   );
-  const guarded = state.mark(t.tryStatement(t.blockStatement(body.body), handler, finalizer));
+  const guarded = state.mark(t.tryStatement(t.blockStatement(asBlockBody(body.body)), handler, finalizer));
 
   // Direct assignment, not replaceWith: the statements moved into the try block were already
   // visited, and must not be visited (and instrumented) again.
