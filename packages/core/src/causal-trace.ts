@@ -183,7 +183,7 @@ function refused(status: number, detail: Uint32Array, where: string): CausewayEr
       problem = `record ${index} has kind ${value}, which this version of Causeway does not know`;
       break;
     case WasmStatus.SeqWentBack:
-      problem = `record ${index} has sequence number ${value} but ${expected} or later was expected (records out of order or ingested twice)`;
+      problem = `record ${index} has sequence number ${value} but ${expected} or later was expected (records out of order, ingested twice, or two processes writing one file)`;
       break;
     default:
       problem = `the core refused the batch with status ${status}`;

@@ -32,6 +32,7 @@ export type {
 export {
   parseTraceFile,
   readTraceFile,
+  readTraceMeta,
   TRACE_FILE_EXTENSION,
   TRACE_FILE_VERSION,
   TraceFileWriter,

@@ -22,9 +22,13 @@ export interface TaskReport {
   beganMs: number | null;
   /** Records the task holds. */
   records: number;
-  /** What started the task: 'root' (process start), 'await' (a continuation), or 'unknown' (start record lost). */
-  startedBy: 'root' | 'await' | 'unknown';
-  /** Where it started: the await site of a continuation; null for root tasks. */
+  /**
+   * What started the task: 'root' (the program's start), 'await' (the continuation of an await),
+   * 'callback' (an event-loop callback whose scheduling was not recorded), or 'unknown' (the
+   * record that started it was lost).
+   */
+  startedBy: 'root' | 'await' | 'callback' | 'unknown';
+  /** Where it started: the await of a continuation, the function a callback entered; null for the root. */
   site: Site | null;
 }
 
@@ -59,7 +63,14 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
   const edges = trace.edges();
   const tasks: TaskReport[] = trace.tasks().map((task) => {
     const site = sites.lookup(task.stream, task.beginSite);
-    const startedBy = task.beginMs === null ? 'unknown' : site?.kind === SiteKind.Await ? 'await' : 'root';
+    const startedBy =
+      task.beginMs === null
+        ? 'unknown'
+        : site?.kind === SiteKind.Await
+          ? 'await'
+          : site?.kind === SiteKind.Function
+            ? 'callback'
+            : 'root';
     return {
       id: task.index,
       stream: task.stream,

@@ -61,6 +61,36 @@ describe('Recorder', () => {
     assert.equal(resume[0]?.site, 6);
   });
 
+  it('starts a task of unknown cause when a function is entered from another event-loop callback', () => {
+    let asyncId = 0;
+    let now = 0;
+    const recorder = new Recorder(1024, { now: () => ++now }, () => asyncId);
+    recorder.enter(1); // the program's start
+    asyncId = 7; // a timer callback
+    recorder.enter(2);
+    recorder.enter(3); // same callback, same task
+    asyncId = 8; // another timer
+    recorder.enter(2);
+    const inv = recorder.enterAsync(4);
+    recorder.suspend(5, inv);
+    asyncId = 0; // the continuation runs as a microtask
+    recorder.resume(5, inv);
+    recorder.enter(3); // called from the continuation: still its task
+    const begins = decodeRecords(records(recorder)).filter(
+      (r) => r.kind === EventKind.TaskBegin || r.kind === EventKind.AwaitResume,
+    );
+    assert.deepEqual(
+      begins.map(({ kind, task, site }) => [kind, task, site]),
+      [
+        [EventKind.TaskBegin, 1, 0],
+        [EventKind.TaskBegin, 2, 2],
+        [EventKind.TaskBegin, 3, 2],
+        [EventKind.AwaitResume, 4, 5],
+      ],
+    );
+    assert.equal(recorder.currentTask, 4);
+  });
+
   it('produces records the core orders into two concurrent chains', () => {
     const recorder = recorderWithClock();
     const first = recorder.enterAsync(1);

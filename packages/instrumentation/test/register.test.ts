@@ -2,10 +2,11 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadTraceFile } from '@causeway/core';
 import { readTraceFile } from '@causeway/core/trace-file';
 
 const APP: Record<string, string> = {
@@ -72,6 +73,79 @@ describe('register', () => {
       .map((c) => [c.base, c.base + c.table.sites.length])
       .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
     for (const [i, range] of ranges.entries()) assert.equal(range[0], i === 0 ? 1 : ranges[i - 1]?.[1]);
+  });
+
+  it('keeps independent timer callbacks concurrent', () => {
+    const dir = makeApp();
+    writeFileSync(
+      join(dir, 'timers.ts'),
+      [
+        'function handle(name: string): string { return name; }',
+        "setTimeout(() => handle('a'), 5);",
+        "setTimeout(() => handle('b'), 10);",
+      ].join('\n'),
+    );
+    const traceFile = join(dir, 'timers.cwtrace');
+    const result = spawnSync(process.execPath, ['--import', REGISTER, 'timers.ts'], {
+      cwd: dir,
+      env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile },
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const { trace } = loadTraceFile(traceFile);
+    const tasks = trace.tasks();
+    assert.equal(tasks.length, 3, 'the program, then one task per timer callback');
+    assert.deepEqual(trace.edges(), []);
+    assert.ok(trace.concurrent(1, 2));
+    trace.dispose();
+  });
+
+  it('gives a forked child that inherits CAUSEWAY_TRACE_FILE a file of its own', () => {
+    const dir = makeApp();
+    writeFileSync(
+      join(dir, 'parent.ts'),
+      [
+        "import { fork } from 'node:child_process';",
+        "if (process.argv[2] === 'child') { console.log('child done'); } else {",
+        "  const child = fork(import.meta.filename, ['child'], { stdio: 'inherit' });",
+        "  child.on('exit', (code) => console.log('parent saw', code));",
+        '}',
+      ].join('\n'),
+    );
+    const traceFile = join(dir, 'family.cwtrace');
+    const result = spawnSync(process.execPath, ['--import', REGISTER, 'parent.ts'], {
+      cwd: dir,
+      env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile },
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'child done\nparent saw 0\n');
+    const files = readdirSync(dir)
+      .filter((name) => name.startsWith('family'))
+      .sort();
+    assert.equal(files.length, 2, `two trace files, got ${files}`);
+    const pids = files.map((name) => readTraceFile(join(dir, name)).meta.pid);
+    assert.notEqual(pids[0], pids[1]);
+  });
+
+  it('finishes the trace when the process is ended by a signal it does not handle', () => {
+    const dir = makeApp();
+    writeFileSync(join(dir, 'server.ts'), "console.log('up');\nsetInterval(() => {}, 1000);\n");
+    const traceFile = join(dir, 'server.cwtrace');
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const c = require('node:child_process').spawn(process.execPath, ['--import', ${JSON.stringify(REGISTER)}, 'server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] }); c.stdout.once('data', () => c.kill('SIGTERM')); c.on('exit', (code, signal) => console.log(signal));`,
+      ],
+      {
+        cwd: dir,
+        env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile, CAUSEWAY_QUIET: '1' },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(child.stdout, 'SIGTERM\n', child.stderr);
+    assert.notEqual(readTraceFile(traceFile).end, null, 'the END chunk was written');
   });
 
   it('does nothing with CAUSEWAY_ENABLED=0', () => {

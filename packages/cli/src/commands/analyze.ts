@@ -15,8 +15,9 @@ export const ANALYZE_HELP = `Usage: causeway analyze <trace-file> [--json]
 
 Reads a trace recorded by @causeway/instrumentation, orders its events by happens-before in the
 causal core, and prints:
-  - the tasks: each synchronous run of code (the program's start, every await continuation),
-    with the chain it belongs to, when it started, and the await it continues;
+  - the tasks: each synchronous run of code (the program's start, every await continuation,
+    every event-loop callback into instrumented code), with the chain it belongs to, when it
+    started, and the await it continues or the function the callback entered;
   - the happens-before edges between tasks: an edge a -> b means a finished before b could start
     and caused it. Two tasks with no path of edges between them are concurrent.
 

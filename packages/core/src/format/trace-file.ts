@@ -7,7 +7,7 @@
  * 8 bytes. All integers little-endian. A complete file ends with an END chunk.
  */
 
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { CausewayError, CoreErrorCode } from '../errors.ts';
 import { RECORD_SIZE, type SiteTable } from './event-format.ts';
 
@@ -188,6 +188,34 @@ export function readTraceFile(path: string): TraceFile {
     fail(CoreErrorCode.TRACE_UNREADABLE, path, `cannot read the trace file (${reason})`);
   }
   return parseTraceFile(bytes, path);
+}
+
+/**
+ * The META chunk of the trace file at `path`, read without the rest of the file (which may be
+ * in the middle of being written); null if the file is missing or does not start like a trace.
+ */
+export function readTraceMeta(path: string): TraceMeta | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const head = Buffer.alloc(HEADER_SIZE + CHUNK_HEADER_SIZE);
+    if (readSync(fd, head, 0, head.length, 0) < head.length) return null;
+    if (head.toString('latin1', 0, TRACE_FILE_MAGIC.length) !== TRACE_FILE_MAGIC) return null;
+    if (head.readUInt32LE(HEADER_SIZE) !== ChunkType.Meta) return null;
+    const length = head.readUInt32LE(HEADER_SIZE + 4);
+    if (length > 64 * 1024) return null;
+    const payload = Buffer.alloc(length);
+    if (readSync(fd, payload, 0, length, head.length) < length) return null;
+    return checkMeta(parseJson(payload, path, 'META'), path);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Parses trace file bytes; `name` is used in error messages. */

@@ -4,7 +4,9 @@
  *
  * The task model (docs/architecture.md, "Tasks"): the thread starts in a root task; every await
  * continuation starts a new task, linked by the core to the task that suspended the same
- * invocation. Everything recorded in between belongs to the current task.
+ * invocation; and a function entered from a different event-loop callback than the current
+ * task's (a timer, an I/O callback: another async resource) starts a new task whose cause is not
+ * recorded. Everything else recorded belongs to the current task.
  */
 
 import { EventKind, ResumeFlag, type SiteTable } from '@causeway/core/event-format';
@@ -17,6 +19,9 @@ export interface Clock {
   now(): number;
 }
 
+/** The id of the async resource whose callback is running (async_hooks.executionAsyncId). */
+export type AsyncIdSource = () => number;
+
 export interface RegisteredSites {
   base: number;
   table: SiteTable;
@@ -25,6 +30,9 @@ export interface RegisteredSites {
 export class Recorder {
   readonly ring: RecordRing;
   readonly #clock: Clock;
+  readonly #asyncId: AsyncIdSource;
+  /** The async resource the current task started in. */
+  #taskAsyncId: number;
   #seq = 0;
   #task = ROOT_TASK;
   #nextTask = ROOT_TASK + 1;
@@ -35,9 +43,11 @@ export class Recorder {
   readonly #suspendedAt = new Map<number, number>();
   #unwrittenSites: RegisteredSites[] = [];
 
-  constructor(ringRecords: number, clock: Clock) {
+  constructor(ringRecords: number, clock: Clock, asyncId: AsyncIdSource = () => 0) {
     this.ring = new RecordRing(ringRecords);
     this.#clock = clock;
+    this.#asyncId = asyncId;
+    this.#taskAsyncId = asyncId();
     this.ring.writeTimed(EventKind.TaskBegin, 0, this.#seq++, ROOT_TASK, 0, 0, clock.now());
   }
 
@@ -69,10 +79,12 @@ export class Recorder {
   }
 
   enter(site: number): void {
+    if (this.#asyncId() !== this.#taskAsyncId) this.#beginCallback(site);
     this.ring.write(EventKind.FnEnter, 0, this.#seq++, this.#task, site, 0);
   }
 
   enterAsync(site: number): number {
+    if (this.#asyncId() !== this.#taskAsyncId) this.#beginCallback(site);
     const invocation = this.#nextInvocation++;
     this.ring.write(EventKind.FnEnter, 0, this.#seq++, this.#task, site, invocation);
     return invocation;
@@ -107,9 +119,21 @@ export class Recorder {
     this.#begin(site, invocation, ResumeFlag.Rejected);
   }
 
+  /**
+   * Control came back from the event loop into a callback Causeway did not see scheduled: start a
+   * task with no recorded cause rather than invent an edge from whatever task ran last.
+   */
+  #beginCallback(site: number): void {
+    const task = this.#nextTask++;
+    this.#task = task;
+    this.#taskAsyncId = this.#asyncId();
+    this.ring.writeTimed(EventKind.TaskBegin, 0, this.#seq++, task, site, 0, this.#clock.now());
+  }
+
   #begin(site: number, invocation: number, flags: number): void {
     const task = this.#nextTask++;
     this.#task = task;
+    this.#taskAsyncId = this.#asyncId();
     this.ring.writeTimed(
       EventKind.AwaitResume,
       flags,

@@ -3,6 +3,7 @@
  * loaded, and (on the main thread, when enabled) the TraceOutput that files its records.
  */
 
+import { executionAsyncId } from 'node:async_hooks';
 import { endianness } from 'node:os';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { type RuntimeConfig, readConfig } from '../config.ts';
@@ -16,9 +17,26 @@ export interface Session {
   output: TraceOutput | null;
 }
 
+/** Records a worker thread's ring holds: nothing drains it yet, so it stays small. */
+const UNDRAINED_RING_RECORDS = 1024;
+
+function createRecorder(records: number): Recorder {
+  try {
+    return new Recorder(records, performance, executionAsyncId);
+  } catch (error) {
+    // Out of memory for the ring: record less rather than fail the application.
+    warn(
+      InstrumentationErrorCode.CONFIG_INVALID,
+      `cannot allocate a ring of ${records} records (${(error as Error).message}); using ${UNDRAINED_RING_RECORDS}`,
+    );
+    return new Recorder(UNDRAINED_RING_RECORDS, performance, executionAsyncId);
+  }
+}
+
 function startSession(): Session {
   const config = readConfig();
-  const recorder = new Recorder(config.ringRecords, performance);
+  const drained = config.enabled && isMainThread;
+  const recorder = createRecorder(drained ? config.ringRecords : UNDRAINED_RING_RECORDS);
   if (!config.enabled) return { config, recorder, output: null };
   if (endianness() !== 'LE') {
     warn(
@@ -27,8 +45,8 @@ function startSession(): Session {
     );
     return { config, recorder, output: null };
   }
-  // Worker threads record into their own ring, which nothing drains yet: their records are
-  // dropped (and counted) until worker streams are filed (docs/architecture.md, "Known gaps").
+  // Worker threads are not instrumented by register; code instrumented ahead of time records into
+  // a small ring that nothing drains yet (docs/architecture.md, "Known gaps").
   if (!isMainThread) return { config, recorder, output: null };
   return { config, recorder, output: TraceOutput.start(recorder, config, threadId + 1, threadId) };
 }

@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, extname, join, relative } from 'node:path';
 import { RECORD_SIZE } from '@causeway/core/event-format';
-import { TRACE_FILE_EXTENSION, TraceFileWriter } from '@causeway/core/trace-file';
+import { readTraceMeta, TRACE_FILE_EXTENSION, TraceFileWriter } from '@causeway/core/trace-file';
 import { type RuntimeConfig, safeName } from '../config.ts';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 import type { Recorder } from './recorder.ts';
@@ -36,6 +36,26 @@ export function defaultTracePath(config: RuntimeConfig, started: Date, pid: numb
     config.traceDir,
     `${safeName(config.service)}-${timestamp(started)}-${pid}${TRACE_FILE_EXTENSION}`,
   );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * `path`, unless another live process is recording into it (a child that inherited
+ * CAUSEWAY_TRACE_FILE from its parent): then the same name with this process's pid added.
+ */
+export function claimTracePath(path: string, pid: number): string {
+  const owner = readTraceMeta(path)?.pid;
+  if (owner === undefined || owner === pid || !isAlive(owner)) return path;
+  const ext = extname(path);
+  return `${path.slice(0, path.length - ext.length)}-${pid}${ext || TRACE_FILE_EXTENSION}`;
 }
 
 export class TraceOutput {
@@ -67,7 +87,7 @@ export class TraceOutput {
     thread: number,
   ): TraceOutput | null {
     const started = new Date(performance.timeOrigin);
-    const path = defaultTracePath(config, started, process.pid);
+    const path = claimTracePath(defaultTracePath(config, started, process.pid), process.pid);
     let writer: TraceFileWriter;
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -91,6 +111,18 @@ export class TraceOutput {
     output.#timer = setInterval(() => output.drain(), DRAIN_INTERVAL_MS);
     output.#timer.unref();
     process.once('exit', () => output.finish());
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      // A signal with no handler kills the process without 'exit': finish the file first, then
+      // let the signal do what it would have done. If the application handles the signal, it
+      // decides, and 'exit' finishes the file if it exits.
+      const onSignal = (): void => {
+        if (process.listenerCount(signal) > 1) return;
+        output.finish();
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      };
+      process.on(signal, onSignal);
+    }
     return output;
   }
 
