@@ -63,6 +63,18 @@ describe('RecordRing', () => {
     assert.equal(ring.dropped, 0);
   });
 
+  it('keeps order and capacity when its counters wrap past 2^31', () => {
+    const ring = new RecordRing(4, 2 ** 31 - 3);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5; i++) ring.write(EventKind.FnEnter, 0, round * 10 + i, 1, 1, 0);
+      assert.deepEqual(
+        drainAll(ring).map((r) => r.seq),
+        [0, 1, 2, 3].map((i) => round * 10 + i),
+      );
+    }
+    assert.equal(ring.dropped, 3);
+  });
+
   it('refuses a capacity that is not a power of two', () => {
     assert.throws(() => new RecordRing(1000), /power of two/);
   });

@@ -37,7 +37,11 @@ export class RecordRing {
   #tailSeen = 0;
   #dropped = 0;
 
-  constructor(capacity: number) {
+  /**
+   * `startIndex` sets where the running head and tail counters start; only tests need it, to
+   * check that they wrap past 2^31 correctly.
+   */
+  constructor(capacity: number, startIndex = 0) {
     if (
       !Number.isInteger(capacity) ||
       capacity < 2 ||
@@ -56,6 +60,9 @@ export class RecordRing {
     this.#doubles = new Float64Array(this.buffer, HEADER_BYTES, capacity * (RECORD_SIZE / 8));
     this.#bytes = new Uint8Array(this.buffer, HEADER_BYTES, capacity * RECORD_SIZE);
     Atomics.store(this.#header, Header.capacity, capacity);
+    this.#head = this.#tailSeen = startIndex | 0;
+    Atomics.store(this.#header, Header.head, this.#head);
+    Atomics.store(this.#header, Header.tail, this.#head);
   }
 
   /** Claims the next slot, returning its first word index, or -1 when the ring is full. */
