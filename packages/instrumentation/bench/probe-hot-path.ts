@@ -1,0 +1,65 @@
+// Cost of one probe call on the hot path, in ns per event, against a bare 32-byte record write
+// into a SharedArrayBuffer. Run by bench/run.ts; prints one JSON line.
+
+import { executionAsyncId } from 'node:async_hooks';
+import { EventKind } from '@causeway/core/event-format';
+import { Recorder } from '../src/runtime/recorder.ts';
+
+const EVENTS = 1 << 20;
+const RUNS = 21;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+}
+
+function timeRuns(body: () => void): number {
+  const samples: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const start = process.hrtime.bigint();
+    body();
+    samples.push(Number(process.hrtime.bigint() - start) / EVENTS);
+  }
+  return median(samples);
+}
+
+// Baseline: eight u32 stores per record into a SharedArrayBuffer, no bookkeeping.
+const words = new Uint32Array(new SharedArrayBuffer(EVENTS * 32));
+const bareWrite = timeRuns(() => {
+  for (let i = 0; i < EVENTS; i++) {
+    const at = i << 3;
+    words[at] = EventKind.FnEnter;
+    words[at + 1] = i;
+    words[at + 2] = 1;
+    words[at + 3] = 7;
+    words[at + 4] = 0;
+    words[at + 5] = 0;
+    words[at + 6] = 0;
+    words[at + 7] = 0;
+  }
+});
+
+const recorder = new Recorder(EVENTS * 2, performance, executionAsyncId);
+const discard = (): void => {};
+const enter = timeRuns(() => {
+  for (let i = 0; i < EVENTS; i++) recorder.enter(7);
+  recorder.ring.drain(discard);
+});
+const awaitPair = timeRuns(() => {
+  for (let i = 0; i < EVENTS / 2; i++) {
+    recorder.suspend(8, i);
+    recorder.resume(8, i);
+  }
+  recorder.ring.drain(discard);
+});
+
+console.log(
+  JSON.stringify({
+    events: EVENTS,
+    runs: RUNS,
+    bareWriteNs: bareWrite,
+    enterNs: enter,
+    suspendResumePerEventNs: awaitPair,
+    dropped: recorder.ring.dropped,
+  }),
+);

@@ -1,0 +1,65 @@
+// `npm run bench`: the runtime's benchmarks, side by side in one run. Results are printed as a
+// table and as JSON; docs/benchmarks.md records them with this command.
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readTraceFile } from '@causeway/core/trace-file';
+
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+const REGISTER = fileURLToPath(new URL('../src/register.ts', import.meta.url));
+const ROUNDS = 7;
+
+function runJson(args: string[], env: NodeJS.ProcessEnv = {}): Record<string, number> {
+  const result = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`bench: ${args.join(' ')} failed:\n${result.stderr}`);
+  const last = result.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as Record<string, number>;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+}
+
+const hot = runJson([here('probe-hot-path.ts')]);
+console.log('Probe hot path (ns per event, median of', hot.runs, 'runs of', hot.events, 'events)');
+console.log(`  bare 32-byte record write into a SharedArrayBuffer  ${hot.bareWriteNs?.toFixed(2)} ns`);
+console.log(`  enter probe (record + task check)                  ${hot.enterNs?.toFixed(2)} ns`);
+console.log(
+  `  suspend + resume, per event                        ${hot.suspendResumePerEventNs?.toFixed(2)} ns`,
+);
+
+// The workload is copied out of this package: register never instruments Causeway's own files.
+// Plain and instrumented runs alternate, so that machine noise hits both alike.
+const traceDir = mkdtempSync(join(tmpdir(), 'causeway-bench-'));
+const workload = join(traceDir, 'promise-workload.ts');
+copyFileSync(here('promise-workload.ts'), workload);
+let records = 0;
+let dropped = 0;
+const plain: number[] = [];
+const instrumented: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  plain.push(runJson([workload]).ms as number);
+  const traceFile = join(traceDir, `round-${round}.cwtrace`);
+  instrumented.push(
+    runJson(['--import', REGISTER, workload], {
+      CAUSEWAY_TRACE_FILE: traceFile,
+      CAUSEWAY_QUIET: '1',
+      CAUSEWAY_RING_RECORDS: String(1 << 22),
+    }).ms as number,
+  );
+  const end = readTraceFile(traceFile).end;
+  records = end?.records ?? 0;
+  dropped = end?.dropped ?? 0;
+}
+const ratio = median(instrumented) / median(plain);
+console.log(`\nPromise-heavy workload (100,000 handled calls, median of ${ROUNDS} alternating runs)`);
+console.log(`  plain          ${median(plain).toFixed(1)} ms`);
+console.log(`  instrumented   ${median(instrumented).toFixed(1)} ms   ratio ${ratio.toFixed(2)}x`);
+console.log(`  one instrumented run recorded ${records} records, dropped ${dropped}`);
+console.log(
+  `\n${JSON.stringify({ hotPath: hot, workload: { plainMs: median(plain), instrumentedMs: median(instrumented), ratio, records, dropped } })}`,
+);
