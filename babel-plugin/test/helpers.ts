@@ -9,18 +9,11 @@ import { instrumentSource } from '../src/transform.ts';
 
 export type ProbeCall = [name: string, ...args: unknown[]];
 
+/** The fake probes module instrumented ES modules import: `fakeProbes`, logging to a global. */
 const FAKE_PROBES = `
-const log = (...call) => globalThis.__probeLog.push(call);
-let nextInvocation = 1;
-export function registerSites(table) { nextInvocation = 1; log('registerSites', table); return 100; }
-export function invocation() { const id = nextInvocation++; log('invocation', id); return id; }
-export function enter(site) { log('enter', site); }
-export function enterAsync(site) { const id = nextInvocation++; log('enterAsync', site, id); return id; }
-export function exit(site, inv = 0) { log('exit', site, inv); }
-export function threw(site, inv = 0) { log('threw', site, inv); }
-export function suspend(site, inv, value) { log('suspend', site, inv); return value; }
-export function resume(site, inv, value) { log('resume', site, inv); return value; }
-export function caught(inv) { log('caught', inv); }
+import { fakeProbes } from ${JSON.stringify(import.meta.url)};
+export const { registerSites, invocation, enter, enterAsync, exit, threw, suspend, resume, caught } =
+  fakeProbes(() => globalThis.__probeLog);
 `;
 
 let probesUrl: string | null = null;
@@ -59,28 +52,40 @@ export async function runInstrumented(
   return { exports, log };
 }
 
-/** The fake probes as an object, for CommonJS output run with `new Function`. */
-export function fakeProbes(log: ProbeCall[]): Record<string, (...args: number[]) => unknown> {
+/**
+ * Probes that log each call into the array `log()` returns, and behave as the real ones do:
+ * `suspend`/`resume` return their value, `enterAsync`/`invocation` hand out ids (from 1 again
+ * whenever a file registers its sites), `registerSites` gives base 100.
+ */
+export function fakeProbes(log: () => ProbeCall[]): Record<string, (...args: never[]) => unknown> {
   let nextInvocation = 1;
+  const record = (...call: ProbeCall): void => void log().push(call);
   return {
-    registerSites: () => 100,
-    invocation: () => nextInvocation++,
-    enter: (site) => void log.push(['enter', site]),
-    enterAsync: (site) => {
-      log.push(['enterAsync', site, nextInvocation]);
+    registerSites: (table: unknown) => {
+      nextInvocation = 1;
+      record('registerSites', table);
+      return 100;
+    },
+    invocation: () => {
+      record('invocation', nextInvocation);
       return nextInvocation++;
     },
-    exit: (site, inv = 0) => void log.push(['exit', site, inv]),
-    threw: (site, inv = 0) => void log.push(['threw', site, inv]),
-    suspend: (site, inv, value) => {
-      log.push(['suspend', site, inv]);
+    enter: (site: number) => record('enter', site),
+    enterAsync: (site: number) => {
+      record('enterAsync', site, nextInvocation);
+      return nextInvocation++;
+    },
+    exit: (site: number, inv = 0) => record('exit', site, inv),
+    threw: (site: number, inv = 0) => record('threw', site, inv),
+    suspend: (site: number, inv: number, value: unknown) => {
+      record('suspend', site, inv);
       return value;
     },
-    resume: (site, inv, value) => {
-      log.push(['resume', site, inv]);
+    resume: (site: number, inv: number, value: unknown) => {
+      record('resume', site, inv);
       return value;
     },
-    caught: (inv) => void log.push(['caught', inv]),
+    caught: (inv: number) => record('caught', inv),
   };
 }
 

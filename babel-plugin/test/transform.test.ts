@@ -180,7 +180,7 @@ describe('instrumentSource', () => {
     assert.match(output, /var _cw = require\(/);
     const log: ProbeCall[] = [];
     const module = { exports: {} as unknown };
-    new Function('module', 'require', output)(module, () => fakeProbes(log));
+    new Function('module', 'require', output)(module, () => fakeProbes(() => log));
     assert.equal((module.exports as () => number)(), 1);
     assert.deepEqual(trail(log), ['enter:s0', 'exit:s0:0']);
   });
@@ -194,7 +194,7 @@ describe('instrumentSource', () => {
     assert.doesNotMatch(output, /\bimport\b|\bexport\b/);
     const log: ProbeCall[] = [];
     const module = { exports: {} as unknown };
-    new Function('module', 'require', output)(module, () => fakeProbes(log));
+    new Function('module', 'require', output)(module, () => fakeProbes(() => log));
     assert.equal((module.exports as (s: null) => boolean)(null), true);
   });
 

@@ -6,8 +6,9 @@
  *   =>
  *   function f(a) { _cw.enter(S); try { body } catch (e) { _cw.threw(S); throw e } finally { _cw.exit(S) } }
  *
- * The body moves into a block as a whole, so hoisting, `this`, `arguments`, `super` and
- * `new.target` are untouched: no function is added or removed.
+ * The body moves into a block as a whole, so `this`, `arguments`, `super` and `new.target` are
+ * untouched and no function is added; `asBlockBody` keeps the body's function declarations valid
+ * (and hoisted) inside that block.
  */
 
 import type { NodePath } from '@babel/core';
@@ -16,21 +17,17 @@ import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
 import { functionName } from '../function-name.ts';
 
-/** Names declared with `var` in `statements`, outside nested functions. */
+/** Names declared with `var` in `statements`, outside nested functions and classes. */
 function varNames(statements: t.Statement[]): Set<string> {
   const names = new Set<string>();
-  const visit = (node: t.Node | null | undefined): void => {
-    if (!node || t.isFunction(node) || t.isClass(node)) return;
-    if (t.isVariableDeclaration(node) && node.kind === 'var') {
-      for (const name of Object.keys(t.getBindingIdentifiers(node))) names.add(name);
-    }
-    for (const key of t.VISITOR_KEYS[node.type] ?? []) {
-      const child = (node as unknown as Record<string, t.Node | t.Node[] | null | undefined>)[key];
-      if (Array.isArray(child)) for (const item of child) visit(item);
-      else visit(child);
-    }
-  };
-  for (const statement of statements) visit(statement);
+  for (const statement of statements) {
+    t.traverseFast(statement, (node) => {
+      if (t.isFunction(node) || t.isClass(node)) return t.traverseFast.skip;
+      if (t.isVariableDeclaration(node) && node.kind === 'var') {
+        for (const name of Object.keys(t.getBindingIdentifiers(node))) names.add(name);
+      }
+    });
+  }
   return names;
 }
 

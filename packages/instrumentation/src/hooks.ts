@@ -15,8 +15,8 @@ import { InstrumentationErrorCode, warn } from './errors.ts';
 const PROBES_URL = import.meta.resolve('./probes.ts');
 const PROBES_PATH = fileURLToPath(PROBES_URL);
 
+/** The directory of a @causeway package, from its main entry (every one lives in `<package>/src/`). */
 function packageDir(specifier: string): string {
-  // Every @causeway package exports ./package.json-free entry points under src/.
   const entry = fileURLToPath(import.meta.resolve(specifier));
   return dirname(dirname(entry)) + sep;
 }

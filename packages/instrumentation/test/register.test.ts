@@ -40,8 +40,8 @@ function makeApp(): string {
 // The temporary app has no node_modules/@causeway, so it is given the register module by URL.
 const REGISTER = import.meta.resolve('../src/register.ts');
 
-function runApp(dir: string, env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', REGISTER, 'main.ts'], {
+function runApp(dir: string, env: Record<string, string>, entry = 'main.ts') {
+  return spawnSync(process.execPath, ['--import', REGISTER, entry], {
     cwd: dir,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -86,11 +86,7 @@ describe('register', () => {
       ].join('\n'),
     );
     const traceFile = join(dir, 'timers.cwtrace');
-    const result = spawnSync(process.execPath, ['--import', REGISTER, 'timers.ts'], {
-      cwd: dir,
-      env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile },
-      encoding: 'utf8',
-    });
+    const result = runApp(dir, { CAUSEWAY_TRACE_FILE: traceFile }, 'timers.ts');
     assert.equal(result.status, 0, result.stderr);
     const { trace } = loadTraceFile(traceFile);
     const tasks = trace.tasks();
@@ -113,11 +109,7 @@ describe('register', () => {
       ].join('\n'),
     );
     const traceFile = join(dir, 'family.cwtrace');
-    const result = spawnSync(process.execPath, ['--import', REGISTER, 'parent.ts'], {
-      cwd: dir,
-      env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile },
-      encoding: 'utf8',
-    });
+    const result = runApp(dir, { CAUSEWAY_TRACE_FILE: traceFile }, 'parent.ts');
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'child done\nparent saw 0\n');
     const files = readdirSync(dir)

@@ -105,18 +105,18 @@ export class Recorder {
 
   resume(site: number, invocation: number): void {
     this.#suspendedAt.delete(invocation);
-    this.#begin(site, invocation, 0);
+    this.#startTask(EventKind.AwaitResume, 0, site, invocation);
   }
 
   /**
-   * Called first in every catch and finally of async code. If the invocation is suspended, the
-   * await it is suspended at rejected and this is the first code of its continuation.
+   * Called first in every catch and finally an await can reach. If the invocation is suspended,
+   * the await it is suspended at rejected and this is the first code of its continuation.
    */
   caught(invocation: number): void {
     const site = this.#suspendedAt.get(invocation);
     if (site === undefined) return;
     this.#suspendedAt.delete(invocation);
-    this.#begin(site, invocation, ResumeFlag.Rejected);
+    this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected, site, invocation);
   }
 
   /**
@@ -124,24 +124,13 @@ export class Recorder {
    * task with no recorded cause rather than invent an edge from whatever task ran last.
    */
   #beginCallback(site: number): void {
-    const task = this.#nextTask++;
-    this.#task = task;
-    this.#taskAsyncId = this.#asyncId();
-    this.ring.writeTimed(EventKind.TaskBegin, 0, this.#seq++, task, site, 0, this.#clock.now());
+    this.#startTask(EventKind.TaskBegin, 0, site, 0);
   }
 
-  #begin(site: number, invocation: number, flags: number): void {
+  #startTask(kind: number, flags: number, site: number, invocation: number): void {
     const task = this.#nextTask++;
     this.#task = task;
     this.#taskAsyncId = this.#asyncId();
-    this.ring.writeTimed(
-      EventKind.AwaitResume,
-      flags,
-      this.#seq++,
-      task,
-      site,
-      invocation,
-      this.#clock.now(),
-    );
+    this.ring.writeTimed(kind, flags, this.#seq++, task, site, invocation, this.#clock.now());
   }
 }

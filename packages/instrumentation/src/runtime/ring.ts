@@ -84,10 +84,8 @@ export class RecordRing {
     Atomics.store(this.#header, Header.head, this.#head);
   }
 
-  /** Writes a record whose b field is an integer (0 here). Returns false if it was dropped. */
-  write(kind: number, flags: number, seq: number, task: number, site: number, a: number): boolean {
-    const at = this.#claim();
-    if (at < 0) return false;
+  /** Writes the fields every record has, b excepted, into the slot at word `at`. */
+  #fill(at: number, kind: number, flags: number, seq: number, task: number, site: number, a: number): void {
     const words = this.#words;
     words[at] = kind | (flags << 8);
     words[at + 1] = seq;
@@ -95,8 +93,15 @@ export class RecordRing {
     words[at + 3] = site;
     words[at + A_LOW] = a;
     words[at + A_HIGH] = a < TWO_32 ? 0 : a / TWO_32;
-    words[at + B_LOW] = 0;
-    words[at + B_HIGH] = 0;
+  }
+
+  /** Writes a record whose b field is an integer (0 here). Returns false if it was dropped. */
+  write(kind: number, flags: number, seq: number, task: number, site: number, a: number): boolean {
+    const at = this.#claim();
+    if (at < 0) return false;
+    this.#fill(at, kind, flags, seq, task, site, a);
+    this.#words[at + B_LOW] = 0;
+    this.#words[at + B_HIGH] = 0;
     this.#publish();
     return true;
   }
@@ -113,13 +118,7 @@ export class RecordRing {
   ): boolean {
     const at = this.#claim();
     if (at < 0) return false;
-    const words = this.#words;
-    words[at] = kind | (flags << 8);
-    words[at + 1] = seq;
-    words[at + 2] = task;
-    words[at + 3] = site;
-    words[at + A_LOW] = a;
-    words[at + A_HIGH] = a < TWO_32 ? 0 : a / TWO_32;
+    this.#fill(at, kind, flags, seq, task, site, a);
     this.#doubles[at / 2 + B_F64] = time;
     this.#publish();
     return true;
