@@ -9,8 +9,10 @@ import {
   EventKind,
   RECORD_SIZE,
   RecordOffset,
+  AccessFlag,
   ResumeFlag,
   SiteKind,
+  ValueTag,
 } from '@causeway/core/event-format';
 import { ChunkType, TRACE_FILE_VERSION } from '@causeway/core/trace-file';
 import { InstrumentErrorCode } from '../babel-plugin/src/errors.ts';
@@ -85,6 +87,21 @@ describe('docs/event-format.md', () => {
       ResumeFlag,
     );
     assert.match(rust, new RegExp(`pub const FLAG_REJECTED: u8 = ${ResumeFlag.Rejected};`));
+  });
+
+  it('lists the access flags and value tags of the TS and Rust owners', () => {
+    const flags = table(doc, 'Access kind');
+    assert.deepEqual(
+      Object.fromEntries(flags.map(([, bit, name]) => [unquote(name as string), Number(bit)])),
+      AccessFlag,
+    );
+    assert.match(rust, new RegExp(`pub const FLAG_DELETE: u8 = ${AccessFlag.Delete};`));
+    assert.match(rust, new RegExp(`pub const FLAG_UPDATE: u8 = ${AccessFlag.Update};`));
+    const tags = Object.fromEntries(
+      table(doc, 'Value tag').map(([tag, value]) => [unquote(tag as string), Number(value)]),
+    );
+    assert.deepEqual(tags, ValueTag);
+    assert.deepEqual(rustEnum(rust, 'ValueTag'), ValueTag);
   });
 
   it('lists the site kinds', () => {

@@ -40,11 +40,17 @@ pub enum Kind {
     /// The continuation after an `await` starts: a new task `task`, caused by the task that
     /// suspended invocation `a`. `b` is the time. Flag bit 0: the awaited promise rejected.
     AwaitResume = 6,
+    /// A property was read. `a` is the location (object id in the low 32 bits, key id in the
+    /// high 32), `b` the value as the value tag in the flags' low three bits says.
+    Read = 7,
+    /// A property was written, updated (flag [`FLAG_UPDATE`]) or deleted ([`FLAG_DELETE`]).
+    /// `a` and `b` as for `Read`.
+    Write = 8,
 }
 
 impl Kind {
     /// The highest kind value this version knows.
-    pub const MAX: u8 = Kind::AwaitResume as u8;
+    pub const MAX: u8 = Kind::Write as u8;
 
     pub fn try_from_u8(value: u8) -> Option<Kind> {
         Some(match value {
@@ -54,6 +60,8 @@ impl Kind {
             4 => Kind::FnThrow,
             5 => Kind::AwaitSuspend,
             6 => Kind::AwaitResume,
+            7 => Kind::Read,
+            8 => Kind::Write,
             _ => return None,
         })
     }
@@ -66,6 +74,46 @@ impl Kind {
 
 /// Flag bit of `AwaitResume`: the continuation runs because the awaited promise rejected.
 pub const FLAG_REJECTED: u8 = 1;
+
+/// Flag bit of `Write`: `delete o.p`.
+pub const FLAG_DELETE: u8 = 8;
+/// Flag bit of `Write`: a compound assignment or `++`/`--`, a read and a write in one expression.
+pub const FLAG_UPDATE: u8 = 16;
+
+/// The low three flag bits of `Read` and `Write`: what `b` holds (docs/event-format.md, "Value tag").
+pub const VALUE_TAG_MASK: u8 = 7;
+
+/// What the `b` field of a `Read` or `Write` record holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ValueTag {
+    None = 0,
+    Number = 1,
+    Undefined = 2,
+    Null = 3,
+    False = 4,
+    True = 5,
+    Object = 6,
+    String = 7,
+}
+
+impl ValueTag {
+    pub fn from_flags(flags: u8) -> ValueTag {
+        match flags & VALUE_TAG_MASK {
+            1 => ValueTag::Number,
+            2 => ValueTag::Undefined,
+            3 => ValueTag::Null,
+            4 => ValueTag::False,
+            5 => ValueTag::True,
+            6 => ValueTag::Object,
+            7 => ValueTag::String,
+            _ => ValueTag::None,
+        }
+    }
+}
+
+/// Key ids at or above this are array indices, not string-table ids.
+pub const ARRAY_INDEX_KEY: u32 = 0x8000_0000;
 
 /// One decoded record.
 #[derive(Clone, Copy, Debug, PartialEq)]

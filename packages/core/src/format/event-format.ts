@@ -39,6 +39,10 @@ export const EventKind = {
   AwaitSuspend: 5,
   /** The continuation after an await starts a new task. a = invocation id, b = time. */
   AwaitResume: 6,
+  /** A property was read. a = location (object id | key id << 32), b = value (see ValueTag). */
+  Read: 7,
+  /** A property was written or deleted. a = location, b = value written (see ValueTag). */
+  Write: 8,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -49,6 +53,8 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.FnThrow]: 'fn-throw',
   [EventKind.AwaitSuspend]: 'await-suspend',
   [EventKind.AwaitResume]: 'await-resume',
+  [EventKind.Read]: 'read',
+  [EventKind.Write]: 'write',
 };
 
 /** Flag bits of an AwaitResume record. */
@@ -56,6 +62,37 @@ export const ResumeFlag = {
   /** The continuation runs because the awaited promise rejected. */
   Rejected: 1,
 } as const;
+
+/** Flag bits of a Write record (the low three bits of Read and Write flags are the ValueTag). */
+export const AccessFlag = {
+  /** `delete o.p`. */
+  Delete: 8,
+  /** Compound assignment or ++/--: the write follows a read of the same location. */
+  Update: 16,
+} as const;
+
+/** The low three bits of a Read or Write record's flags: what its b field holds. */
+export const ValueTag = {
+  /** Not captured; b = 0. */
+  None: 0,
+  /** b = the number's f64 bits. */
+  Number: 1,
+  Undefined: 2,
+  Null: 3,
+  False: 4,
+  True: 5,
+  /** b = the object's id. */
+  Object: 6,
+  /** b = the string's id in the stream's string table. */
+  String: 7,
+} as const;
+export type ValueTag = (typeof ValueTag)[keyof typeof ValueTag];
+
+/** Mask of the value tag in a Read or Write record's flags. */
+export const VALUE_TAG_MASK = 7;
+
+/** Key ids at or above this are array indices (key id - ARRAY_INDEX_KEY), not string table ids. */
+export const ARRAY_INDEX_KEY = 0x8000_0000;
 
 /** Why one task happens before another, as the core reports edges. */
 export const EdgeKind = {
@@ -72,12 +109,16 @@ export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
 export const SiteKind = {
   Function: 1,
   Await: 2,
+  Read: 3,
+  Write: 4,
 } as const;
 export type SiteKind = (typeof SiteKind)[keyof typeof SiteKind];
 
 export const SITE_KIND_NAMES: Readonly<Record<SiteKind, string>> = {
   [SiteKind.Function]: 'function',
   [SiteKind.Await]: 'await',
+  [SiteKind.Read]: 'read',
+  [SiteKind.Write]: 'write',
 };
 
 /**
@@ -108,13 +149,21 @@ export interface RecordFields {
   site: number;
   /** Unsigned; exact up to 2^53. */
   a: number;
-  /** The raw 64 bits of b as an unsigned number, or, for task-starting kinds, a time in ms. */
+  /** The raw 64 bits of b as an unsigned number, or the f64 it holds where hasFloatB says so. */
   b: number;
 }
 
 /** Kinds whose b field holds an f64 time rather than an integer. */
 export function hasTime(kind: number): boolean {
   return kind === EventKind.TaskBegin || kind === EventKind.AwaitResume;
+}
+
+/** Does record b hold f64 bits (a time, or a captured number)? */
+export function hasFloatB(kind: number, flags: number): boolean {
+  return (
+    hasTime(kind) ||
+    ((kind === EventKind.Read || kind === EventKind.Write) && (flags & VALUE_TAG_MASK) === ValueTag.Number)
+  );
 }
 
 const TWO_32 = 2 ** 32;
@@ -135,7 +184,7 @@ export function encodeRecords(records: readonly RecordFields[]): Uint8Array {
     view.setUint32(at + RecordOffset.site, r.site, true);
     view.setUint32(at + RecordOffset.a, r.a % TWO_32, true);
     view.setUint32(at + RecordOffset.a + 4, Math.floor(r.a / TWO_32), true);
-    if (hasTime(r.kind)) {
+    if (hasFloatB(r.kind, r.flags)) {
       view.setFloat64(at + RecordOffset.b, r.b, true);
     } else {
       view.setUint32(at + RecordOffset.b, r.b % TWO_32, true);
@@ -151,14 +200,15 @@ export function decodeRecords(bytes: Uint8Array): RecordFields[] {
   const records: RecordFields[] = [];
   for (let at = 0; at + RECORD_SIZE <= bytes.byteLength; at += RECORD_SIZE) {
     const kind = view.getUint8(at + RecordOffset.kind);
+    const flags = view.getUint8(at + RecordOffset.flags);
     records.push({
       kind,
-      flags: view.getUint8(at + RecordOffset.flags),
+      flags,
       seq: view.getUint32(at + RecordOffset.seq, true),
       task: view.getUint32(at + RecordOffset.task, true),
       site: view.getUint32(at + RecordOffset.site, true),
       a: view.getUint32(at + RecordOffset.a, true) + view.getUint32(at + RecordOffset.a + 4, true) * TWO_32,
-      b: hasTime(kind)
+      b: hasFloatB(kind, flags)
         ? view.getFloat64(at + RecordOffset.b, true)
         : view.getUint32(at + RecordOffset.b, true) + view.getUint32(at + RecordOffset.b + 4, true) * TWO_32,
     });
