@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CoreErrorCode } from '@causeway/core';
 import {
+  AccessFlag,
   EVENT_FORMAT_VERSION,
   EventKind,
   RECORD_SIZE,
   RecordOffset,
-  AccessFlag,
   ResumeFlag,
   SiteKind,
   ValueTag,
