@@ -5,7 +5,9 @@ export { CausalTrace } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
 export type { RecordFields, SiteRow, SiteTable } from './format/event-format.ts';
 export {
+  AccessFlag,
   ANONYMOUS,
+  ARRAY_INDEX_KEY,
   decodeRecords,
   EDGE_KIND_NAMES,
   EdgeKind,
@@ -13,6 +15,7 @@ export {
   EVENT_KIND_NAMES,
   EventKind,
   encodeRecords,
+  hasFloatB,
   hasTime,
   RECORD_SIZE,
   RECORD_WORDS,
@@ -20,11 +23,14 @@ export {
   ResumeFlag,
   SITE_KIND_NAMES,
   SiteKind,
+  VALUE_TAG_MASK,
+  ValueTag,
 } from './format/event-format.ts';
 export type {
   EventsChunk,
   SitesChunk,
   StreamInfo,
+  StringsChunk,
   TraceEnd,
   TraceFile,
   TraceMeta,
@@ -43,5 +49,6 @@ export type { EdgeReport, TaskReport, TraceReport } from './report.ts';
 export { buildTraceReport, REPORT_VERSION } from './report.ts';
 export type { Site } from './sites.ts';
 export { SiteIndex, siteLocation } from './sites.ts';
+export { StringIndex } from './strings.ts';
 export type { CoreExports } from './wasm/exports.ts';
 export { instantiateCore, loadCore } from './wasm/load.ts';

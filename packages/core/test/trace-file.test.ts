@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  ARRAY_INDEX_KEY,
   type CausewayError,
   EventKind,
   encodeRecords,
   readTraceFile,
   SiteKind,
+  StringIndex,
   TraceFileWriter,
   type TraceMeta,
 } from '../src/index.ts';
@@ -101,6 +103,39 @@ describe('trace file', () => {
       writeFileSync(cutPath, whole.subarray(0, cut));
       expectError(cutPath, 'CW_TRACE_TRUNCATED', /cut off/);
     }
+  });
+
+  it("keeps each stream's string table, and refuses a STRINGS chunk that skips ids", () => {
+    const path = join(dir, 'strings.cwtrace');
+    const writer = TraceFileWriter.create(path, meta);
+    writer.stream({ stream: 1, pid: 42, thread: 0, epochMs: 1000 });
+    writer.strings({ stream: 1, first: 1, strings: ['balance', 'id'] });
+    writer.strings({ stream: 1, first: 3, strings: ['acct-1'] });
+    writer.end({ records: 0, dropped: 0, endedAt: '2026-11-23T00:00:01.000Z' });
+    const strings = new StringIndex(readTraceFile(path).strings);
+    assert.equal(strings.string(1, 3), 'acct-1');
+    assert.equal(strings.keyName(1, 1), '.balance');
+    assert.equal(strings.keyName(1, ARRAY_INDEX_KEY + 4), '[4]');
+    assert.equal(strings.string(1, 4), null);
+
+    const gap = join(dir, 'strings-gap.cwtrace');
+    const bad = TraceFileWriter.create(gap, meta);
+    bad.stream({ stream: 1, pid: 42, thread: 0, epochMs: 1000 });
+    bad.strings({ stream: 1, first: 1, strings: ['balance'] });
+    bad.strings({ stream: 1, first: 5, strings: ['lost'] });
+    bad.close();
+    expectError(gap, 'CW_TRACE_CORRUPT', /STRINGS chunk of stream 1 starts at id 5, expected 2/);
+  });
+
+  it('reads a version 1 file (before STRINGS existed)', () => {
+    const path = join(dir, 'v1.cwtrace');
+    writeSample(path);
+    const bytes = readFileSync(path);
+    bytes.writeUInt32LE(1, 8);
+    writeFileSync(path, bytes);
+    const file = readTraceFile(path);
+    assert.deepEqual(file.strings, []);
+    assert.equal(file.events.length, 1);
   });
 
   it('refuses a chunk with a broken payload', () => {

@@ -13,6 +13,8 @@ export const InstrumentationErrorCode = {
   MODULE_SKIPPED: 'CW_MODULE_SKIPPED',
   /** A probe met a value it cannot record (for example a malformed site table); it is ignored. */
   PROBE_INPUT: 'CW_PROBE_INPUT',
+  /** A probe failed inside Causeway; the event is not recorded and the application goes on. */
+  PROBE_FAILED: 'CW_PROBE_FAILED',
 } as const;
 export type InstrumentationErrorCode =
   (typeof InstrumentationErrorCode)[keyof typeof InstrumentationErrorCode];

@@ -3,10 +3,12 @@
  * docs/instrumentation.md); they are the runtime's whole surface towards the application.
  *
  * Every probe returns quickly, allocates nothing on its common path, and never throws into the
- * caller: the ones that pass a value through (`suspend`, `resume`) return it untouched.
+ * caller: the ones that pass a value through (`suspend`, `resume`, the access probes) return it
+ * untouched. The access probes run their recording inside try/catch: an internal failure is
+ * counted and reported once (CW_PROBE_FAILED), never thrown.
  */
 
-import type { SiteTable } from '@causeway/core/event-format';
+import { AccessFlag, type SiteTable } from '@causeway/core/event-format';
 import { InstrumentationErrorCode, warn } from './errors.ts';
 import { session } from './runtime/session.ts';
 
@@ -71,4 +73,128 @@ export function resume<T>(site: number, invocation: number, value: T): T {
 /** First thing in a catch or finally of async code (see Recorder.caught). */
 export function caught(invocation: number): void {
   recorder.caught(invocation);
+}
+
+let probeFailures = 0;
+
+/** Probe failures so far (each one an event not recorded). */
+export function failures(): number {
+  return probeFailures;
+}
+
+/** A probe's own failure: counted, reported once, never thrown into the application. */
+function failed(error: unknown): void {
+  if (probeFailures++ === 0) {
+    warn(
+      InstrumentationErrorCode.PROBE_FAILED,
+      `a probe failed (${error instanceof Error ? error.message : String(error)}); the event was not recorded and later failures are only counted`,
+    );
+  }
+}
+
+/** `o.p` evaluated to `value`. Returns `value`. */
+export function read<T>(site: number, object: unknown, value: T): T {
+  try {
+    recorder.read(site, object, value);
+  } catch (error) {
+    failed(error);
+  }
+  return value;
+}
+
+/** `o[key]` evaluated to `value`. Returns `value`. */
+export function readKey<T>(site: number, object: unknown, key: unknown, value: T): T {
+  try {
+    recorder.readKey(site, object, key, value);
+  } catch (error) {
+    failed(error);
+  }
+  return value;
+}
+
+/** `o.p = value` happened. Returns `value`. */
+export function write<T>(site: number, object: unknown, value: T): T {
+  try {
+    recorder.write(site, object, value, 0);
+  } catch (error) {
+    failed(error);
+  }
+  return value;
+}
+
+/** `o[key] = value` happened. Returns `value`. */
+export function writeKey<T>(site: number, object: unknown, key: unknown, value: T): T {
+  try {
+    recorder.writeKey(site, object, key, value, 0);
+  } catch (error) {
+    failed(error);
+  }
+  return value;
+}
+
+/** `o.p op= v` or `++o.p` left `value` in o.p. Returns `value`. */
+export function update<T>(site: number, object: unknown, value: T): T {
+  try {
+    recorder.write(site, object, value, AccessFlag.Update);
+  } catch (error) {
+    failed(error);
+  }
+  return value;
+}
+
+/** `o[key] op= v` or `++o[key]` left `value` in it. Returns `value`. */
+export function updateKey<T>(site: number, object: unknown, key: unknown, value: T): T {
+  try {
+    recorder.writeKey(site, object, key, value, AccessFlag.Update);
+  } catch (error) {
+    failed(error);
+  }
+  return value;
+}
+
+/** Stands for a value the record does not capture (its value tag is None). */
+const UNCAPTURED = Symbol('uncaptured');
+
+/** The new value of `o.p++` / `o.p--` (delta ±1) given its result, when it is a number. */
+function incremented(old: unknown, delta: number): unknown {
+  return typeof old === 'number' ? old + delta : UNCAPTURED;
+}
+
+/** `o.p++` (delta 1) or `o.p--` (delta -1) evaluated to `old`. Returns `old`. */
+export function postfix<T>(site: number, object: unknown, old: T, delta: number): T {
+  try {
+    recorder.write(site, object, incremented(old, delta), AccessFlag.Update);
+  } catch (error) {
+    failed(error);
+  }
+  return old;
+}
+
+export function postfixKey<T>(site: number, object: unknown, key: unknown, old: T, delta: number): T {
+  try {
+    recorder.writeKey(site, object, key, incremented(old, delta), AccessFlag.Update);
+  } catch (error) {
+    failed(error);
+  }
+  return old;
+}
+
+/** `delete o.p` evaluated to `result`. Returns `result`. */
+export function remove(site: number, object: unknown, result: boolean): boolean {
+  try {
+    if (result) recorder.write(site, object, undefined, AccessFlag.Delete);
+  } catch (error) {
+    failed(error);
+  }
+  return result;
+}
+
+/** `delete o[key]` evaluated to `result`. Returns `result`. */
+export function removeKey(site: number, object: unknown, key: unknown, result: boolean): boolean {
+  try {
+    if (result) recorder.writeKey(site, object, key, undefined, AccessFlag.Delete);
+  } catch (error) {
+    failed(error);
+  }
+  return result;
 }

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CausalTrace } from '@causeway/core';
-import { decodeRecords, EventKind, ResumeFlag } from '@causeway/core/event-format';
+import {
+  AccessFlag,
+  decodeRecords,
+  EventKind,
+  ResumeFlag,
+  SiteKind,
+  VALUE_TAG_MASK,
+  ValueTag,
+} from '@causeway/core/event-format';
 import { Recorder, ROOT_TASK } from '../src/runtime/recorder.ts';
 
 function recorderWithClock(): Recorder {
@@ -110,5 +118,121 @@ describe('Recorder', () => {
     assert.ok(trace.concurrent(task(2), task(3)));
     assert.ok(trace.concurrent(task(3), task(4)));
     assert.equal(trace.stats().unmatchedResumes, 0);
+  });
+
+  describe('accesses', () => {
+    function accessRecorder() {
+      const recorder = recorderWithClock();
+      const base = recorder.registerSites({
+        v: 1,
+        file: 'a.ts',
+        sites: [
+          [SiteKind.Read, 1, 1, 'f', 'balance'],
+          [SiteKind.Write, 2, 1, 'f', 'balance'],
+          [SiteKind.Read, 3, 1, 'f', ''],
+          [SiteKind.Write, 4, 1, 'f', 'password'],
+        ],
+      });
+      return { recorder, read: base, write: base + 1, computed: base + 2, secret: base + 3 };
+    }
+
+    function accesses(recorder: Recorder) {
+      return decodeRecords(records(recorder))
+        .filter((r) => r.kind === EventKind.Read || r.kind === EventKind.Write)
+        .map((r) => ({
+          kind: r.kind,
+          site: r.site,
+          object: r.a % 2 ** 32,
+          key: Math.floor(r.a / 2 ** 32),
+          tag: r.flags & VALUE_TAG_MASK,
+          flags: r.flags & ~VALUE_TAG_MASK,
+          b: r.b,
+        }));
+    }
+
+    it('names a location by object id and key id, and keeps the value read or written', () => {
+      const { recorder, read, write, computed } = accessRecorder();
+      const account = { balance: 100 };
+      const other = { balance: 1 };
+      recorder.read(read, account, 100);
+      recorder.write(write, account, 70, 0);
+      recorder.readKey(computed, account, 'balance', 70);
+      recorder.read(read, other, 1);
+      const [first, second, third, fourth] = accesses(recorder);
+      const balance = recorder.strings.keyOfName('balance');
+      assert.deepEqual(first, {
+        kind: EventKind.Read,
+        site: read,
+        object: 1,
+        key: balance,
+        tag: ValueTag.Number,
+        flags: 0,
+        b: 100,
+      });
+      assert.deepEqual(second, {
+        kind: EventKind.Write,
+        site: write,
+        object: 1,
+        key: balance,
+        tag: ValueTag.Number,
+        flags: 0,
+        b: 70,
+      });
+      assert.equal(third?.key, balance, 'a computed key names the same location');
+      assert.equal(third?.object, 1);
+      assert.equal(fourth?.object, 2, 'another object, another id');
+      assert.equal(recorder.objectId(account), 1);
+    });
+
+    it('tags every kind of value', () => {
+      const { recorder, read } = accessRecorder();
+      const o = {};
+      const values: unknown[] = [undefined, null, false, true, 'acct-1', o, () => 1, 10n, Symbol('s')];
+      for (const value of values) recorder.read(read, o, value);
+      const got = accesses(recorder).map(({ tag, b }) => [tag, b]);
+      assert.deepEqual(got, [
+        [ValueTag.Undefined, 0],
+        [ValueTag.Null, 0],
+        [ValueTag.False, 0],
+        [ValueTag.True, 0],
+        [ValueTag.String, recorder.strings.valueOf('acct-1')],
+        [ValueTag.Object, 1],
+        [ValueTag.Object, 2],
+        [ValueTag.None, 0],
+        [ValueTag.None, 0],
+      ]);
+    });
+
+    it('never captures the value of a secret-looking key', () => {
+      const { recorder, secret, computed } = accessRecorder();
+      const user = {};
+      recorder.write(secret, user, 'hunter2', 0);
+      recorder.readKey(computed, user, 'apiKey', 'abc');
+      assert.deepEqual(
+        accesses(recorder).map(({ tag, b }) => [tag, b]),
+        [
+          [ValueTag.None, 0],
+          [ValueTag.None, 0],
+        ],
+      );
+      assert.ok(!recorder.strings.take()?.strings.includes('hunter2'));
+    });
+
+    it('marks updates and deletes, and skips what has no location', () => {
+      const { recorder, write, computed } = accessRecorder();
+      const o = { balance: 1 };
+      recorder.write(write, o, 2, AccessFlag.Update);
+      recorder.write(write, o, undefined, AccessFlag.Delete);
+      recorder.read(computed, o, 1); // a computed site read through the static probe: no key
+      recorder.readKey(computed, 'text', 'length', 4); // a primitive has no identity
+      recorder.readKey(computed, o, { toString: () => 'balance' }, 1); // object key: not converted
+      assert.deepEqual(
+        accesses(recorder).map(({ flags, tag }) => [flags, tag]),
+        [
+          [AccessFlag.Update, ValueTag.Number],
+          [AccessFlag.Delete, ValueTag.None],
+        ],
+      );
+    });
   });
 });

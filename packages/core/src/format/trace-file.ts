@@ -1,5 +1,6 @@
 /**
- * The trace file, version 1: what one recording process wrote, readable anywhere.
+ * The trace file, version 2: what one recording process wrote, readable anywhere. Version 1
+ * files (before the STRINGS chunk existed) are read too.
  *
  * docs/trace-file.md is the contract and this module its only reader and writer. Layout: a
  * 16-byte header (magic "CAUSEWAY", u32 version, u32 reserved), then chunks, each an 8-byte
@@ -12,7 +13,9 @@ import { CausewayError, CoreErrorCode } from '../errors.ts';
 import { RECORD_SIZE, type SiteTable } from './event-format.ts';
 
 export const TRACE_FILE_MAGIC = 'CAUSEWAY';
-export const TRACE_FILE_VERSION = 1;
+export const TRACE_FILE_VERSION = 2;
+/** The oldest file version this reader still reads. */
+export const TRACE_FILE_OLDEST_VERSION = 1;
 export const TRACE_FILE_EXTENSION = '.cwtrace';
 
 const HEADER_SIZE = 16;
@@ -27,6 +30,7 @@ export const ChunkType = {
   Sites: 3,
   Events: 4,
   End: 5,
+  Strings: 6,
 } as const;
 export type ChunkType = (typeof ChunkType)[keyof typeof ChunkType];
 
@@ -36,6 +40,7 @@ const CHUNK_NAMES: Record<number, string> = {
   [ChunkType.Sites]: 'SITES',
   [ChunkType.Events]: 'EVENTS',
   [ChunkType.End]: 'END',
+  [ChunkType.Strings]: 'STRINGS',
 };
 
 /** About the recording as a whole. */
@@ -70,6 +75,13 @@ export interface SitesChunk {
   table: SiteTable;
 }
 
+/** Entries added to a stream's string table (property keys, captured strings), ids from `first`. */
+export interface StringsChunk {
+  stream: number;
+  first: number;
+  strings: string[];
+}
+
 export interface EventsChunk {
   stream: number;
   /** Whole records, RECORD_SIZE bytes each. */
@@ -88,6 +100,8 @@ export interface TraceFile {
   meta: TraceMeta;
   streams: StreamInfo[];
   sites: SitesChunk[];
+  /** In file order; each stream's chunks continue each other (ids 1, 2, ... without gaps). */
+  strings: StringsChunk[];
   events: EventsChunk[];
   /** null when the recording process did not finish the file (it crashed or was killed). */
   end: TraceEnd | null;
@@ -125,6 +139,10 @@ export class TraceFileWriter {
 
   sites(chunk: SitesChunk): void {
     this.#json(ChunkType.Sites, chunk);
+  }
+
+  strings(chunk: StringsChunk): void {
+    this.#json(ChunkType.Strings, chunk);
   }
 
   /** Appends whole records of `stream`; `records.byteLength` must be a multiple of RECORD_SIZE. */
@@ -244,16 +262,18 @@ export function parseTraceFile(bytes: Uint8Array, name: string): TraceFile {
     );
   }
   const version = buf.readUInt32LE(8);
-  if (version !== TRACE_FILE_VERSION) {
+  if (version < TRACE_FILE_OLDEST_VERSION || version > TRACE_FILE_VERSION) {
     fail(
       CoreErrorCode.TRACE_VERSION,
       name,
-      `trace file version ${version} is not supported (this Causeway reads version ${TRACE_FILE_VERSION})`,
+      `trace file version ${version} is not supported (this Causeway reads versions ${TRACE_FILE_OLDEST_VERSION} to ${TRACE_FILE_VERSION}); a newer file needs a newer Causeway`,
     );
   }
 
   let meta: TraceMeta | null = null;
-  const trace: Omit<TraceFile, 'meta'> = { streams: [], sites: [], events: [], end: null };
+  const trace: Omit<TraceFile, 'meta'> = { streams: [], sites: [], strings: [], events: [], end: null };
+  /** Per stream, the id the next STRINGS chunk must start at. */
+  const nextString = new Map<number, number>();
   let at = HEADER_SIZE;
   while (at < buf.length) {
     const where = `${name}: byte ${at}`;
@@ -304,6 +324,20 @@ export function parseTraceFile(bytes: Uint8Array, name: string): TraceFile {
       case ChunkType.Sites:
         trace.sites.push(checkSites(parseJson(payload, where, chunkName), where));
         break;
+      case ChunkType.Strings: {
+        const chunk = checkStrings(parseJson(payload, where, chunkName), where);
+        const expected = nextString.get(chunk.stream) ?? 1;
+        if (chunk.first !== expected) {
+          fail(
+            CoreErrorCode.TRACE_CORRUPT,
+            where,
+            `STRINGS chunk of stream ${chunk.stream} starts at id ${chunk.first}, expected ${expected}`,
+          );
+        }
+        nextString.set(chunk.stream, expected + chunk.strings.length);
+        trace.strings.push(chunk);
+        break;
+      }
       case ChunkType.Events:
         trace.events.push(readEvents(payload, where));
         break;
@@ -317,12 +351,12 @@ export function parseTraceFile(bytes: Uint8Array, name: string): TraceFile {
     fail(CoreErrorCode.TRACE_TRUNCATED, name, 'the file holds only a header; the recording was cut off');
   }
   const known = new Set(trace.streams.map((s) => s.stream));
-  for (const chunk of [...trace.events, ...trace.sites]) {
+  for (const chunk of [...trace.events, ...trace.sites, ...trace.strings]) {
     if (!known.has(chunk.stream)) {
       fail(
         CoreErrorCode.TRACE_CORRUPT,
         name,
-        `records or sites of stream ${chunk.stream}, which no STREAM chunk declares`,
+        `records, sites or strings of stream ${chunk.stream}, which no STREAM chunk declares`,
       );
     }
   }
@@ -397,6 +431,15 @@ function checkSites(obj: Record<string, unknown>, where: string): SitesChunk {
     base: f('base', 'number'),
     table: { v: t('v', 'number'), file: t('file', 'string'), sites },
   };
+}
+
+function checkStrings(obj: Record<string, unknown>, where: string): StringsChunk {
+  const f = <T>(key: string, type: FieldType) => field<T>(obj, key, type, where, 'STRINGS');
+  const strings = f<unknown[]>('strings', 'object');
+  if (!Array.isArray(strings) || !strings.every((s) => typeof s === 'string')) {
+    fail(CoreErrorCode.TRACE_CORRUPT, where, 'STRINGS chunk: "strings" should be an array of strings');
+  }
+  return { stream: f('stream', 'number'), first: f('first', 'number'), strings };
 }
 
 function isSiteRow(row: unknown): row is SiteTable['sites'][number] {

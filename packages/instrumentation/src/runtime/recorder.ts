@@ -7,10 +7,23 @@
  * invocation; and a function entered from a different event-loop callback than the current
  * task's (a timer, an I/O callback: another async resource) starts a new task whose cause is not
  * recorded. Everything else recorded belongs to the current task.
+ *
+ * Accesses (docs/event-format.md, "Locations"): an object gets an id the first time a record
+ * names it, kept in a WeakMap so it can still be collected; a property key gets an id in the
+ * stream's string table. A site that spells its property (`o.p`) has its key id looked up once,
+ * at registration, so the probe does an array read instead of a string lookup.
  */
 
-import { EventKind, ResumeFlag, type SiteTable } from '@causeway/core/event-format';
+import {
+  AccessFlag,
+  EventKind,
+  ResumeFlag,
+  SiteKind,
+  type SiteTable,
+  ValueTag,
+} from '@causeway/core/event-format';
 import { RecordRing } from './ring.ts';
+import { StringTable } from './strings.ts';
 
 export const ROOT_TASK = 1;
 
@@ -42,6 +55,11 @@ export class Recorder {
   /** Suspended invocations, and the await site each is suspended at. */
   readonly #suspendedAt = new Map<number, number>();
   #unwrittenSites: RegisteredSites[] = [];
+  readonly strings = new StringTable();
+  readonly #objectIds = new WeakMap<object, number>();
+  #nextObject = 1;
+  /** Key id of each access site that names its property, by global site id; 0 otherwise. */
+  #siteKeys = new Uint32Array(1024);
 
   constructor(ringRecords: number, clock: Clock, asyncId: AsyncIdSource = () => 0) {
     this.ring = new RecordRing(ringRecords);
@@ -64,6 +82,16 @@ export class Recorder {
     const base = this.#nextSite;
     this.#nextSite += table.sites.length;
     this.#unwrittenSites.push({ base, table });
+    if (this.#nextSite > this.#siteKeys.length) {
+      const grown = new Uint32Array(Math.max(this.#nextSite, this.#siteKeys.length * 2));
+      grown.set(this.#siteKeys);
+      this.#siteKeys = grown;
+    }
+    table.sites.forEach(([kind, , , , name], i) => {
+      if ((kind === SiteKind.Read || kind === SiteKind.Write) && typeof name === 'string' && name !== '') {
+        this.#siteKeys[base + i] = this.strings.keyOfName(name);
+      }
+    });
     return base;
   }
 
@@ -117,6 +145,72 @@ export class Recorder {
     if (site === undefined) return;
     this.#suspendedAt.delete(invocation);
     this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected, site, invocation);
+  }
+
+  /** `o.p` read `value` (a site that names its property). */
+  read(site: number, object: unknown, value: unknown): void {
+    this.#access(EventKind.Read, 0, site, object, this.#siteKeys[site] ?? 0, value);
+  }
+
+  /** `o[key]` read `value`. */
+  readKey(site: number, object: unknown, key: unknown, value: unknown): void {
+    this.#access(EventKind.Read, 0, site, object, this.strings.keyOf(key), value);
+  }
+
+  /** `o.p` was given `value`; `flags` is 0, AccessFlag.Update or AccessFlag.Delete. */
+  write(site: number, object: unknown, value: unknown, flags: number): void {
+    this.#access(EventKind.Write, flags, site, object, this.#siteKeys[site] ?? 0, value);
+  }
+
+  writeKey(site: number, object: unknown, key: unknown, value: unknown, flags: number): void {
+    this.#access(EventKind.Write, flags, site, object, this.strings.keyOf(key), value);
+  }
+
+  /** The id of `object`, given on first sight. */
+  objectId(object: object): number {
+    let id = this.#objectIds.get(object);
+    if (id === undefined) {
+      id = this.#nextObject++;
+      this.#objectIds.set(object, id);
+    }
+    return id;
+  }
+
+  #access(kind: number, flags: number, site: number, object: unknown, keyId: number, value: unknown): void {
+    if (keyId === 0) return;
+    if (typeof object !== 'function' && (typeof object !== 'object' || object === null)) return;
+    const objectId = this.objectId(object);
+    let tag: number = ValueTag.None;
+    let id = 0;
+    let number = 0;
+    if ((flags & AccessFlag.Delete) === 0 && !this.strings.isSecret(keyId)) {
+      switch (typeof value) {
+        case 'number':
+          tag = ValueTag.Number;
+          number = value;
+          break;
+        case 'undefined':
+          tag = ValueTag.Undefined;
+          break;
+        case 'boolean':
+          tag = value ? ValueTag.True : ValueTag.False;
+          break;
+        case 'string':
+          id = this.strings.valueOf(value);
+          if (id !== 0) tag = ValueTag.String;
+          break;
+        case 'object':
+        case 'function':
+          if (value === null) {
+            tag = ValueTag.Null;
+          } else {
+            tag = ValueTag.Object;
+            id = this.objectId(value);
+          }
+          break;
+      }
+    }
+    this.ring.writeAccess(kind, flags | tag, this.#seq++, this.#task, site, objectId, keyId, id, number);
   }
 
   /**

@@ -10,7 +10,13 @@
  * Writing a record allocates nothing: it is eight stores into preallocated typed-array views.
  */
 
-import { RECORD_SIZE, RECORD_WORDS, RecordOffset } from '@causeway/core/event-format';
+import {
+  RECORD_SIZE,
+  RECORD_WORDS,
+  RecordOffset,
+  VALUE_TAG_MASK,
+  ValueTag,
+} from '@causeway/core/event-format';
 
 /** Int32 slots of the shared header. */
 const Header = { head: 0, tail: 1, dropped: 2, capacity: 3 } as const;
@@ -85,21 +91,30 @@ export class RecordRing {
   }
 
   /** Writes the fields every record has, b excepted, into the slot at word `at`. */
-  #fill(at: number, kind: number, flags: number, seq: number, task: number, site: number, a: number): void {
+  #fill(
+    at: number,
+    kind: number,
+    flags: number,
+    seq: number,
+    task: number,
+    site: number,
+    aLow: number,
+    aHigh: number,
+  ): void {
     const words = this.#words;
     words[at] = kind | (flags << 8);
     words[at + 1] = seq;
     words[at + 2] = task;
     words[at + 3] = site;
-    words[at + A_LOW] = a;
-    words[at + A_HIGH] = a < TWO_32 ? 0 : a / TWO_32;
+    words[at + A_LOW] = aLow;
+    words[at + A_HIGH] = aHigh;
   }
 
-  /** Writes a record whose b field is an integer (0 here). Returns false if it was dropped. */
+  /** Writes a record whose b field is 0. Returns false if it was dropped. */
   write(kind: number, flags: number, seq: number, task: number, site: number, a: number): boolean {
     const at = this.#claim();
     if (at < 0) return false;
-    this.#fill(at, kind, flags, seq, task, site, a);
+    this.#fill(at, kind, flags, seq, task, site, a, a < TWO_32 ? 0 : a / TWO_32);
     this.#words[at + B_LOW] = 0;
     this.#words[at + B_HIGH] = 0;
     this.#publish();
@@ -118,8 +133,36 @@ export class RecordRing {
   ): boolean {
     const at = this.#claim();
     if (at < 0) return false;
-    this.#fill(at, kind, flags, seq, task, site, a);
+    this.#fill(at, kind, flags, seq, task, site, a, a < TWO_32 ? 0 : a / TWO_32);
     this.#doubles[at / 2 + B_F64] = time;
+    this.#publish();
+    return true;
+  }
+
+  /**
+   * Writes a Read or Write record: `a` is (object id, key id) as two u32 words, `b` an id or 0
+   * (`value` is ignored) unless `flags` carries the Number value tag, when it is `value` as f64.
+   */
+  writeAccess(
+    kind: number,
+    flags: number,
+    seq: number,
+    task: number,
+    site: number,
+    objectId: number,
+    keyId: number,
+    id: number,
+    value: number,
+  ): boolean {
+    const at = this.#claim();
+    if (at < 0) return false;
+    this.#fill(at, kind, flags, seq, task, site, objectId, keyId);
+    if ((flags & VALUE_TAG_MASK) === ValueTag.Number) {
+      this.#doubles[at / 2 + B_F64] = value;
+    } else {
+      this.#words[at + B_LOW] = id;
+      this.#words[at + B_HIGH] = 0;
+    }
     this.#publish();
     return true;
   }

@@ -126,13 +126,18 @@ export class TraceOutput {
     return output;
   }
 
-  /** Writes the site tables and records gathered since the last drain. */
+  /**
+   * Writes the site tables, strings and records gathered since the last drain. Strings go first:
+   * every string a drained record names was interned before the record was written.
+   */
   drain(): void {
     if (this.#writer === null) return;
     try {
       for (const { base, table } of this.#recorder.takeSites()) {
         this.#writer.sites({ stream: this.#stream, base, table });
       }
+      const strings = this.#recorder.strings.take();
+      if (strings !== null) this.#writer.strings({ stream: this.#stream, ...strings });
       this.#recorder.ring.drain(this.#writeRecords);
     } catch (error) {
       this.#fail(error);
