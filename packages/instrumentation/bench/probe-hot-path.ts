@@ -2,7 +2,7 @@
 // into a SharedArrayBuffer. Run by bench/run.ts; prints one JSON line.
 
 import { executionAsyncId } from 'node:async_hooks';
-import { EventKind } from '@causeway/core/event-format';
+import { AccessFlag, EventKind, SiteKind } from '@causeway/core/event-format';
 import { Recorder } from '../src/runtime/recorder.ts';
 
 const EVENTS = 1 << 20;
@@ -53,8 +53,35 @@ const awaitPair = timeRuns(() => {
   recorder.ring.drain(discard);
 });
 
+// Accesses: one object, a static-key site (`account.balance`) and a computed one (`row[key]`).
+const site = recorder.registerSites({
+  v: 1,
+  file: 'bench.ts',
+  sites: [
+    [SiteKind.Read, 1, 1, 'f', 'balance'],
+    [SiteKind.Write, 2, 1, 'f', 'balance'],
+    [SiteKind.Read, 3, 1, 'f', ''],
+  ],
+});
+const account = { balance: 100 };
+const read = timeRuns(() => {
+  for (let i = 0; i < EVENTS; i++) recorder.read(site, account, i);
+  recorder.ring.drain(discard);
+});
+const write = timeRuns(() => {
+  for (let i = 0; i < EVENTS; i++) recorder.write(site + 1, account, i, AccessFlag.Update);
+  recorder.ring.drain(discard);
+});
+const readKey = timeRuns(() => {
+  for (let i = 0; i < EVENTS; i++) recorder.readKey(site + 2, account, 'balance', i);
+  recorder.ring.drain(discard);
+});
+
 console.log(
   JSON.stringify({
+    readNs: read,
+    writeNs: write,
+    readKeyNs: readKey,
     events: EVENTS,
     runs: RUNS,
     bareWriteNs: bareWrite,

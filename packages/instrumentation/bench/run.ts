@@ -31,6 +31,9 @@ console.log(`  enter probe (record + task check)                  ${hot.enterNs?
 console.log(
   `  suspend + resume, per event                        ${hot.suspendResumePerEventNs?.toFixed(2)} ns`,
 );
+console.log(`  read probe, static key (o.p)                       ${hot.readNs?.toFixed(2)} ns`);
+console.log(`  update probe, static key (o.p -= v)                ${hot.writeNs?.toFixed(2)} ns`);
+console.log(`  read probe, computed string key (o[k])             ${hot.readKeyNs?.toFixed(2)} ns`);
 
 // The workload is copied out of this package: register never instruments Causeway's own files.
 // Plain and instrumented runs alternate, so that machine noise hits both alike.

@@ -58,6 +58,8 @@ export class Recorder {
   readonly strings = new StringTable();
   readonly #objectIds = new WeakMap<object, number>();
   #nextObject = 1;
+  #lastObject: object | null = null;
+  #lastObjectId = 0;
   /** Key id of each access site that names its property, by global site id; 0 otherwise. */
   #siteKeys = new Uint32Array(1024);
 
@@ -168,11 +170,17 @@ export class Recorder {
 
   /** The id of `object`, given on first sight. */
   objectId(object: object): number {
+    // Code touches one object several times in a row (`o.a = o.b + o.c`): a one-entry cache in
+    // front of the WeakMap saves its lookup. Cleared at each task start, so it keeps an object
+    // alive no longer than the task that last touched it.
+    if (object === this.#lastObject) return this.#lastObjectId;
     let id = this.#objectIds.get(object);
     if (id === undefined) {
       id = this.#nextObject++;
       this.#objectIds.set(object, id);
     }
+    this.#lastObject = object;
+    this.#lastObjectId = id;
     return id;
   }
 
@@ -224,6 +232,7 @@ export class Recorder {
   #startTask(kind: number, flags: number, site: number, invocation: number): void {
     const task = this.#nextTask++;
     this.#task = task;
+    this.#lastObject = null;
     this.#taskAsyncId = this.#asyncId();
     this.ring.writeTimed(kind, flags, this.#seq++, task, site, invocation, this.#clock.now());
   }

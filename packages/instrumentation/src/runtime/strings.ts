@@ -65,7 +65,7 @@ export class StringTable {
   keyOf(key: unknown): number {
     switch (typeof key) {
       case 'string':
-        return this.keyOfName(key);
+        return this.#ids.get(key) ?? this.keyOfName(key);
       case 'number':
         return Number.isInteger(key) && key >= 0 && key < ARRAY_INDEX_KEY
           ? ARRAY_INDEX_KEY + key
