@@ -8,8 +8,9 @@
 
 use std::cell::RefCell;
 
+use crate::findings::FindingReport;
 use crate::ids::{StreamId, TaskIx};
-use crate::record::{DecodeError, FORMAT_VERSION, RECORD_SIZE};
+use crate::record::{DecodeError, Kind, FORMAT_VERSION, RECORD_SIZE};
 use crate::trace::{IngestError, Trace};
 
 /// Status codes returned by `cw_*` functions (negative = error). packages/core maps them to
@@ -191,11 +192,13 @@ pub extern "C" fn cw_clock(handle: u32, task: u32) -> i32 {
 }
 
 /// Fills the result buffer with
-/// `[records lo, records hi, dropped lo, dropped hi, orphan tasks, unmatched resumes, tasks, chains]`.
+/// `[records lo, records hi, dropped lo, dropped hi, orphan tasks, unmatched resumes, tasks, chains,
+///   accesses lo, accesses hi, locations, late accesses lo, late accesses hi]`.
 #[no_mangle]
 pub extern "C" fn cw_stats(handle: u32) -> i32 {
     with_trace(handle, |trace, result| {
         let stats = trace.stats();
+        let races = trace.races().stats();
         result.clear();
         result.extend_from_slice(&[
             stats.records as u32,
@@ -206,7 +209,72 @@ pub extern "C" fn cw_stats(handle: u32) -> i32 {
             stats.unmatched_resumes,
             trace.tasks().len() as u32,
             trace.graph().chain_count() as u32,
+            races.accesses as u32,
+            (races.accesses >> 32) as u32,
+            races.locations,
+            races.late_accesses as u32,
+            (races.late_accesses >> 32) as u32,
         ]);
+        result.len() as i32
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
+/// Number of u32 words in each row of [`cw_findings`].
+pub const FINDING_ROW_WORDS: u32 = 9 + 3 * ACCESS_WORDS;
+/// Number of u32 words of each access inside a finding row.
+pub const ACCESS_WORDS: u32 = 8;
+
+/// Fills the result buffer with one row per reported finding (pair races folded into the
+/// atomicity violations that cover them; most convincing first), [`FINDING_ROW_WORDS`] each:
+///
+/// | word | meaning                                                                      |
+/// |------|------------------------------------------------------------------------------|
+/// | 0    | class: 1 lost update, 2 inconsistent read, 3 intermediate read, 4 overwritten write, 5 write-write, 6 read-write |
+/// | 1    | evidence: 1 observed, 2 concurrent, 3 possible                               |
+/// | 2    | stream                                                                       |
+/// | 3, 4 | object id, key id (the location)                                             |
+/// | 5, 6 | occurrences, low and high word                                               |
+/// | 7    | related: pair-race findings folded into this one                             |
+/// | 8    | number of accesses in the example: 3 for atomicity violations, 2 for pairs   |
+/// | 9..  | three access slots of [`ACCESS_WORDS`] words, unused ones zero               |
+///
+/// Each access slot: `[role (1 first, 2 remote, 3 second), task index, seq, site, record kind
+/// (7 read, 8 write), record flags, value low word, value high word]`. Returns the number of
+/// words, or a negative status.
+#[no_mangle]
+pub extern "C" fn cw_findings(handle: u32) -> i32 {
+    with_trace(handle, |trace, result| {
+        result.clear();
+        for FindingReport { finding, related } in trace.races().findings().report() {
+            let key = finding.key;
+            result.extend_from_slice(&[
+                key.class as u32,
+                finding.evidence as u32,
+                key.location.stream.0,
+                key.location.object_id(),
+                key.location.key_id(),
+                finding.occurrences as u32,
+                (finding.occurrences >> 32) as u32,
+                related,
+                finding.example.accesses().count() as u32,
+            ]);
+            let row_end = result.len() + 3 * ACCESS_WORDS as usize;
+            for (role, access) in finding.example.accesses() {
+                let kind = if access.kind.writes() { Kind::Write } else { Kind::Read };
+                result.extend_from_slice(&[
+                    role as u32,
+                    access.task.0,
+                    access.seq,
+                    access.site,
+                    kind as u32,
+                    u32::from(access.flags),
+                    access.value as u32,
+                    (access.value >> 32) as u32,
+                ]);
+            }
+            result.resize(row_end, 0);
+        }
         result.len() as i32
     })
     .unwrap_or(status::BAD_HANDLE)
@@ -275,6 +343,43 @@ mod tests {
         let status = unsafe { cw_ingest(handle, 1, bytes.as_ptr(), 5) };
         assert_eq!(status, status::PARTIAL_RECORD);
         assert_eq!(cw_ingest_handle_zero(), status::BAD_HANDLE);
+    }
+
+    #[test]
+    fn findings_come_out_as_fixed_rows() {
+        const BALANCE: u64 = 3 | (9 << 32);
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.call_and_suspend(1, 10, 100);
+        w.call_and_suspend(1, 10, 200);
+        w.resume(2, 11, 100, 1.0);
+        w.read(2, 30, BALANCE, 100.0);
+        w.push(Kind::AwaitSuspend, 2, 11, 100);
+        w.resume(3, 11, 200, 1.0);
+        w.read(3, 30, BALANCE, 100.0);
+        w.push(Kind::AwaitSuspend, 3, 11, 200);
+        w.resume(4, 11, 100, 1.0);
+        w.write(4, 31, BALANCE, 70.0);
+        w.resume(5, 11, 200, 1.0);
+        w.write(5, 31, BALANCE, 50.0);
+        let handle = cw_trace_new();
+        let status = unsafe { cw_ingest(handle, 7, w.bytes.as_ptr(), w.bytes.len() as u32) };
+        assert_eq!(status, status::OK);
+        assert_eq!(cw_findings(handle), FINDING_ROW_WORDS as i32);
+        let row = result();
+        assert_eq!(&row[..9], &[1, 1, 7, 3, 9, 2, 0, 2, 3]);
+        let bits = |v: f64| [v.to_bits() as u32, (v.to_bits() >> 32) as u32];
+        let number = 1; // ValueTag::Number
+        let expected_accesses = [
+            [1, 2, 9, 30, 7, number, bits(100.0)[0], bits(100.0)[1]],
+            [2, 3, 12, 31, 8, number, bits(70.0)[0], bits(70.0)[1]],
+            [3, 4, 14, 31, 8, number, bits(50.0)[0], bits(50.0)[1]],
+        ];
+        assert_eq!(&row[9..], expected_accesses.concat().as_slice());
+        assert_eq!(cw_stats(handle), 13);
+        assert_eq!(&result()[8..], &[4, 0, 1, 0, 0]);
+        assert_eq!(cw_findings(0), status::BAD_HANDLE);
+        assert_eq!(cw_trace_free(handle), status::OK);
     }
 
     fn cw_ingest_handle_zero() -> i32 {

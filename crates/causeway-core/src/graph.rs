@@ -26,6 +26,9 @@ struct TaskNode {
     chain: ChainIx,
     /// 1-based position of the task in its chain.
     position: u32,
+    /// Does any task name this one as a cause? Once true, tasks that happen after this one exist,
+    /// which the race detector needs to know (see `races.rs`, "Arrival order").
+    has_successors: bool,
     clock: VectorClock,
 }
 
@@ -57,6 +60,8 @@ impl CausalGraph {
         let mut clock = VectorClock::new();
         let mut continued: Option<(ChainIx, u32)> = None;
         for &(cause, kind) in causes {
+            let node = &mut self.tasks[cause.index()];
+            node.has_successors = true;
             let node = &self.tasks[cause.index()];
             clock.join(&node.clock);
             if continued.is_none() && self.chain_tails[node.chain.index()] == cause {
@@ -73,7 +78,7 @@ impl CausalGraph {
         };
         self.chain_tails[chain.index()] = ix;
         clock.set(chain, position);
-        self.tasks.push(TaskNode { chain, position, clock });
+        self.tasks.push(TaskNode { chain, position, has_successors: false, clock });
         ix
     }
 
@@ -95,6 +100,11 @@ impl CausalGraph {
 
     pub fn position_of(&self, task: TaskIx) -> u32 {
         self.tasks[task.index()].position
+    }
+
+    /// Has a task been added with `task` among its causes?
+    pub fn has_successors(&self, task: TaskIx) -> bool {
+        self.tasks[task.index()].has_successors
     }
 
     pub fn clock_of(&self, task: TaskIx) -> &VectorClock {
@@ -150,6 +160,8 @@ mod tests {
         }
         assert!(g.happens_before(root, b2));
         assert!(!g.concurrent(a1, a1));
+        assert!(g.has_successors(root) && g.has_successors(a1));
+        assert!(!g.has_successors(a2) && !g.has_successors(b2));
     }
 
     #[test]

@@ -24,7 +24,7 @@ impl Rng {
 }
 
 use crate::ids::LocalTaskId;
-use crate::record::{encode, Kind, Record};
+use crate::record::{encode, Kind, Record, ValueTag, FLAG_UPDATE};
 
 /// Builds a stream of records the way the runtime writes them, numbering them in sequence.
 pub struct RecordWriter {
@@ -57,5 +57,26 @@ impl RecordWriter {
 
     pub fn resume(&mut self, task: u32, site: u32, invocation: u64, time_ms: f64) {
         self.record(Kind::AwaitResume, 0, task, site, invocation, time_ms.to_bits());
+    }
+
+    /// `task` calls async function `invocation` at `site`, which reaches its first `await`.
+    pub fn call_and_suspend(&mut self, task: u32, site: u32, invocation: u64) {
+        self.push(Kind::FnEnter, task, site, invocation);
+        self.push(Kind::AwaitSuspend, task, site + 1, invocation);
+    }
+
+    /// A read of `location` at `site` that saw the number `value`.
+    pub fn read(&mut self, task: u32, site: u32, location: u64, value: f64) {
+        self.record(Kind::Read, ValueTag::Number as u8, task, site, location, value.to_bits());
+    }
+
+    /// A write of the number `value` to `location` at `site`.
+    pub fn write(&mut self, task: u32, site: u32, location: u64, value: f64) {
+        self.record(Kind::Write, ValueTag::Number as u8, task, site, location, value.to_bits());
+    }
+
+    /// A compound assignment (`location += ...`) that stored `value`.
+    pub fn update(&mut self, task: u32, site: u32, location: u64, value: f64) {
+        self.record(Kind::Write, FLAG_UPDATE | ValueTag::Number as u8, task, site, location, value.to_bits());
     }
 }

@@ -1,8 +1,10 @@
 //! One trace's events, ingested batch by batch, and the causal graph built from them.
 
+use crate::access::{Access, AccessKind, Location};
 use crate::graph::{CausalGraph, Edge, EdgeKind};
 use crate::hash::FastMap;
 use crate::ids::{LocalTaskId, StreamId, TaskIx};
+use crate::races::RaceDetector;
 use crate::record::{self, DecodeError, Kind, Record, RECORD_SIZE};
 
 /// What the core knows about a task besides its place in the graph.
@@ -54,6 +56,9 @@ pub struct TraceStats {
 #[derive(Default)]
 struct StreamState {
     next_seq: Option<u32>,
+    /// Position of the next record in the stream: its seq with wraps unwrapped, so that the
+    /// order of two records of a stream is a comparison however long the stream runs.
+    next_ord: u64,
 }
 
 /// Sequence numbers are u32 and wrap; a gap of more than half the range is a step back.
@@ -68,6 +73,7 @@ pub struct Trace {
     suspended: FastMap<(StreamId, u64), TaskIx>,
     streams: FastMap<StreamId, StreamState>,
     stats: TraceStats,
+    races: RaceDetector,
 }
 
 impl Trace {
@@ -102,10 +108,16 @@ impl Trace {
 
     fn apply(&mut self, stream: StreamId, rec: &Record) {
         let state = self.streams.entry(stream).or_default();
-        if let Some(want) = state.next_seq {
-            self.stats.dropped += u64::from(rec.seq.wrapping_sub(want));
-        }
+        let ord = match state.next_seq {
+            Some(want) => {
+                let gap = u64::from(rec.seq.wrapping_sub(want));
+                self.stats.dropped += gap;
+                state.next_ord + gap
+            }
+            None => u64::from(rec.seq),
+        };
         state.next_seq = Some(rec.seq.wrapping_add(1));
+        state.next_ord = ord + 1;
         self.stats.records += 1;
 
         let key = (stream, rec.task);
@@ -118,6 +130,11 @@ impl Trace {
         info.last_seq = rec.seq;
         if rec.kind == Kind::AwaitSuspend {
             self.suspended.insert((stream, rec.a), task);
+        }
+        if let Some(kind) = AccessKind::of_record(rec.kind, rec.flags) {
+            let access =
+                Access { task, seq: rec.seq, ord, site: rec.site, kind, flags: rec.flags, value: rec.b };
+            self.races.on_access(&self.graph, Location { stream, address: rec.a }, access);
         }
     }
 
@@ -165,6 +182,11 @@ impl Trace {
 
     pub fn stats(&self) -> TraceStats {
         self.stats
+    }
+
+    /// The race detector, with the findings of everything ingested so far.
+    pub fn races(&self) -> &RaceDetector {
+        &self.races
     }
 
     pub fn task_by_local(&self, stream: StreamId, local: LocalTaskId) -> Option<TaskIx> {

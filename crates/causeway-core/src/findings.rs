@@ -1,0 +1,348 @@
+//! Race findings: what the detector reports, grouped by class, location and sites, and how the
+//! report folds plain pair races into the atomicity violations that explain them.
+//!
+//! docs/detectors.md is the catalogue; the definitions there and here must agree.
+
+use crate::access::{Access, Location, View};
+use crate::hash::FastMap;
+
+/// What kind of race a finding is. Values are the FFI's (ffi.rs, `cw_findings`); only add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum FindingClass {
+    /// Read, then (after an await) write, with a remote write in between: the remote write is lost.
+    LostUpdate = 1,
+    /// Read, then read again, with a remote write in between: the two reads disagree.
+    InconsistentRead = 2,
+    /// Write, then write again, with a remote read in between: the remote read saw a state the
+    /// flow meant to be temporary.
+    IntermediateRead = 3,
+    /// Write, then read back, with a remote write in between: the flow reads something other
+    /// than what it wrote.
+    OverwrittenWrite = 4,
+    /// Two concurrent writes.
+    WriteWrite = 5,
+    /// A read and a concurrent write, in either order.
+    ReadWrite = 6,
+}
+
+impl FindingClass {
+    /// The atomicity-violation classes, each a triple of accesses (first, remote, second).
+    pub const PATTERNS: [FindingClass; 4] = [
+        FindingClass::LostUpdate,
+        FindingClass::InconsistentRead,
+        FindingClass::IntermediateRead,
+        FindingClass::OverwrittenWrite,
+    ];
+
+    /// What the first, remote and second access of a pattern class do; `None` for pair classes.
+    pub fn views(self) -> Option<[View; 3]> {
+        use View::{Read as R, Write as W};
+        match self {
+            FindingClass::LostUpdate => Some([R, W, W]),
+            FindingClass::InconsistentRead => Some([R, W, R]),
+            FindingClass::IntermediateRead => Some([W, R, W]),
+            FindingClass::OverwrittenWrite => Some([W, W, R]),
+            FindingClass::WriteWrite | FindingClass::ReadWrite => None,
+        }
+    }
+
+    pub fn is_pattern(self) -> bool {
+        self.views().is_some()
+    }
+}
+
+/// Why the detector believes a finding, most convincing first. Values are the FFI's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Evidence {
+    /// The harmful interleaving of an atomicity violation happened in the recorded run.
+    Observed = 1,
+    /// Two accesses of a pair race that nothing orders.
+    Concurrent = 2,
+    /// An atomicity violation whose harmful interleaving was not recorded, but which nothing
+    /// in the recorded causality prevents.
+    Possible = 3,
+}
+
+/// The part an access plays in an instance. Values are the FFI's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Role {
+    /// A pattern's first access (x), or the earlier-recorded access of a pair.
+    First = 1,
+    /// A pattern's remote access (z), from a task that could run between first and second.
+    Remote = 2,
+    /// A pattern's second access (y), or the later-recorded access of a pair.
+    Second = 3,
+}
+
+/// What groups instances into one finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FindingKey {
+    pub class: FindingClass,
+    pub location: Location,
+    /// Patterns: the sites of (first, remote, second). `ReadWrite`: (read site, write site, 0).
+    /// `WriteWrite`: (lower site, higher site, 0).
+    pub sites: [u32; 3],
+}
+
+impl FindingKey {
+    pub fn pattern(
+        class: FindingClass,
+        location: Location,
+        first: u32,
+        remote: u32,
+        second: u32,
+    ) -> FindingKey {
+        FindingKey { class, location, sites: [first, remote, second] }
+    }
+
+    /// The key of a race between a read (or write) at `a` and a write at `b`.
+    pub fn pair(location: Location, a: &Access, b: &Access) -> FindingKey {
+        let (class, sites) = if !a.kind.writes() {
+            (FindingClass::ReadWrite, [a.site, b.site, 0])
+        } else if !b.kind.writes() {
+            (FindingClass::ReadWrite, [b.site, a.site, 0])
+        } else {
+            (FindingClass::WriteWrite, [a.site.min(b.site), a.site.max(b.site), 0])
+        };
+        FindingKey { class, location, sites }
+    }
+}
+
+/// One concrete instance: the accesses, in role order (first, remote, second; pairs have no
+/// remote).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    accesses: [Access; 3],
+    len: u8,
+}
+
+impl Instance {
+    pub fn pattern(first: Access, remote: Access, second: Access) -> Instance {
+        Instance { accesses: [first, remote, second], len: 3 }
+    }
+
+    pub fn pair(first: Access, second: Access) -> Instance {
+        Instance { accesses: [first, second, second], len: 2 }
+    }
+
+    /// The accesses with their roles, in role order.
+    pub fn accesses(&self) -> impl Iterator<Item = (Role, &Access)> {
+        let roles: &[Role] = if self.len == 3 {
+            &[Role::First, Role::Remote, Role::Second]
+        } else {
+            &[Role::First, Role::Second]
+        };
+        roles.iter().copied().zip(self.accesses.iter())
+    }
+
+    /// The position in its stream of the instance's earliest access.
+    pub fn first_ord(&self) -> u64 {
+        self.accesses().map(|(_, a)| a.ord).min().unwrap_or(0)
+    }
+}
+
+/// One finding: a class of race at one location between the same sites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub key: FindingKey,
+    /// The best evidence of any instance detected.
+    pub evidence: Evidence,
+    /// How many times an arriving access completed an instance, counted once per access and
+    /// role it played (docs/detectors.md, "Occurrences").
+    pub occurrences: u64,
+    /// The first instance detected with the best evidence.
+    pub example: Instance,
+    /// The `ord` and role of the access that last counted an occurrence, so that an access
+    /// counts once per role even when several shadow entries complete the same finding.
+    last_counted: (u64, Role),
+}
+
+/// A finding as reported: after folding pair races into the atomicity violations that cover them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FindingReport<'a> {
+    pub finding: &'a Finding,
+    /// For a pattern finding: how many pair-race findings it covers and hides.
+    pub related: u32,
+}
+
+/// Every finding of a trace, by key.
+#[derive(Default)]
+pub struct Findings {
+    index: FastMap<FindingKey, u32>,
+    list: Vec<Finding>,
+}
+
+impl Findings {
+    /// Counts an instance of `key` completed by the access at `ord` playing `role`. `instance`
+    /// is only called when the finding is new or the evidence is better than any before; if it
+    /// finds no instance (which would be a detector bug), nothing is recorded.
+    pub fn record(
+        &mut self,
+        key: FindingKey,
+        evidence: Evidence,
+        ord: u64,
+        role: Role,
+        instance: impl FnOnce() -> Option<Instance>,
+    ) {
+        match self.index.get(&key) {
+            Some(&ix) => {
+                let finding = &mut self.list[ix as usize];
+                if finding.last_counted != (ord, role) {
+                    finding.last_counted = (ord, role);
+                    finding.occurrences += 1;
+                }
+                if evidence < finding.evidence {
+                    if let Some(example) = instance() {
+                        finding.evidence = evidence;
+                        finding.example = example;
+                    }
+                }
+            }
+            None => {
+                let Some(example) = instance() else { return };
+                self.index.insert(key, self.list.len() as u32);
+                self.list.push(Finding { key, evidence, occurrences: 1, example, last_counted: (ord, role) });
+            }
+        }
+    }
+
+    /// Every finding, unfolded, in the order first detected.
+    pub fn all(&self) -> &[Finding] {
+        &self.list
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The findings to show: pair races covered by a pattern finding are left out and counted in
+    /// its `related`; sorted most convincing first (observed violations, concurrent pairs,
+    /// possible violations), then by the stream position of the example's earliest access.
+    pub fn report(&self) -> Vec<FindingReport<'_>> {
+        let mut patterns_at: FastMap<Location, Vec<usize>> = FastMap::default();
+        for (ix, finding) in self.list.iter().enumerate() {
+            if finding.key.class.is_pattern() {
+                patterns_at.entry(finding.key.location).or_default().push(ix);
+            }
+        }
+        let mut related = vec![0u32; self.list.len()];
+        let mut shown = Vec::with_capacity(self.list.len());
+        for (ix, finding) in self.list.iter().enumerate() {
+            if finding.key.class.is_pattern() {
+                shown.push(ix);
+                continue;
+            }
+            let pair = [finding.key.sites[0], finding.key.sites[1]];
+            let mut folded = false;
+            for &p in patterns_at.get(&finding.key.location).map_or(&[][..], Vec::as_slice) {
+                if covers(self.list[p].key.sites, pair) {
+                    related[p] += 1;
+                    folded = true;
+                }
+            }
+            if !folded {
+                shown.push(ix);
+            }
+        }
+        let mut reports: Vec<FindingReport<'_>> = shown
+            .into_iter()
+            .map(|ix| FindingReport { finding: &self.list[ix], related: related[ix] })
+            .collect();
+        reports.sort_by_key(|r| (r.finding.evidence, r.finding.example.first_ord(), r.finding.key));
+        reports
+    }
+}
+
+/// Do two different roles of a pattern with sites `pattern` have the pair's two sites?
+pub fn covers(pattern: [u32; 3], pair: [u32; 2]) -> bool {
+    (0..3).any(|i| (0..3).any(|j| i != j && pattern[i] == pair[0] && pattern[j] == pair[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::AccessKind;
+    use crate::ids::{StreamId, TaskIx};
+
+    const LOC: Location = Location { stream: StreamId(1), address: 9 };
+
+    fn access(ord: u64, site: u32, kind: AccessKind) -> Access {
+        Access { task: TaskIx(ord as u32), seq: ord as u32, ord, site, kind, flags: 0, value: 0 }
+    }
+
+    #[test]
+    fn an_access_counts_once_per_role_and_better_evidence_replaces_the_example() {
+        let mut findings = Findings::default();
+        let key = FindingKey::pattern(FindingClass::LostUpdate, LOC, 1, 2, 2);
+        let possible = Instance::pattern(
+            access(1, 1, AccessKind::Read),
+            access(5, 2, AccessKind::Write),
+            access(4, 2, AccessKind::Write),
+        );
+        let observed = Instance::pattern(
+            access(2, 1, AccessKind::Read),
+            access(3, 2, AccessKind::Write),
+            access(6, 2, AccessKind::Write),
+        );
+        findings.record(key, Evidence::Possible, 5, Role::Remote, || Some(possible));
+        findings.record(key, Evidence::Possible, 5, Role::Remote, || Some(possible));
+        findings.record(key, Evidence::Observed, 6, Role::Second, || Some(observed));
+        findings.record(key, Evidence::Possible, 6, Role::Remote, || Some(possible));
+        let finding = findings.all()[0];
+        assert_eq!(finding.occurrences, 3);
+        assert_eq!(finding.evidence, Evidence::Observed);
+        assert_eq!(finding.example, observed);
+    }
+
+    #[test]
+    fn a_pair_is_folded_into_each_pattern_whose_roles_have_both_its_sites() {
+        assert!(covers([1, 2, 2], [2, 2]));
+        assert!(covers([1, 2, 2], [1, 2]));
+        assert!(!covers([1, 2, 1], [2, 2]));
+        assert!(!covers([1, 2, 2], [1, 3]));
+
+        let mut findings = Findings::default();
+        let (r, w) = (access(1, 1, AccessKind::Read), access(2, 2, AccessKind::Write));
+        let other = Location { address: 10, ..LOC };
+        findings.record(FindingKey::pair(LOC, &w, &w), Evidence::Concurrent, 3, Role::Second, || {
+            Some(Instance::pair(w, w))
+        });
+        findings.record(FindingKey::pair(LOC, &w, &r), Evidence::Concurrent, 3, Role::Second, || {
+            Some(Instance::pair(w, r))
+        });
+        findings.record(FindingKey::pair(other, &w, &r), Evidence::Concurrent, 4, Role::Second, || {
+            Some(Instance::pair(w, r))
+        });
+        findings.record(
+            FindingKey::pattern(FindingClass::LostUpdate, LOC, 1, 2, 2),
+            Evidence::Possible,
+            4,
+            Role::Second,
+            || Some(Instance::pattern(r, w, w)),
+        );
+        let report = findings.report();
+        let shown: Vec<_> =
+            report.iter().map(|r| (r.finding.key.class, r.finding.key.location, r.related)).collect();
+        assert_eq!(shown, vec![(FindingClass::ReadWrite, other, 0), (FindingClass::LostUpdate, LOC, 2)]);
+    }
+
+    #[test]
+    fn pair_keys_name_the_read_site_first_and_order_write_sites() {
+        let (r, w5, w3) = (
+            access(1, 7, AccessKind::Read),
+            access(2, 5, AccessKind::Write),
+            access(3, 3, AccessKind::Update),
+        );
+        assert_eq!(FindingKey::pair(LOC, &w5, &r).sites, [7, 5, 0]);
+        assert_eq!(FindingKey::pair(LOC, &r, &w5).class, FindingClass::ReadWrite);
+        assert_eq!(FindingKey::pair(LOC, &w5, &w3), FindingKey::pair(LOC, &w3, &w5));
+        assert_eq!(FindingKey::pair(LOC, &w5, &w3).sites, [3, 5, 0]);
+    }
+}

@@ -1,0 +1,693 @@
+//! The incremental race detector: each access is checked, as it arrives, against the bounded
+//! shadow state of its location (shadow.rs), and the races it completes are recorded as
+//! findings (findings.rs). docs/detectors.md defines the classes; this comment says why the
+//! detector finds exactly what an all-pairs, all-triples search over the whole trace finds.
+//!
+//! # What a new access can complete
+//!
+//! An instance is completed by whichever of its accesses arrives last. For a pair (x, y) that is
+//! the later one. For a pattern (x, z, y), where the task of x happens before the task of y,
+//! it is y (the access plays *second*) or z (it plays *remote*), never x: see "Arrival order".
+//!
+//! # Why first and last per (chain, slot) suffice
+//!
+//! Let `a` be the new access, in task T, and `C` any chain. The tasks of C are totally ordered,
+//! so the accesses a group (C, slot) summarises are too, and with T's clock `c`:
+//! an entry at position `p` of C happens before T iff `p <= c[C]` (and it is not T itself).
+//! Nothing that arrived before `a` happens after T (see "Arrival order"), so every other entry
+//! is concurrent with T. Hence "happens before `a`" is a prefix of the group, witnessed by the
+//! group's *first* access, which also has the smallest stream position; "concurrent with `a`"
+//! is a suffix, witnessed by its *last* access, which has the largest.
+//!
+//! * Pairs. A racing partner exists in a group iff its last access is concurrent with `a`,
+//!   except for the same-value rule: if that last write stored what `a` stores, an earlier write
+//!   in the suffix with another value still races. `last_differing` (the latest write whose value
+//!   differs from the last's) is in the suffix iff such a write exists there.
+//! * `a` as second. (x, z, a) is an instance iff x happens before T, z is concurrent with T, and
+//!   z is not x's task nor before it. The last condition follows from the other two (z before or
+//!   in x's task, and x before T, would put z before T), so x and z can be chosen independently:
+//!   some x at a slot exists iff some group's first happens before T, and some z iff some group's
+//!   last is concurrent with T. The interleaving was observed iff some such x was recorded before
+//!   some such z (`a` is the newest): the smallest-position x and the largest-position z decide.
+//! * `a` as remote. (x, a, y) is an instance iff y is concurrent with T and x happens before y
+//!   (x in T or before T would then put T before y). Take y's group: its last access is
+//!   concurrent with T whenever y is, and everything before y is before the last too; each
+//!   group remembers, in `linked`, the slots with an access before its last (computed when the
+//!   last arrived, from the same first-access test). The evidence is never observed: `a` was
+//!   recorded after y.
+//!
+//! # Arrival order
+//!
+//! The argument needs one property of the order accesses arrive in: when an access of task T
+//! arrives, no access of a task after T has arrived. A JavaScript task runs to completion before
+//! anything it causes can start, so a recording where each task's records are contiguous in its
+//! stream has it, and a location's accesses all come from one stream. The detector does not
+//! assume it: an access whose task already has successors in the graph is *late*; for a late
+//! access the concurrency test also asks the graph whether T happens before the entry, so every
+//! reported instance is still a true one. A late access can hide a finding (a first or last entry
+//! may then be after the accesses the argument assumed it stands for); `RaceStats::late_accesses`
+//! counts them, so a report can say so.
+
+use crate::access::{Access, Location};
+use crate::clock::VectorClock;
+use crate::findings::{Evidence, FindingClass, FindingKey, Findings, Instance, Role};
+use crate::graph::CausalGraph;
+use crate::hash::FastMap;
+use crate::ids::ChainIx;
+use crate::shadow::{Entry, Group, LocationShadow, SlotIx, SlotSet};
+
+/// Counters of what the detector has seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RaceStats {
+    pub accesses: u64,
+    pub locations: u32,
+    /// Shadow groups over all locations: (chain, site, kind) combinations, the detector's memory.
+    pub groups: u64,
+    /// Accesses whose task already had successors when they arrived (see "Arrival order"): when
+    /// not zero, findings are still true races but some may be missing.
+    pub late_accesses: u64,
+}
+
+/// What one scan of a location's groups learnt about one slot, relative to the new access.
+#[derive(Clone, Debug, Default)]
+struct SlotScan {
+    /// The group whose first access happens before the new one, earliest recorded.
+    before: Option<usize>,
+    /// The group whose last access is concurrent with the new one, latest recorded.
+    concurrent: Option<usize>,
+    /// An access that races with the new one, if the slot has one.
+    pair: Option<Entry>,
+    /// Union of `linked` over the groups whose last access is concurrent with the new one.
+    linked: SlotSet,
+}
+
+impl SlotScan {
+    fn reset(&mut self) {
+        self.before = None;
+        self.concurrent = None;
+        self.pair = None;
+        self.linked.clear();
+    }
+}
+
+/// The access being added, with what the graph says about its task.
+struct Arrival<'g> {
+    graph: &'g CausalGraph,
+    access: Access,
+    chain: ChainIx,
+    position: u32,
+    clock: &'g VectorClock,
+    /// The task already has successors: entries after it may exist.
+    late: bool,
+}
+
+impl Arrival<'_> {
+    /// Does `entry`, of a group on `chain`, happen strictly before the new access?
+    fn is_after(&self, entry: &Entry, chain: ChainIx) -> bool {
+        entry.access.task != self.access.task && entry.position <= self.clock.get(chain)
+    }
+
+    /// Are `entry`, of a group on `chain`, and the new access in distinct, unordered tasks?
+    fn is_concurrent(&self, entry: &Entry, chain: ChainIx) -> bool {
+        entry.access.task != self.access.task
+            && entry.position > self.clock.get(chain)
+            && !(self.late && self.graph.happens_before(self.access.task, entry.access.task))
+    }
+
+    /// An access of `group` that races with the new one, given that its last access is
+    /// concurrent with it; `None` when none does (two reads, or only same-value writes).
+    fn racing_entry(&self, group: &Group) -> Option<Entry> {
+        let last = &group.last;
+        let (mine, theirs) = (self.access.kind.writes(), last.access.kind.writes());
+        if !mine && !theirs {
+            return None;
+        }
+        let same_value_writes = mine && theirs && last.access.same_value(&self.access);
+        if !same_value_writes {
+            return Some(*last);
+        }
+        group
+            .last_differing
+            .filter(|e| self.is_concurrent(e, group.chain) && !e.access.same_value(&self.access))
+    }
+}
+
+#[derive(Default)]
+pub struct RaceDetector {
+    by_location: FastMap<Location, u32>,
+    shadows: Vec<LocationShadow>,
+    findings: Findings,
+    /// Per-slot scan results, reused from access to access.
+    scan: Vec<SlotScan>,
+    /// The slots with an access before the new one, reused likewise.
+    seen: SlotSet,
+    stats: RaceStats,
+}
+
+impl RaceDetector {
+    pub fn new() -> RaceDetector {
+        RaceDetector::default()
+    }
+
+    /// Checks `access` to `location` against what the location has seen, records the races it
+    /// completes, and adds it to the location's shadow. The access's task must be in `graph`.
+    ///
+    /// # Complexity
+    /// O(groups of the location + slot pairs with a candidate); no allocation unless the access
+    /// brings a new location, slot or group, or a finding is new.
+    pub fn on_access(&mut self, graph: &CausalGraph, location: Location, access: Access) {
+        let task = access.task;
+        let arrival = Arrival {
+            graph,
+            access,
+            chain: graph.chain_of(task),
+            position: graph.position_of(task),
+            clock: graph.clock_of(task),
+            late: graph.has_successors(task),
+        };
+        let RaceDetector { by_location, shadows, findings, scan, seen, stats } = self;
+        stats.accesses += 1;
+        stats.late_accesses += u64::from(arrival.late);
+        let ix = *by_location.entry(location).or_insert_with(|| {
+            shadows.push(LocationShadow::new(location));
+            (shadows.len() - 1) as u32
+        });
+        stats.locations = shadows.len() as u32;
+        let shadow = &mut shadows[ix as usize];
+        let slot = shadow.slot_of(access.site, access.kind);
+        let slots = shadow.slots.len();
+        if scan.len() < slots {
+            scan.resize_with(slots, SlotScan::default);
+        }
+        let scan = &mut scan[..slots];
+        scan.iter_mut().for_each(SlotScan::reset);
+
+        let own = scan_groups(&arrival, shadow, slot, scan);
+        complete_as_second(&arrival, shadow, scan, findings);
+        complete_as_remote(&arrival, shadow, scan, findings);
+        complete_pairs(&arrival, shadow, scan, findings);
+
+        seen.clear();
+        for (ix, s) in scan.iter().enumerate() {
+            if s.before.is_some() {
+                seen.insert(ix as SlotIx);
+            }
+        }
+        let entry = Entry { access, position: arrival.position };
+        stats.groups += u64::from(shadow.add(own, arrival.chain, slot, entry, seen));
+    }
+
+    pub fn findings(&self) -> &Findings {
+        &self.findings
+    }
+
+    pub fn stats(&self) -> RaceStats {
+        self.stats
+    }
+}
+
+/// One pass over the location's groups: fills `scan` and returns the new access's own group.
+fn scan_groups(
+    arrival: &Arrival<'_>,
+    shadow: &LocationShadow,
+    slot: SlotIx,
+    scan: &mut [SlotScan],
+) -> Option<usize> {
+    let groups = &shadow.groups;
+    let mut own = None;
+    for (gi, group) in groups.iter().enumerate() {
+        if group.chain == arrival.chain && group.slot == slot {
+            own = Some(gi);
+        }
+        let s = &mut scan[group.slot as usize];
+        if arrival.is_after(&group.first, group.chain)
+            && s.before.is_none_or(|b| groups[b].first.access.ord > group.first.access.ord)
+        {
+            s.before = Some(gi);
+        }
+        if arrival.is_concurrent(&group.last, group.chain) {
+            if s.concurrent.is_none_or(|c| groups[c].last.access.ord < group.last.access.ord) {
+                s.concurrent = Some(gi);
+            }
+            s.linked.union_with(&group.linked);
+            if s.pair.is_none() {
+                s.pair = arrival.racing_entry(group);
+            }
+        }
+    }
+    own
+}
+
+/// Patterns (x, z, new): x before the new access, z concurrent with it.
+fn complete_as_second(
+    arrival: &Arrival<'_>,
+    shadow: &LocationShadow,
+    scan: &[SlotScan],
+    findings: &mut Findings,
+) {
+    let access = arrival.access;
+    for (sx, xs) in scan.iter().enumerate() {
+        let Some(gx) = xs.before else { continue };
+        for (sz, zs) in scan.iter().enumerate() {
+            let Some(gz) = zs.concurrent else { continue };
+            let x = shadow.groups[gx].first.access;
+            let z = shadow.groups[gz].last.access;
+            let evidence = if x.ord < z.ord { Evidence::Observed } else { Evidence::Possible };
+            for class in FindingClass::PATTERNS {
+                let Some([vx, vz, vy]) = class.views() else { continue };
+                if shadow.slots[sx].kind.can(vx) && shadow.slots[sz].kind.can(vz) && access.kind.can(vy) {
+                    let key = FindingKey::pattern(class, shadow.location, x.site, z.site, access.site);
+                    findings.record(key, evidence, access.ord, Role::Second, || {
+                        Some(Instance::pattern(x, z, access))
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Patterns (x, new, y): y concurrent with the new access, x before y.
+fn complete_as_remote(
+    arrival: &Arrival<'_>,
+    shadow: &LocationShadow,
+    scan: &[SlotScan],
+    findings: &mut Findings,
+) {
+    let access = arrival.access;
+    for (sy, ys) in scan.iter().enumerate() {
+        if ys.concurrent.is_none() {
+            continue;
+        }
+        for sx in ys.linked.iter() {
+            let (slot_x, slot_y) = (shadow.slots[sx as usize], shadow.slots[sy]);
+            for class in FindingClass::PATTERNS {
+                let Some([vx, vz, vy]) = class.views() else { continue };
+                if slot_x.kind.can(vx) && access.kind.can(vz) && slot_y.kind.can(vy) {
+                    let key =
+                        FindingKey::pattern(class, shadow.location, slot_x.site, access.site, slot_y.site);
+                    findings.record(key, Evidence::Possible, access.ord, Role::Remote, || {
+                        remote_instance(arrival, shadow, sx, sy as SlotIx)
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// An instance (x, new, y) with x at slot `sx` and y at slot `sy`, which the scan showed exists:
+/// a group of `sy` concurrent with the new access remembers `sx` in `linked`, and groups are
+/// never removed nor their first accesses moved later, so a first access before its last is
+/// still there.
+fn remote_instance(
+    arrival: &Arrival<'_>,
+    shadow: &LocationShadow,
+    sx: SlotIx,
+    sy: SlotIx,
+) -> Option<Instance> {
+    let groups = &shadow.groups;
+    let y = groups
+        .iter()
+        .find(|g| g.slot == sy && g.linked.contains(sx) && arrival.is_concurrent(&g.last, g.chain))?
+        .last
+        .access;
+    let y_clock = arrival.graph.clock_of(y.task);
+    let x = groups
+        .iter()
+        .find(|g| g.slot == sx && g.first.access.task != y.task && g.first.position <= y_clock.get(g.chain))?
+        .first
+        .access;
+    Some(Instance::pattern(x, arrival.access, y))
+}
+
+/// Pairs (earlier, new).
+fn complete_pairs(
+    arrival: &Arrival<'_>,
+    shadow: &LocationShadow,
+    scan: &[SlotScan],
+    findings: &mut Findings,
+) {
+    let access = arrival.access;
+    for s in scan {
+        if let Some(earlier) = s.pair {
+            let key = FindingKey::pair(shadow.location, &earlier.access, &access);
+            findings.record(key, Evidence::Concurrent, access.ord, Role::Second, || {
+                Some(Instance::pair(earlier.access, access))
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{Finding, FindingReport};
+    use crate::ids::{LocalTaskId, StreamId};
+    use crate::record::{Kind, ValueTag, FLAG_DELETE};
+    use crate::testing::RecordWriter;
+    use crate::trace::Trace;
+
+    const S: StreamId = StreamId(1);
+    /// `account.balance`: object 1, key 5.
+    const BALANCE: u64 = 1 | (5 << 32);
+    const FN: u32 = 10;
+    const READ_SITE: u32 = 30;
+    const WRITE_SITE: u32 = 31;
+    const OTHER_SITE: u32 = 32;
+
+    fn ingest(w: &RecordWriter) -> Trace {
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        assert_eq!(trace.races().stats().late_accesses, 0);
+        trace
+    }
+
+    fn reported(trace: &Trace) -> Vec<FindingReport<'_>> {
+        trace.races().findings().report()
+    }
+
+    /// The example's accesses as (role, local task, seq, site, value).
+    fn example(trace: &Trace, finding: &Finding) -> Vec<(Role, u32, u32, u32, f64)> {
+        finding
+            .example
+            .accesses()
+            .map(|(role, a)| {
+                let local = trace.tasks()[a.task.index()].local.0;
+                (role, local, a.seq, a.site, f64::from_bits(a.value))
+            })
+            .collect()
+    }
+
+    /// Two `withdraw` calls from the program's first task, each reading the balance, awaiting,
+    /// then writing it. Flow A runs as tasks 2 (read) and 4 (write), flow B as 3 and 5; the
+    /// order of the four continuations is `order` (A read, B read, A write, B write = "abAB").
+    fn withdrawals(order: &str) -> RecordWriter {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.call_and_suspend(1, FN, 100);
+        w.call_and_suspend(1, FN, 200);
+        let mut balance = 100.0;
+        let mut read = [0.0, 0.0];
+        for step in order.chars() {
+            let (flow, task, invocation, amount) = match step.to_ascii_lowercase() {
+                'a' => (0, if step == 'a' { 2 } else { 4 }, 100, 30.0),
+                _ => (1, if step == 'b' { 3 } else { 5 }, 200, 50.0),
+            };
+            w.resume(task, FN + 1, invocation, 1.0);
+            if step.is_lowercase() {
+                w.read(task, READ_SITE, BALANCE, balance);
+                read[flow] = balance;
+                w.push(Kind::AwaitSuspend, task, FN + 1, invocation);
+            } else {
+                balance = read[flow] - amount;
+                w.write(task, WRITE_SITE, BALANCE, balance);
+                w.push(Kind::FnExit, task, FN, invocation);
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn two_concurrent_withdrawals_lose_an_update_and_the_pair_races_fold_into_it() {
+        let trace = ingest(&withdrawals("abAB"));
+        let report = reported(&trace);
+        assert_eq!(report.len(), 1, "{report:#?}");
+        let FindingReport { finding, related } = report[0];
+        assert_eq!(finding.key.class, FindingClass::LostUpdate);
+        assert_eq!(finding.key.location, Location { stream: S, address: BALANCE });
+        assert_eq!(finding.key.sites, [READ_SITE, WRITE_SITE, WRITE_SITE]);
+        assert_eq!(finding.evidence, Evidence::Observed);
+        // Flow B read 100 (task 3), flow A wrote 70 (task 4), then flow B wrote 50 (task 5).
+        assert_eq!(
+            example(&trace, finding),
+            vec![
+                (Role::First, 3, 9, READ_SITE, 100.0),
+                (Role::Remote, 4, 12, WRITE_SITE, 70.0),
+                (Role::Second, 5, 15, WRITE_SITE, 50.0),
+            ]
+        );
+        // B's write completed two instances: the observed one as second, and flow A's
+        // (A read, B write, A write) as remote.
+        assert_eq!(finding.occurrences, 2);
+        // The read-write pairs (read site, write site) and the write-write pair.
+        assert_eq!(related, 2);
+        let unfolded: Vec<_> = trace.races().findings().all().iter().map(|f| f.key.class).collect();
+        assert_eq!(unfolded.len(), 3);
+        assert!(unfolded.contains(&FindingClass::ReadWrite) && unfolded.contains(&FindingClass::WriteWrite));
+    }
+
+    #[test]
+    fn a_lost_update_whose_interleaving_was_not_recorded_is_possible() {
+        // A ran to completion before B read: the balance was right this time.
+        let trace = ingest(&withdrawals("aAbB"));
+        let report = reported(&trace);
+        let lost: Vec<_> =
+            report.iter().filter(|r| r.finding.key.class == FindingClass::LostUpdate).collect();
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].finding.evidence, Evidence::Possible);
+        // The pairs are folded into it, and nothing observed or concurrent ranks above it.
+        assert_eq!(report.len(), 1, "{report:#?}");
+    }
+
+    #[test]
+    fn withdrawals_awaited_one_after_the_other_do_not_race() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.call_and_suspend(1, FN, 100);
+        w.resume(2, FN + 1, 100, 1.0);
+        w.read(2, READ_SITE, BALANCE, 100.0);
+        w.push(Kind::AwaitSuspend, 2, FN + 1, 100);
+        w.resume(3, FN + 1, 100, 2.0);
+        w.write(3, WRITE_SITE, BALANCE, 70.0);
+        w.push(Kind::FnExit, 3, FN, 100);
+        // The caller awaited the first withdrawal before starting the second.
+        w.call_and_suspend(3, FN, 200);
+        w.resume(4, FN + 1, 200, 3.0);
+        w.read(4, READ_SITE, BALANCE, 70.0);
+        w.push(Kind::AwaitSuspend, 4, FN + 1, 200);
+        w.resume(5, FN + 1, 200, 4.0);
+        w.write(5, WRITE_SITE, BALANCE, 20.0);
+        let trace = ingest(&w);
+        assert!(trace.races().findings().is_empty());
+        assert_eq!(trace.races().stats().accesses, 4);
+    }
+
+    #[test]
+    fn accesses_in_one_task_never_race() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        for i in 0..20 {
+            w.read(1, READ_SITE, BALANCE, f64::from(i));
+            w.write(1, WRITE_SITE, BALANCE, f64::from(i + 1));
+            w.update(1, OTHER_SITE, BALANCE, f64::from(i + 2));
+        }
+        let trace = ingest(&w);
+        assert!(trace.races().findings().is_empty());
+    }
+
+    /// Flow A (invocation 100) does `first` in task 2 and `second` in task 4; flow B
+    /// (invocation 200) does `remote` in task 3, which runs between them.
+    fn pattern(
+        first: impl Fn(&mut RecordWriter, u32),
+        remote: impl Fn(&mut RecordWriter, u32),
+        second: impl Fn(&mut RecordWriter, u32),
+    ) -> Trace {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.call_and_suspend(1, FN, 100);
+        w.call_and_suspend(1, FN, 200);
+        w.resume(2, FN + 1, 100, 1.0);
+        first(&mut w, 2);
+        w.push(Kind::AwaitSuspend, 2, FN + 1, 100);
+        w.resume(3, FN + 1, 200, 2.0);
+        remote(&mut w, 3);
+        w.resume(4, FN + 1, 100, 3.0);
+        second(&mut w, 4);
+        ingest(&w)
+    }
+
+    fn read_at(site: u32, value: f64) -> impl Fn(&mut RecordWriter, u32) {
+        move |w, task| w.read(task, site, BALANCE, value)
+    }
+
+    fn write_at(site: u32, value: f64) -> impl Fn(&mut RecordWriter, u32) {
+        move |w, task| w.write(task, site, BALANCE, value)
+    }
+
+    fn only(trace: &Trace) -> (FindingClass, Evidence, [u32; 3], u32) {
+        let report = reported(trace);
+        assert_eq!(report.len(), 1, "{report:#?}");
+        let r = report[0];
+        (r.finding.key.class, r.finding.evidence, r.finding.key.sites, r.related)
+    }
+
+    #[test]
+    fn a_remote_write_between_two_reads_is_an_inconsistent_read() {
+        let trace = pattern(read_at(1, 100.0), write_at(2, 70.0), read_at(3, 70.0));
+        assert_eq!(only(&trace), (FindingClass::InconsistentRead, Evidence::Observed, [1, 2, 3], 2));
+    }
+
+    #[test]
+    fn a_remote_read_between_two_writes_is_an_intermediate_read() {
+        let trace = pattern(write_at(1, 0.0), read_at(2, 0.0), write_at(3, 1.0));
+        assert_eq!(only(&trace), (FindingClass::IntermediateRead, Evidence::Observed, [1, 2, 3], 2));
+    }
+
+    #[test]
+    fn a_remote_write_between_a_write_and_its_read_back_is_an_overwritten_write() {
+        let trace = pattern(write_at(1, 5.0), write_at(2, 6.0), read_at(3, 6.0));
+        assert_eq!(only(&trace), (FindingClass::OverwrittenWrite, Evidence::Observed, [1, 2, 3], 2));
+    }
+
+    #[test]
+    fn an_update_plays_the_remote_write_of_a_lost_update() {
+        let trace =
+            pattern(read_at(1, 100.0), |w, task| w.update(task, 2, BALANCE, 101.0), write_at(3, 90.0));
+        assert_eq!(only(&trace), (FindingClass::LostUpdate, Evidence::Observed, [1, 2, 3], 2));
+    }
+
+    /// Two flows started by the first task each do one access, in tasks 2 and 3.
+    fn two_flows(a: impl Fn(&mut RecordWriter, u32), b: impl Fn(&mut RecordWriter, u32)) -> Trace {
+        pattern(a, b, |_, _| {})
+    }
+
+    #[test]
+    fn concurrent_writes_of_different_values_race() {
+        let trace = two_flows(write_at(1, 1.0), write_at(2, 2.0));
+        assert_eq!(only(&trace), (FindingClass::WriteWrite, Evidence::Concurrent, [1, 2, 0], 0));
+        let example = example(&trace, reported(&trace)[0].finding);
+        assert_eq!(
+            example.iter().map(|e| (e.0, e.1)).collect::<Vec<_>>(),
+            vec![(Role::First, 2), (Role::Second, 3)]
+        );
+    }
+
+    #[test]
+    fn concurrent_writes_of_the_same_captured_value_do_not_race() {
+        let trace = two_flows(write_at(1, 1.0), write_at(2, 1.0));
+        assert!(reported(&trace).is_empty());
+        // A value that was not captured cannot be shown to be the same.
+        let uncaptured =
+            |w: &mut RecordWriter, task| w.record(Kind::Write, ValueTag::None as u8, task, 1, BALANCE, 0);
+        let trace = two_flows(uncaptured, uncaptured);
+        assert_eq!(only(&trace).0, FindingClass::WriteWrite);
+    }
+
+    #[test]
+    fn an_earlier_write_of_another_value_still_races_when_the_last_one_matches() {
+        // Flow A writes 1 then 2 (same task); flow B writes 2: A's first write races with it.
+        let trace = two_flows(
+            |w, task| {
+                w.write(task, 1, BALANCE, 1.0);
+                w.write(task, 1, BALANCE, 2.0);
+            },
+            write_at(1, 2.0),
+        );
+        assert_eq!(only(&trace), (FindingClass::WriteWrite, Evidence::Concurrent, [1, 1, 0], 0));
+        assert_eq!(example(&trace, reported(&trace)[0].finding)[0].4, 1.0);
+    }
+
+    #[test]
+    fn a_concurrent_read_and_write_race_in_either_order() {
+        let trace = two_flows(read_at(1, 0.0), write_at(2, 1.0));
+        assert_eq!(only(&trace), (FindingClass::ReadWrite, Evidence::Concurrent, [1, 2, 0], 0));
+        let trace = two_flows(write_at(2, 1.0), read_at(1, 1.0));
+        assert_eq!(only(&trace), (FindingClass::ReadWrite, Evidence::Concurrent, [1, 2, 0], 0));
+    }
+
+    #[test]
+    fn a_delete_and_an_update_are_writes_for_pairs() {
+        let delete = |w: &mut RecordWriter, task| w.record(Kind::Write, FLAG_DELETE, task, 1, BALANCE, 0);
+        let trace = two_flows(delete, |w, task| w.update(task, 2, BALANCE, 1.0));
+        assert_eq!(only(&trace), (FindingClass::WriteWrite, Evidence::Concurrent, [1, 2, 0], 0));
+    }
+
+    #[test]
+    fn reads_do_not_race_with_reads_and_locations_do_not_mix() {
+        let trace = two_flows(read_at(1, 0.0), read_at(2, 0.0));
+        assert!(reported(&trace).is_empty());
+        let other = |w: &mut RecordWriter, task| w.write(task, 2, BALANCE + 1, 0.0);
+        let trace = two_flows(write_at(1, 1.0), other);
+        assert!(reported(&trace).is_empty());
+        assert_eq!(trace.races().stats().locations, 2);
+    }
+
+    #[test]
+    fn observed_violations_rank_above_concurrent_pairs_above_possible_violations() {
+        // Location 1: a lost update observed late in the stream. Location 2: a plain write-write
+        // pair. Location 3: a lost update possible only, recorded first.
+        let (l1, l2, l3) = (BALANCE, BALANCE + 1, BALANCE + 2);
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.call_and_suspend(1, FN, 100);
+        w.call_and_suspend(1, FN, 200);
+        w.resume(2, FN + 1, 100, 1.0);
+        w.read(2, 1, l3, 0.0);
+        w.push(Kind::AwaitSuspend, 2, FN + 1, 100);
+        w.resume(3, FN + 1, 100, 1.0);
+        w.write(3, 2, l3, 1.0);
+        w.write(3, 3, l2, 1.0);
+        w.read(3, 1, l1, 0.0);
+        w.push(Kind::AwaitSuspend, 3, FN + 1, 100);
+        w.resume(4, FN + 1, 200, 1.0);
+        w.write(4, 2, l3, 2.0);
+        w.write(4, 3, l2, 2.0);
+        w.write(4, 2, l1, 2.0);
+        w.resume(5, FN + 1, 100, 1.0);
+        w.write(5, 2, l1, 1.0);
+        let trace = ingest(&w);
+        let order: Vec<_> = reported(&trace)
+            .iter()
+            .map(|r| (r.finding.key.location.address, r.finding.key.class, r.finding.evidence))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                (l1, FindingClass::LostUpdate, Evidence::Observed),
+                (l2, FindingClass::WriteWrite, Evidence::Concurrent),
+                (l3, FindingClass::LostUpdate, Evidence::Possible),
+            ]
+        );
+    }
+
+    #[test]
+    fn shadow_memory_grows_with_chains_and_sites_not_accesses() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.call_and_suspend(1, FN, 100);
+        w.call_and_suspend(1, FN, 200);
+        let mut next_task = 2;
+        for round in 0..500 {
+            for invocation in [100, 200] {
+                w.resume(next_task, FN + 1, invocation, 1.0);
+                w.read(next_task, READ_SITE, BALANCE, f64::from(round));
+                w.write(next_task, WRITE_SITE, BALANCE, f64::from(round + 1));
+                w.push(Kind::AwaitSuspend, next_task, FN + 1, invocation);
+                next_task += 1;
+            }
+        }
+        let trace = ingest(&w);
+        let stats = trace.races().stats();
+        assert_eq!(stats.accesses, 2000);
+        // Two chains (the first flow continues the first task's) times two sites.
+        assert_eq!(trace.graph().chain_count(), 2);
+        assert_eq!(stats.groups, 4);
+        assert!(trace.races().findings().len() < 10);
+    }
+
+    #[test]
+    fn an_access_after_its_continuation_started_is_late_and_never_makes_up_a_race() {
+        // Task 1 suspends, its continuation (task 2) writes, then task 1 writes again: a
+        // recording no JavaScript run makes. Task 2 is after task 1 whatever order they arrive in.
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.call_and_suspend(1, FN, 100);
+        w.resume(2, FN + 1, 100, 1.0);
+        w.write(2, 1, BALANCE, 2.0);
+        w.write(1, 2, BALANCE, 1.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        assert_eq!(trace.races().stats().late_accesses, 1);
+        assert!(trace.races().findings().is_empty());
+        assert_eq!(trace.task_by_local(S, LocalTaskId(2)).map(|t| t.0), Some(1));
+    }
+}
