@@ -1,12 +1,23 @@
 /**
- * A trace held by the WebAssembly core: records go in batch by batch, tasks, edges, clocks and
- * happens-before answers come out. The one analysis implementation the runtime, the server, the
- * CLI and the TUI share.
+ * A trace held by the WebAssembly core: records go in batch by batch, tasks, edges, clocks,
+ * happens-before answers and race findings come out. The one analysis implementation the runtime,
+ * the server, the CLI and the TUI share.
  */
 
 import { CausewayError, CoreErrorCode } from './errors.ts';
-import type { EdgeKind } from './format/event-format.ts';
-import { type CoreExports, EDGE_ROW_WORDS, TASK_ROW_WORDS, WasmStatus } from './wasm/exports.ts';
+import { type EdgeKind, EventKind, VALUE_TAG_MASK, ValueTag } from './format/event-format.ts';
+import {
+  ACCESS_WORDS,
+  type CoreExports,
+  EDGE_ROW_WORDS,
+  EvidenceCode,
+  FINDING_ROW_WORDS,
+  FindingClassCode,
+  RoleCode,
+  STATS_WORDS,
+  TASK_ROW_WORDS,
+  WasmStatus,
+} from './wasm/exports.ts';
 import { loadCore } from './wasm/load.ts';
 
 export interface Task {
@@ -43,6 +54,101 @@ export interface TraceStats {
   unmatchedResumes: number;
   tasks: number;
   chains: number;
+  /** Property reads and writes the race detector checked. */
+  accesses: number;
+  /** Distinct (stream, object, key) locations accessed. */
+  locations: number;
+  /**
+   * Accesses recorded after a continuation of their task had started, which no JavaScript run
+   * produces. When not 0, every finding is still a true race, but some may be missing.
+   */
+  lateAccesses: number;
+}
+
+/** What kind of race a finding is (docs/detectors.md). */
+export type RaceClass =
+  | 'lost-update'
+  | 'inconsistent-read'
+  | 'intermediate-read'
+  | 'overwritten-write'
+  | 'write-write'
+  | 'read-write';
+
+/**
+ * Why Causeway believes a finding, most convincing first: the harmful interleaving of an atomicity
+ * violation was recorded; two accesses of a pair race are unordered; an atomicity violation's
+ * interleaving was not recorded, but nothing in the recorded causality prevents it.
+ */
+export type RaceEvidence = 'observed' | 'concurrent' | 'possible';
+
+/**
+ * The part an access plays: an atomicity violation's first access, the remote access that could
+ * run in between, and the second access (after an await); a pair race's earlier and later access.
+ */
+export type AccessRole = 'first' | 'remote' | 'second';
+
+export interface RaceAccess {
+  role: AccessRole;
+  /** Index of the task in `tasks()`. */
+  task: number;
+  seq: number;
+  site: number;
+  /** An update (`+=`, `++`) or a `delete` is a write; `flags` tells them apart. */
+  kind: 'read' | 'write';
+  /** The record's flags: the value tag in the low three bits, AccessFlag.Delete, AccessFlag.Update. */
+  flags: number;
+  /** What `value` (and `valueBits`) hold. */
+  valueTag: ValueTag;
+  /** The record's b field, all 64 bits, as the runtime wrote it. */
+  valueBits: bigint;
+  /**
+   * The value read or written: the number, `undefined`, `null`, `false` or `true` for those tags;
+   * the object's id (per stream) or the string's id (in the stream's string table) for Object and
+   * String; `undefined` when the runtime did not capture it (valueTag None).
+   */
+  value: number | boolean | null | undefined;
+}
+
+export interface RaceFinding {
+  class: RaceClass;
+  evidence: RaceEvidence;
+  /** The location: one property (keyId) of one object (objectId), ids of this stream. */
+  stream: number;
+  objectId: number;
+  keyId: number;
+  /** Instances detected: once per access that completed one, per role it played. */
+  occurrences: number;
+  /** Pair-race findings between this finding's sites, folded into it rather than listed. */
+  related: number;
+  /** One instance, in role order; the observed one when there is one. */
+  accesses: RaceAccess[];
+}
+
+const CLASS_NAMES: Readonly<Record<number, RaceClass>> = {
+  [FindingClassCode.LostUpdate]: 'lost-update',
+  [FindingClassCode.InconsistentRead]: 'inconsistent-read',
+  [FindingClassCode.IntermediateRead]: 'intermediate-read',
+  [FindingClassCode.OverwrittenWrite]: 'overwritten-write',
+  [FindingClassCode.WriteWrite]: 'write-write',
+  [FindingClassCode.ReadWrite]: 'read-write',
+};
+
+const EVIDENCE_NAMES: Readonly<Record<number, RaceEvidence>> = {
+  [EvidenceCode.Observed]: 'observed',
+  [EvidenceCode.Concurrent]: 'concurrent',
+  [EvidenceCode.Possible]: 'possible',
+};
+
+const ROLE_NAMES: Readonly<Record<number, AccessRole>> = {
+  [RoleCode.First]: 'first',
+  [RoleCode.Remote]: 'remote',
+  [RoleCode.Second]: 'second',
+};
+
+function named<T>(names: Readonly<Record<number, T>>, code: number, what: string): T {
+  const name = names[code];
+  if (name === undefined) throw new Error(`CausalTrace: the core reported unknown ${what} ${code}`);
+  return name;
 }
 
 const f64Scratch = new Float64Array(1);
@@ -52,6 +158,48 @@ function f64FromWords(low: number, high: number): number {
   u32Scratch[0] = low;
   u32Scratch[1] = high;
   return f64Scratch[0] as number;
+}
+
+function u64FromWords(low: number, high: number): number {
+  return low + high * 2 ** 32;
+}
+
+function decodeValue(tag: ValueTag, low: number, high: number): RaceAccess['value'] {
+  switch (tag) {
+    case ValueTag.Number:
+      return f64FromWords(low, high);
+    case ValueTag.Null:
+      return null;
+    case ValueTag.False:
+      return false;
+    case ValueTag.True:
+      return true;
+    case ValueTag.Object:
+    case ValueTag.String:
+      return u64FromWords(low, high);
+    default:
+      // Undefined, and None (not captured): valueTag tells them apart.
+      return undefined;
+  }
+}
+
+/** One access slot of a cw_findings row, starting at `at`. */
+function decodeAccess(w: Uint32Array, at: number): RaceAccess {
+  const flags = w[at + 5] as number;
+  const low = w[at + 6] as number;
+  const high = w[at + 7] as number;
+  const valueTag = (flags & VALUE_TAG_MASK) as ValueTag;
+  return {
+    role: named(ROLE_NAMES, w[at] as number, 'access role'),
+    task: w[at + 1] as number,
+    seq: w[at + 2] as number,
+    site: w[at + 3] as number,
+    kind: w[at + 4] === EventKind.Read ? 'read' : 'write',
+    flags,
+    valueTag,
+    valueBits: BigInt(low) | (BigInt(high) << 32n),
+    value: decodeValue(valueTag, low, high),
+  };
 }
 
 export class CausalTrace {
@@ -133,14 +281,45 @@ export class CausalTrace {
 
   stats(): TraceStats {
     const w = this.#result(this.#call(this.#core.cw_stats(this.#live())));
+    if (w.length !== STATS_WORDS) throw new Error(`CausalTrace: cw_stats gave ${w.length} words`);
     return {
-      records: (w[0] as number) + (w[1] as number) * 2 ** 32,
-      dropped: (w[2] as number) + (w[3] as number) * 2 ** 32,
+      records: u64FromWords(w[0] as number, w[1] as number),
+      dropped: u64FromWords(w[2] as number, w[3] as number),
       orphanTasks: w[4] as number,
       unmatchedResumes: w[5] as number,
       tasks: w[6] as number,
       chains: w[7] as number,
+      accesses: u64FromWords(w[8] as number, w[9] as number),
+      locations: w[10] as number,
+      lateAccesses: u64FromWords(w[11] as number, w[12] as number),
     };
+  }
+
+  /**
+   * The races found in everything ingested so far, most convincing first (observed atomicity
+   * violations, concurrent pairs, possible atomicity violations), then in recorded order. Pair
+   * races covered by an atomicity violation are counted in its `related` instead of listed.
+   */
+  findings(): RaceFinding[] {
+    const w = this.#result(this.#call(this.#core.cw_findings(this.#live())));
+    const findings: RaceFinding[] = [];
+    for (let at = 0; at < w.length; at += FINDING_ROW_WORDS) {
+      const accesses: RaceAccess[] = [];
+      for (let i = 0; i < (w[at + 8] as number); i++) {
+        accesses.push(decodeAccess(w, at + 9 + i * ACCESS_WORDS));
+      }
+      findings.push({
+        class: named(CLASS_NAMES, w[at] as number, 'finding class'),
+        evidence: named(EVIDENCE_NAMES, w[at + 1] as number, 'evidence'),
+        stream: w[at + 2] as number,
+        objectId: w[at + 3] as number,
+        keyId: w[at + 4] as number,
+        occurrences: u64FromWords(w[at + 5] as number, w[at + 6] as number),
+        related: w[at + 7] as number,
+        accesses,
+      });
+    }
+    return findings;
   }
 
   /** Frees the core's memory for this trace. Further calls throw. */

@@ -1,6 +1,15 @@
 // @causeway/core: the causal analysis engine (WebAssembly) and the formats it reads.
 
-export type { Edge, Task, TraceStats } from './causal-trace.ts';
+export type {
+  AccessRole,
+  Edge,
+  RaceAccess,
+  RaceClass,
+  RaceEvidence,
+  RaceFinding,
+  Task,
+  TraceStats,
+} from './causal-trace.ts';
 export { CausalTrace } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
 export type { RecordFields, SiteRow, SiteTable } from './format/event-format.ts';

@@ -63,6 +63,9 @@ describe('CausalTrace', () => {
       unmatchedResumes: 0,
       tasks: 3,
       chains: 2,
+      accesses: 0,
+      locations: 0,
+      lateAccesses: 0,
     });
   });
 

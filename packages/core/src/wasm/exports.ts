@@ -15,6 +15,7 @@ export interface CoreExports {
   cw_clock(handle: number, task: number): number;
   cw_stats(handle: number): number;
   cw_happens_before(handle: number, a: number, b: number): number;
+  cw_findings(handle: number): number;
   cw_result_ptr(): number;
 }
 
@@ -32,6 +33,37 @@ export const WasmStatus = {
 export const TASK_ROW_WORDS = 10;
 /** u32 words per row of cw_edges. */
 export const EDGE_ROW_WORDS = 3;
+/** u32 words cw_stats fills. */
+export const STATS_WORDS = 13;
+
+/** u32 words per access inside a cw_findings row (ffi.rs, ACCESS_WORDS). */
+export const ACCESS_WORDS = 8;
+/** u32 words per row of cw_findings (ffi.rs, FINDING_ROW_WORDS): a 9-word head, three access slots. */
+export const FINDING_ROW_WORDS = 9 + 3 * ACCESS_WORDS;
+
+/** Word 0 of a cw_findings row (findings.rs, FindingClass). */
+export const FindingClassCode = {
+  LostUpdate: 1,
+  InconsistentRead: 2,
+  IntermediateRead: 3,
+  OverwrittenWrite: 4,
+  WriteWrite: 5,
+  ReadWrite: 6,
+} as const;
+
+/** Word 1 of a cw_findings row (findings.rs, Evidence); lower is more convincing. */
+export const EvidenceCode = {
+  Observed: 1,
+  Concurrent: 2,
+  Possible: 3,
+} as const;
+
+/** Word 0 of an access slot in a cw_findings row (findings.rs, Role). */
+export const RoleCode = {
+  First: 1,
+  Remote: 2,
+  Second: 3,
+} as const;
 
 const REQUIRED: readonly (keyof CoreExports)[] = [
   'memory',
@@ -47,6 +79,7 @@ const REQUIRED: readonly (keyof CoreExports)[] = [
   'cw_clock',
   'cw_stats',
   'cw_happens_before',
+  'cw_findings',
   'cw_result_ptr',
 ];
 
