@@ -14,6 +14,12 @@ import {
 } from '@causeway/core/event-format';
 import type { ResolvedOptions } from './options.ts';
 
+interface Temporaries {
+  object: t.Identifier | null;
+  key: t.Identifier | null;
+  undeclared: t.Identifier[];
+}
+
 export class FileState {
   readonly options: ResolvedOptions;
   readonly file: string;
@@ -26,6 +32,7 @@ export class FileState {
   readonly #sites: SiteRow[] = [];
   readonly #generated = new WeakSet<t.Node>();
   readonly #invocations = new WeakMap<t.Node, t.Identifier>();
+  readonly #temporaries = new WeakMap<t.Node, Temporaries>();
   readonly #program: NodePath<t.Program>;
 
   constructor(program: NodePath<t.Program>, filename: string | undefined, options: ResolvedOptions) {
@@ -75,6 +82,32 @@ export class FileState {
       this.#invocations.set(fn.node, id);
     }
     return id;
+  }
+
+  /**
+   * A temporary variable of `scope` (a function, static block or the program) for property
+   * accesses: its shared object or key temporary, or with `fresh` a new object temporary that
+   * only one access uses. Declaring it is `takeTemporaries`' caller's job.
+   */
+  temporary(scope: NodePath, role: 'object' | 'key', fresh = false): t.Identifier {
+    let temps = this.#temporaries.get(scope.node);
+    if (temps === undefined) {
+      temps = { object: null, key: null, undeclared: [] };
+      this.#temporaries.set(scope.node, temps);
+    }
+    const shared = fresh ? null : temps[role];
+    if (shared !== null) return t.cloneNode(shared);
+    const id = scope.scope.generateUidIdentifier(role === 'object' ? 'cwObj' : 'cwKey');
+    temps.undeclared.push(id);
+    if (!fresh) temps[role] = id;
+    return t.cloneNode(id);
+  }
+
+  /** The temporaries of `scope` handed out and not declared yet; the caller declares them. */
+  takeTemporaries(scope: t.Node): t.Identifier[] {
+    const temps = this.#temporaries.get(scope);
+    if (temps === undefined) return [];
+    return temps.undeclared.splice(0);
   }
 
   /** The module's invocation id, for top-level await. */

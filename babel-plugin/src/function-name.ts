@@ -45,3 +45,19 @@ export function functionName(path: NodePath<t.Function>): string {
   }
   return ANONYMOUS;
 }
+
+/** `Account.balance` for the initialiser of a class field (`#balance` for a private one). */
+export function fieldName(
+  path: NodePath<t.ClassProperty | t.ClassPrivateProperty | t.ClassAccessorProperty>,
+): string {
+  const node = path.node;
+  const key = keyName(node.key, !t.isClassPrivateProperty(node) && node.computed);
+  const owner = className(path);
+  return owner === null ? key : `${owner}.${key}`;
+}
+
+/** `Account.<static>` for a class static block. */
+export function staticBlockName(path: NodePath<t.StaticBlock>): string {
+  const owner = className(path);
+  return owner === null ? '<static>' : `${owner}.<static>`;
+}

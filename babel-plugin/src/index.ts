@@ -1,6 +1,7 @@
 /**
- * @causeway/babel-plugin: instruments functions and awaits with calls to Causeway's probes, and
- * gives each instrumented file a site table (what each site id means, where it is in the source).
+ * @causeway/babel-plugin: instruments functions, awaits and property accesses with calls to
+ * Causeway's probes, and gives each instrumented file a site table (what each site id means, where
+ * it is in the source).
  *
  * The plugin does all its work in one traversal started from `Program` enter, before any other
  * plugin of the same pass changes the tree, and writes the file's header on `Program` exit, after
@@ -11,11 +12,12 @@
 
 import type { NodePath, PluginAPI, PluginObject, PluginPass } from '@babel/core';
 import { types as t } from '@babel/core';
+import { declareTemporaries } from './constructs/accesses.ts';
 import { FileState } from './file-state.ts';
 import { type InstrumentOptions, resolveOptions } from './options.ts';
 import { instrumentationVisitor } from './visitor.ts';
 
-export type { InstrumentOptions } from './options.ts';
+export type { AccessLevel, InstrumentOptions } from './options.ts';
 export { DEFAULT_RUNTIME_MODULE } from './options.ts';
 
 const STATE_KEY = Symbol('causeway');
@@ -96,6 +98,7 @@ export default function causewayPlugin(api: PluginAPI, options: InstrumentOption
           // that no plugin treats it as one (TypeScript's would append `export {}`).
           if (state.options.format === 'commonjs') program.node.sourceType = 'script';
           program.traverse(instrumentationVisitor, state);
+          declareTemporaries(program, state);
           pass.set(STATE_KEY, state);
         },
         exit(program, pass: PluginPass) {

@@ -13,7 +13,15 @@ export interface InstrumentOptions {
    * parsed program's source type. (CommonJS TypeScript is parsed as a module, for `import type`.)
    */
   format?: 'module' | 'commonjs';
+  /**
+   * Which property accesses get probes: `all` (reads and writes, the default), `writes`
+   * (assignments, compound assignments, `++`/`--` and `delete` only) or `off`.
+   */
+  accesses?: AccessLevel;
 }
+
+export type AccessLevel = 'all' | 'writes' | 'off';
+const ACCESS_LEVELS: readonly AccessLevel[] = ['all', 'writes', 'off'];
 
 export const DEFAULT_RUNTIME_MODULE = '@causeway/instrumentation/probes';
 
@@ -21,12 +29,20 @@ export interface ResolvedOptions {
   runtimeModule: string;
   root: string;
   format: 'module' | 'commonjs' | undefined;
+  accesses: AccessLevel;
 }
 
 export function resolveOptions(options: InstrumentOptions, cwd: string): ResolvedOptions {
+  const accesses = options.accesses ?? 'all';
+  if (!ACCESS_LEVELS.includes(accesses)) {
+    throw new TypeError(
+      `@causeway/babel-plugin: option accesses must be one of ${ACCESS_LEVELS.join(', ')}, not ${String(accesses)}`,
+    );
+  }
   return {
     runtimeModule: options.runtimeModule ?? DEFAULT_RUNTIME_MODULE,
     root: options.root ?? cwd,
     format: options.format,
+    accesses,
   };
 }

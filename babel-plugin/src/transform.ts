@@ -37,6 +37,7 @@ export function instrumentSource(code: string, request: TransformRequest): strin
         runtimeModule: request.runtimeModule,
         root: request.root,
         format: request.format,
+        accesses: request.accesses,
       } satisfies InstrumentOptions,
     ],
   ];

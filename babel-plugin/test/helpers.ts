@@ -5,6 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { SiteTable } from '@causeway/core/event-format';
+import type { InstrumentOptions } from '../src/options.ts';
 import { instrumentSource } from '../src/transform.ts';
 
 export type ProbeCall = [name: string, ...args: unknown[]];
@@ -12,8 +14,10 @@ export type ProbeCall = [name: string, ...args: unknown[]];
 /** The fake probes module instrumented ES modules import: `fakeProbes`, logging to a global. */
 const FAKE_PROBES = `
 import { fakeProbes } from ${JSON.stringify(import.meta.url)};
-export const { registerSites, invocation, enter, enterAsync, exit, threw, suspend, resume, caught } =
-  fakeProbes(() => globalThis.__probeLog);
+export const {
+  registerSites, invocation, enter, enterAsync, exit, threw, suspend, resume, caught,
+  read, readKey, write, writeKey, update, updateKey, postfix, postfixKey, remove, removeKey,
+} = fakeProbes(() => globalThis.__probeLog);
 `;
 
 let probesUrl: string | null = null;
@@ -25,13 +29,20 @@ export function instrument(
   code: string,
   name = 'input.ts',
   format: 'module' | 'commonjs' = 'module',
+  options: InstrumentOptions = {},
 ): string {
   if (probesUrl === null) {
     const probes = join(dir, 'fake-probes.mjs');
     writeFileSync(probes, FAKE_PROBES);
     probesUrl = pathToFileURL(probes).href;
   }
-  return instrumentSource(code, { filename: join(dir, name), format, root: dir, runtimeModule: probesUrl });
+  return instrumentSource(code, {
+    ...options,
+    filename: join(dir, name),
+    format,
+    root: dir,
+    runtimeModule: probesUrl,
+  });
 }
 
 /** Writes `code` (already JavaScript) as an ES module and imports it, returning its exports. */
@@ -45,22 +56,56 @@ export async function importModule(code: string): Promise<Record<string, unknown
 export async function runInstrumented(
   code: string,
   name = 'input.ts',
+  options: InstrumentOptions = {},
 ): Promise<{ exports: Record<string, unknown>; log: ProbeCall[] }> {
   const log: ProbeCall[] = [];
   (globalThis as { __probeLog?: ProbeCall[] }).__probeLog = log;
-  const exports = await importModule(instrument(code, name));
+  const exports = await importModule(instrument(code, name, 'module', options));
   return { exports, log };
 }
 
 /**
+ * Runs `code` (JavaScript) as a CommonJS script, sloppy unless it says otherwise, with `require`
+ * returning the fake probes; returns its `module.exports` and the probe calls it made.
+ */
+export function runScript(code: string): { exports: unknown; log: ProbeCall[] } {
+  const log: ProbeCall[] = [];
+  const module = { exports: {} as unknown };
+  new Function('module', 'exports', 'require', code)(module, module.exports, () => fakeProbes(() => log));
+  return { exports: module.exports, log };
+}
+
+/**
  * Probes that log each call into the array `log()` returns, and behave as the real ones do:
- * `suspend`/`resume` return their value, `enterAsync`/`invocation` hand out ids (from 1 again
- * whenever a file registers its sites), `registerSites` gives base 100.
+ * `suspend`/`resume` and the access probes return their last argument (`postfix`: the old
+ * value), `enterAsync`/`invocation` hand out ids (from 1 again whenever a file registers its
+ * sites), `registerSites` gives base 100. The access probes never touch the object or the key
+ * (no getter, trap or toString runs because of them), and throw when called with the wrong number
+ * of arguments, so a wrong shape fails the test that emitted it.
  */
 export function fakeProbes(log: () => ProbeCall[]): Record<string, (...args: never[]) => unknown> {
   let nextInvocation = 1;
   const record = (...call: ProbeCall): void => void log().push(call);
+  /** An access probe taking `arity` arguments and returning the one at `result`. */
+  const access =
+    (name: string, arity: number, result = arity - 1) =>
+    (...args: unknown[]) => {
+      if (args.length !== arity)
+        throw new Error(`fake probe ${name}: ${args.length} arguments, not ${arity}`);
+      record(name, ...args);
+      return args[result];
+    };
   return {
+    read: access('read', 3),
+    readKey: access('readKey', 4),
+    write: access('write', 3),
+    writeKey: access('writeKey', 4),
+    update: access('update', 3),
+    updateKey: access('updateKey', 4),
+    postfix: access('postfix', 4, 2),
+    postfixKey: access('postfixKey', 5, 3),
+    remove: access('remove', 3),
+    removeKey: access('removeKey', 4),
     registerSites: (table: unknown) => {
       nextInvocation = 1;
       record('registerSites', table);
@@ -89,11 +134,29 @@ export function fakeProbes(log: () => ProbeCall[]): Record<string, (...args: nev
   };
 }
 
-/** Probe calls without registerSites, as `name:site` strings (site relative to the file's base 100). */
-export function trail(log: ProbeCall[]): string[] {
+/**
+ * Probe calls without registerSites, as `name:site:...` strings (the site, every probe's first
+ * argument but `caught`'s, relative to the file's base 100). Objects and functions print as their
+ * name in `names`, else as `object` or `function`, without touching them (no getter, trap or
+ * toString runs); bigints end in `n`.
+ */
+export function trail(log: ProbeCall[], names: Map<unknown, string> = new Map()): string[] {
+  const show = (value: unknown, index: number, name: string): string => {
+    if (index === 0 && name !== 'caught' && name !== 'invocation') return `s${Number(value) - 100}`;
+    if (typeof value === 'bigint') return `${value}n`;
+    if (typeof value === 'symbol') return value.toString();
+    if (typeof value === 'object' && value !== null) return names.get(value) ?? 'object';
+    if (typeof value === 'function') return names.get(value) ?? 'function';
+    return String(value);
+  };
   return log
     .filter(([name]) => name !== 'registerSites')
-    .map(([name, ...args]) =>
-      [name, ...args.map((a) => (typeof a === 'number' && a >= 100 ? `s${a - 100}` : String(a)))].join(':'),
-    );
+    .map(([name, ...args]) => [name, ...args.map((value, index) => show(value, index, name))].join(':'));
+}
+
+/** The site table the log's `registerSites` call carried. */
+export function sitesOf(log: ProbeCall[]): SiteTable {
+  const table = log.find(([name]) => name === 'registerSites')?.[1];
+  if (table === undefined) throw new Error('no registerSites call in the log');
+  return table as SiteTable;
 }

@@ -149,6 +149,8 @@ describe('instrumentSource', () => {
     assert.deepEqual(table.sites, [
       [SiteKind.Await, 3, 12, 'Shop.buy', ''],
       [SiteKind.Function, 2, 3, 'Shop.buy', ''],
+      // `x.length`: a property read, at its property name.
+      [SiteKind.Read, 6, 43, 'fetchPrice', 'length'],
       [SiteKind.Function, 6, 20, 'fetchPrice', ''],
     ]);
   });
@@ -182,7 +184,8 @@ describe('instrumentSource', () => {
     const module = { exports: {} as unknown };
     new Function('module', 'require', output)(module, () => fakeProbes(() => log));
     assert.equal((module.exports as () => number)(), 1);
-    assert.deepEqual(trail(log), ['enter:s0', 'exit:s0:0']);
+    // Site 1 is the write of module.exports (its value: the function, site 0).
+    assert.deepEqual(trail(log), ['write:s1:object:function', 'enter:s0', 'exit:s0:0']);
   });
 
   it('instruments CommonJS TypeScript that uses import type and top-level return', () => {
@@ -216,6 +219,8 @@ describe('instrumentSource', () => {
     const output = instrument(
       "try { JSON.parse('{'); } catch { globalThis.__caughtAtTop = true; }\nexport const ok = 1;\n",
       'input.mjs',
+      'module',
+      { accesses: 'off' },
     );
     assert.doesNotMatch(output, /_cw/);
     const { ok } = await importModule(output);
