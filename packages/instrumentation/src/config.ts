@@ -19,6 +19,25 @@ export interface RuntimeConfig {
   ringRecords: number;
   /** CAUSEWAY_QUIET=1: no summary line on stderr at exit. */
   quiet: boolean;
+  /**
+   * CAUSEWAY_ACCESSES (default all): which property accesses on-the-fly instrumentation records:
+   * `all` (reads and writes), `writes` (cheaper; finds write-write races only) or `off`.
+   */
+  accesses: AccessLevel;
+}
+
+export type AccessLevel = 'all' | 'writes' | 'off';
+const ACCESS_LEVELS: readonly string[] = ['all', 'writes', 'off'];
+
+function accessLevel(env: Env): AccessLevel {
+  const value = env.CAUSEWAY_ACCESSES;
+  if (value === undefined || value === '') return 'all';
+  if (ACCESS_LEVELS.includes(value)) return value as AccessLevel;
+  warn(
+    InstrumentationErrorCode.CONFIG_INVALID,
+    `CAUSEWAY_ACCESSES=${value} is not all, writes or off; using all`,
+  );
+  return 'all';
 }
 
 export const DEFAULT_RING_RECORDS = 1 << 16;
@@ -73,5 +92,6 @@ export function readConfig(
     traceDir: env.CAUSEWAY_TRACE_DIR || join(cwd, '.causeway', 'traces'),
     ringRecords: ringRecords(env),
     quiet: flag(env, 'CAUSEWAY_QUIET', false),
+    accesses: accessLevel(env),
   };
 }

@@ -10,6 +10,7 @@ import type { LoadHookSync, ModuleFormat } from 'node:module';
 import { dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instrumentSource, isInstrumentable } from '@causeway/babel-plugin/transform';
+import type { AccessLevel } from './config.ts';
 import { InstrumentationErrorCode, warn } from './errors.ts';
 
 const PROBES_URL = import.meta.resolve('./probes.ts');
@@ -42,7 +43,7 @@ export function shouldInstrument(path: string): boolean {
   );
 }
 
-export function createLoadHook(root: string): LoadHookSync {
+export function createLoadHook(root: string, accesses: AccessLevel = 'all'): LoadHookSync {
   return (url, context, nextLoad) => {
     const loaded = nextLoad(url, context);
     if (!url.startsWith('file:')) return loaded;
@@ -55,6 +56,7 @@ export function createLoadHook(root: string): LoadHookSync {
         filename: path,
         format,
         root,
+        accesses,
         // require() takes paths, import takes URLs.
         runtimeModule: format === 'module' ? PROBES_URL : PROBES_PATH,
       });

@@ -9,5 +9,5 @@ import { session } from './runtime/session.ts';
 
 if (session.config.enabled && session.output !== null) {
   const { createLoadHook } = await import('./hooks.ts');
-  registerHooks({ load: createLoadHook(process.cwd()) });
+  registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
 }

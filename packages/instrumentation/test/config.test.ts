@@ -13,6 +13,7 @@ describe('readConfig', () => {
       traceDir: '/srv/app/.causeway/traces',
       ringRecords: DEFAULT_RING_RECORDS,
       quiet: false,
+      accesses: 'all',
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -28,6 +29,7 @@ describe('readConfig', () => {
         CAUSEWAY_TRACE_FILE: '/tmp/t.cwtrace',
         CAUSEWAY_RING_RECORDS: '4096',
         CAUSEWAY_QUIET: 'true',
+        CAUSEWAY_ACCESSES: 'writes',
       },
       undefined,
       '/',
@@ -37,12 +39,18 @@ describe('readConfig', () => {
     assert.equal(config.traceFile, '/tmp/t.cwtrace');
     assert.equal(config.ringRecords, 4096);
     assert.equal(config.quiet, true);
+    assert.equal(config.accesses, 'writes');
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
   });
 
   it('falls back to the default for a value it does not understand', () => {
-    const config = readConfig({ CAUSEWAY_ENABLED: 'maybe', CAUSEWAY_RING_RECORDS: '1000' }, 'x.js', '/');
+    const config = readConfig(
+      { CAUSEWAY_ENABLED: 'maybe', CAUSEWAY_RING_RECORDS: '1000', CAUSEWAY_ACCESSES: 'some' },
+      'x.js',
+      '/',
+    );
     assert.equal(config.enabled, true);
+    assert.equal(config.accesses, 'all');
     assert.equal(config.ringRecords, DEFAULT_RING_RECORDS);
   });
 

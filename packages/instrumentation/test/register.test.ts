@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadTraceFile } from '@causeway/core';
+import { decodeRecords, EventKind } from '@causeway/core/event-format';
 import { readTraceFile } from '@causeway/core/trace-file';
 
 const APP: Record<string, string> = {
@@ -73,6 +74,44 @@ describe('register', () => {
       .map((c) => [c.base, c.base + c.table.sites.length])
       .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
     for (const [i, range] of ranges.entries()) assert.equal(range[0], i === 0 ? 1 : ranges[i - 1]?.[1]);
+  });
+
+  it('records property accesses with their values and keys, unless CAUSEWAY_ACCESSES=off', () => {
+    const dir = makeApp();
+    writeFileSync(
+      join(dir, 'state.ts'),
+      [
+        "const user = { name: 'ada', password: 'hunter2', visits: 1 };",
+        'user.visits += 1;',
+        "user['name'] = 'grace';",
+        "user.password = 'swordfish';",
+        'console.log(user.visits);',
+      ].join('\n'),
+    );
+    const accessesIn = (file: string) => {
+      const trace = readTraceFile(file);
+      const strings = trace.strings.flatMap((chunk) => chunk.strings);
+      const kinds = trace.events
+        .flatMap((chunk) => decodeRecords(chunk.records))
+        .filter((r) => r.kind === EventKind.Read || r.kind === EventKind.Write);
+      return { strings, kinds };
+    };
+    const full = join(dir, 'full.cwtrace');
+    const result = runApp(dir, { CAUSEWAY_TRACE_FILE: full }, 'state.ts');
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, '2\n');
+    const { strings, kinds } = accessesIn(full);
+    // visits += 1 (update), name = (write), password = (write), visits (read)
+    assert.deepEqual(
+      kinds.map((r) => r.kind),
+      [EventKind.Write, EventKind.Write, EventKind.Write, EventKind.Read],
+    );
+    assert.ok(strings.includes('visits') && strings.includes('grace'));
+    assert.ok(!strings.includes('swordfish'), 'a secret-looking key keeps its values out of the trace');
+
+    const off = join(dir, 'off.cwtrace');
+    assert.equal(runApp(dir, { CAUSEWAY_TRACE_FILE: off, CAUSEWAY_ACCESSES: 'off' }, 'state.ts').status, 0);
+    assert.deepEqual(accessesIn(off).kinds, []);
   });
 
   it('keeps independent timer callbacks concurrent', () => {
