@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { EventKind, encodeRecords } from '@causeway/core/event-format';
+import { REPORT_VERSION } from '@causeway/core';
+import { EventKind, encodeRecords, SiteKind, ValueTag } from '@causeway/core/event-format';
 import { TraceFileWriter } from '@causeway/core/trace-file';
 import { ExitCode } from '../src/errors.ts';
 
@@ -97,7 +98,8 @@ describe('causeway analyze', () => {
     const result = causeway('analyze', writeTrace('shop-json.cwtrace'), '--json');
     assert.equal(result.status, ExitCode.Ok, result.stderr);
     const report = JSON.parse(result.stdout);
-    assert.equal(report.reportVersion, 1);
+    assert.equal(report.reportVersion, REPORT_VERSION);
+    assert.deepEqual(report.findings, []);
     assert.equal(report.meta.service, 'shop');
     assert.deepEqual(
       report.tasks.map((t: { localId: number; startedBy: string }) => [t.localId, t.startedBy]),
@@ -121,6 +123,76 @@ describe('causeway analyze', () => {
       { from: 0, to: 1, kind: 'await' },
       { from: 0, to: 2, kind: 'await' },
     ]);
+  });
+
+  it('tells a lost update in words, with the values and the code sites', () => {
+    const path = join(dir, 'lost.cwtrace');
+    const writer = TraceFileWriter.create(path, {
+      traceId: '0123456789abcdef0123456789abcdef',
+      service: 'bank',
+      pid: 1,
+      startedAt: '2026-11-23T10:00:00.000Z',
+      node: '24.0.0',
+      causeway: '0.1.0',
+    });
+    writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
+    writer.sites({
+      stream: 1,
+      base: 1,
+      table: {
+        v: 1,
+        file: 'src/bank.ts',
+        sites: [
+          [SiteKind.Function, 3, 1, 'withdraw', ''],
+          [SiteKind.Await, 4, 9, 'withdraw', ''],
+          [SiteKind.Read, 5, 20, 'withdraw', 'balance'],
+          [SiteKind.Write, 6, 11, 'withdraw', 'balance'],
+        ],
+      },
+    });
+    writer.strings({ stream: 1, first: 1, strings: ['balance'] });
+    // Two withdrawals (invocations 7 and 8) each await, read the balance, await, write it.
+    const balance = 1 + 1 * 2 ** 32; // object 1, key 1
+    let seq = 0;
+    const r = (kind: number, task: number, site: number, a: number, b = 0, flags = 0) => ({
+      kind,
+      flags,
+      seq: seq++,
+      task,
+      site,
+      a,
+      b,
+    });
+    writer.events(
+      1,
+      encodeRecords([
+        r(EventKind.TaskBegin, 1, 0, 0),
+        r(EventKind.AwaitSuspend, 1, 2, 7),
+        r(EventKind.AwaitSuspend, 1, 2, 8),
+        r(EventKind.AwaitResume, 2, 2, 7, 1),
+        r(EventKind.Read, 2, 3, balance, 100, ValueTag.Number),
+        r(EventKind.AwaitSuspend, 2, 2, 7),
+        r(EventKind.AwaitResume, 3, 2, 8, 2),
+        r(EventKind.Read, 3, 3, balance, 100, ValueTag.Number),
+        r(EventKind.AwaitSuspend, 3, 2, 8),
+        r(EventKind.AwaitResume, 4, 2, 7, 3),
+        r(EventKind.Write, 4, 4, balance, 70, ValueTag.Number),
+        r(EventKind.AwaitResume, 5, 2, 8, 4),
+        r(EventKind.Write, 5, 4, balance, 50, ValueTag.Number),
+      ]),
+    );
+    writer.end({ records: seq, dropped: 0, endedAt: '2026-11-23T10:00:01.000Z' });
+
+    const result = causeway('analyze', path);
+    assert.equal(result.status, ExitCode.Ok, result.stderr);
+    assert.match(result.stdout, /^Findings \(1\)$/m);
+    assert.match(result.stdout, /^1\. Lost update on object #1 \.balance/m);
+    assert.match(result.stdout, /evidence: observed in this run/);
+    assert.match(
+      result.stdout,
+      /task #2 read object #1 \.balance = 100 at src\/bank\.ts:5:20 \(withdraw\); then task #3 wrote 70 .*; then task #4 wrote 50 .*, so the write of task #3 is lost\./,
+    );
+    assert.match(result.stdout, /^ {3}fix: Make the read-modify-write atomic/m);
   });
 
   const badInputs: [string, () => string, RegExp][] = [

@@ -6,10 +6,12 @@
 import { EDGE_KIND_NAMES, type EdgeKind, SiteKind } from './format/event-format.ts';
 import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
 import type { LoadedTrace } from './load-trace.ts';
+import { buildFindingReports, type FindingReport } from './race-report.ts';
 import { type Site, SiteIndex } from './sites.ts';
+import { StringIndex } from './strings.ts';
 
 /** Version of the report's shape; bumped when a field changes meaning or goes away. */
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 export interface TaskReport {
   /** Index in `tasks`, which edges refer to. */
@@ -53,6 +55,8 @@ export interface TraceReport {
     orphanTasks: number;
     unmatchedResumes: number;
   };
+  /** Races and atomicity violations, most certain first (docs/detectors.md). */
+  findings: FindingReport[];
   tasks: TaskReport[];
   /** Direct happens-before edges; happens-before is their transitive closure. */
   edges: EdgeReport[];
@@ -91,6 +95,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
     streams: file.streams,
     end: file.end,
     stats: { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes },
+    findings: buildFindingReports(trace.findings(), sites, new StringIndex(file.strings)),
     tasks,
     edges: edges.map((edge) => ({
       from: edge.from,

@@ -2,6 +2,8 @@
 
 import {
   buildTraceReport,
+  describeEvidence,
+  type FindingReport,
   loadTraceFile,
   siteLocation,
   type TaskReport,
@@ -15,6 +17,9 @@ export const ANALYZE_HELP = `Usage: causeway analyze <trace-file> [--json]
 
 Reads a trace recorded by @causeway/instrumentation, orders its events by happens-before in the
 causal core, and prints:
+  - the findings: races on shared state (lost updates, inconsistent reads, unordered writes...),
+    each with the code sites involved, the values read and written, how sure Causeway is, and
+    what to do about it (docs/detectors.md defines each kind);
   - the tasks: each synchronous run of code (the program's start, every await continuation,
     every event-loop callback into instrumented code), with the chain it belongs to, when it
     started, and the await it continues or the function the callback entered;
@@ -54,6 +59,39 @@ export function analyze(args: string[], io: Io): number {
   return 0;
 }
 
+const ROLE_LABELS: Record<string, string> = { first: 'first', remote: 'meanwhile', second: 'then' };
+
+function renderFindings(findings: readonly FindingReport[]): string[] {
+  if (findings.length === 0) {
+    return ['Findings: none. No two concurrent tasks touched the same property with a write among them.'];
+  }
+  const lines = [`Findings (${findings.length})`];
+  findings.forEach((finding, i) => {
+    const times = finding.occurrences > 1 ? ` · ${finding.occurrences} times` : '';
+    lines.push(
+      '',
+      `${i + 1}. ${finding.title} on object #${finding.location.objectId} ${finding.location.property}${times}`,
+      `   evidence: ${describeEvidence(finding.evidence)}`,
+      `   ${finding.story}`,
+    );
+    lines.push(
+      table(
+        finding.accesses.map((access) => [
+          `   ${ROLE_LABELS[access.role] ?? access.role}`,
+          `task #${access.task}`,
+          access.kind,
+          access.value ?? '(not captured)',
+          access.site === null
+            ? '(site unknown)'
+            : `${siteLocation(access.site)} in ${access.site.functionName}`,
+        ]),
+      ),
+    );
+    lines.push(`   fix: ${finding.recommendation}`);
+  });
+  return lines;
+}
+
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
   if (task.site === null)
@@ -90,6 +128,7 @@ export function renderReport(report: TraceReport): string {
   if (stats.dropped > 0) {
     lines.push(`note: ${stats.dropped} records were lost (ring full); edges near the gaps may be missing.`);
   }
+  lines.push('', ...renderFindings(report.findings));
   lines.push('', 'Tasks');
   lines.push(
     table([

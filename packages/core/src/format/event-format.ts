@@ -98,11 +98,14 @@ export const ARRAY_INDEX_KEY = 0x8000_0000;
 export const EdgeKind = {
   /** A task reached an await whose continuation is the other task. */
   Await: 1,
+  /** A task settled a promise (an async function returned or threw) that the other task's await waited for. */
+  Resolve: 2,
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
 export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Await]: 'await',
+  [EdgeKind.Resolve]: 'resolve',
 };
 
 /** What kind of construct a site is. Values are stable: never renumber, only add. */

@@ -1,0 +1,158 @@
+/**
+ * Race findings in words: the core's findings (causal-trace.ts) with their sites, property names
+ * and values resolved, a sentence that tells what happened, and what to do about it. What
+ * `causeway analyze` prints, and what the server and the TUI will show.
+ */
+
+import type { AccessRole, RaceAccess, RaceClass, RaceEvidence, RaceFinding } from './causal-trace.ts';
+import { ValueTag } from './format/event-format.ts';
+import { type Site, type SiteIndex, siteLocation } from './sites.ts';
+import type { StringIndex } from './strings.ts';
+
+export interface AccessReport {
+  role: AccessRole;
+  /** Index of the task in the report's `tasks`. */
+  task: number;
+  kind: 'read' | 'write';
+  /** The access's code site; null when its site table was not recorded. */
+  site: Site | null;
+  /** The value read or written, as source text (`100`, `'pending'`, `object #3`); null when not captured. */
+  value: string | null;
+}
+
+export interface FindingReport {
+  class: RaceClass;
+  /** `Lost update`, `Write-write race`, ... */
+  title: string;
+  evidence: RaceEvidence;
+  /** The object and property: `object #1 .balance`. */
+  location: { stream: number; objectId: number; property: string };
+  /** How many times the detector met this shape (same class, location and sites). */
+  occurrences: number;
+  /** Plain races between the same accesses that this finding explains. */
+  related: number;
+  /** One instance, in the roles of the class's pattern. */
+  accesses: AccessReport[];
+  /** What happened, in one or two sentences. */
+  story: string;
+  recommendation: string;
+}
+
+const TITLES: Record<RaceClass, string> = {
+  'lost-update': 'Lost update',
+  'inconsistent-read': 'Inconsistent read',
+  'intermediate-read': 'Intermediate state read',
+  'overwritten-write': 'Overwritten write',
+  'write-write': 'Write-write race',
+  'read-write': 'Read-write race',
+};
+
+const RECOMMENDATIONS: Record<RaceClass, string> = {
+  'lost-update':
+    'Make the read-modify-write atomic: compute and write without an await in between, serialise the operations on this object (a queue or a per-key lock held across the await), or let the store do it (UPDATE ... SET x = x - $1, or compare-and-set on a version).',
+  'inconsistent-read':
+    'Read the value once and reuse it, or hold a lock across the await so the two reads see the same state.',
+  'intermediate-read':
+    'Another task can see the value written before the await: write only the final value, or hold a lock across the await.',
+  'overwritten-write':
+    'Do not read back across an await what this task wrote: keep the value in a local variable, or hold a lock across the await.',
+  'write-write':
+    'The final value depends on timing: order the writes (await one before starting the other) or make them commute.',
+  'read-write':
+    'The read may or may not see the write depending on timing: order them explicitly (await the writer first).',
+};
+
+const EVIDENCE: Record<RaceEvidence, string> = {
+  observed: 'observed in this run',
+  concurrent: 'the two tasks were concurrent in this run',
+  possible: 'possible: nothing orders these tasks, though this run did not interleave them harmfully',
+};
+
+export function describeEvidence(evidence: RaceEvidence): string {
+  return EVIDENCE[evidence];
+}
+
+/** `src/account.ts:14:3 (readBalance)`, or `site 12` when the site table is missing. */
+function where(access: AccessReport, siteId: number): string {
+  return access.site === null
+    ? `site ${siteId}`
+    : `${siteLocation(access.site)} (${access.site.functionName})`;
+}
+
+function didWhat(access: AccessReport, property: string, siteId: number): string {
+  const verb = access.kind === 'read' ? 'read' : 'wrote';
+  const value =
+    access.value === null ? '' : access.kind === 'read' ? ` = ${access.value}` : ` ${access.value}`;
+  return access.kind === 'read'
+    ? `${verb} ${property}${value} at ${where(access, siteId)}`
+    : `${verb}${value} to ${property} at ${where(access, siteId)}`;
+}
+
+function story(finding: RaceFinding, accesses: AccessReport[], property: string): string {
+  const said = accesses.map((access, i) => didWhat(access, property, finding.accesses[i]?.site ?? 0));
+  const task = (i: number) => `task #${accesses[i]?.task}`;
+  if (accesses.length === 3) {
+    const [first, remote, second] = said;
+    const effect: Record<string, string> = {
+      'lost-update': `, so the write of ${task(1)} is lost`,
+      'inconsistent-read': ': its two reads can disagree',
+      'intermediate-read': ': it saw a value the first task meant to be temporary',
+      'overwritten-write': ': it did not read back what it wrote',
+    };
+    return `${task(0)} ${first}; then ${task(1)} ${remote}; then ${task(2)} ${second}${effect[finding.class] ?? ''}.`;
+  }
+  const [one, other] = said;
+  return `${task(0)} ${one}, and ${task(1)} ${other}, with nothing ordering the two tasks.`;
+}
+
+/** Renders a captured value as source text; null when it was not captured. */
+export function renderValue(strings: StringIndex, stream: number, access: RaceAccess): string | null {
+  const { value } = access;
+  switch (access.valueTag) {
+    case ValueTag.Number:
+      return Object.is(value, -0) ? '-0' : String(value);
+    case ValueTag.Undefined:
+    case ValueTag.Null:
+    case ValueTag.False:
+    case ValueTag.True:
+      return String(value);
+    case ValueTag.Object:
+      return `object #${value}`;
+    case ValueTag.String: {
+      const text = strings.string(stream, value as number);
+      return text === null ? `string #${value}` : JSON.stringify(text);
+    }
+    default:
+      return null;
+  }
+}
+
+/** The core's findings, with sites, property names and values resolved, in the core's order. */
+export function buildFindingReports(
+  findings: readonly RaceFinding[],
+  sites: SiteIndex,
+  strings: StringIndex,
+): FindingReport[] {
+  return findings.map((finding) => {
+    const property = strings.keyName(finding.stream, finding.keyId);
+    const accesses: AccessReport[] = finding.accesses.map((access) => ({
+      role: access.role,
+      task: access.task,
+      kind: access.kind,
+      site: sites.lookup(finding.stream, access.site),
+      value: renderValue(strings, finding.stream, access),
+    }));
+    const named = `object #${finding.objectId} ${property}`;
+    return {
+      class: finding.class,
+      title: TITLES[finding.class],
+      evidence: finding.evidence,
+      location: { stream: finding.stream, objectId: finding.objectId, property },
+      occurrences: finding.occurrences,
+      related: finding.related,
+      accesses,
+      story: story(finding, accesses, named),
+      recommendation: RECOMMENDATIONS[finding.class],
+    };
+  });
+}
