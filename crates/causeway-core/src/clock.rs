@@ -2,60 +2,111 @@
 //!
 //! Component `c` of a task's clock is the position of the latest task of chain `c` that happens
 //! before (or is) the task; positions start at 1, 0 means "nothing of that chain".
+//!
+//! Clocks are sparse: only the chains of a task's ancestors have components. A server starts a
+//! new chain for every request (a callback with no recorded cause), so a dense clock would be as
+//! wide as the number of requests so far, for every task; a sparse one is as wide as the task's
+//! own history, usually one to three chains.
 
 use crate::ids::ChainIx;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VectorClock {
-    components: Vec<u32>,
+    /// Non-zero components, sorted by chain.
+    entries: Vec<(ChainIx, u32)>,
 }
 
 impl VectorClock {
     pub fn new() -> VectorClock {
-        VectorClock { components: Vec::new() }
+        VectorClock { entries: Vec::new() }
     }
 
     /// The component for `chain`, 0 when the clock has never seen it.
+    ///
+    /// # Complexity
+    /// O(log width).
     pub fn get(&self, chain: ChainIx) -> u32 {
-        self.components.get(chain.index()).copied().unwrap_or(0)
+        match self.entries.binary_search_by_key(&chain, |&(c, _)| c) {
+            Ok(at) => self.entries[at].1,
+            Err(_) => 0,
+        }
     }
 
     pub fn set(&mut self, chain: ChainIx, position: u32) {
-        if self.components.len() <= chain.index() {
-            self.components.resize(chain.index() + 1, 0);
+        match self.entries.binary_search_by_key(&chain, |&(c, _)| c) {
+            Ok(at) => self.entries[at].1 = position,
+            Err(at) => self.entries.insert(at, (chain, position)),
         }
-        self.components[chain.index()] = position;
     }
 
     /// Raises every component to at least `other`'s.
     ///
     /// # Complexity
-    /// O(width of `other`).
+    /// O(width of `self` + width of `other`).
     pub fn join(&mut self, other: &VectorClock) {
-        if self.components.len() < other.components.len() {
-            self.components.resize(other.components.len(), 0);
+        if self.entries.is_empty() {
+            self.entries.clone_from(&other.entries);
+            return;
         }
-        for (mine, theirs) in self.components.iter_mut().zip(&other.components) {
-            if *theirs > *mine {
-                *mine = *theirs;
+        let mut merged = Vec::with_capacity(self.entries.len() + other.entries.len());
+        let (mut mine, mut theirs) = (self.entries.iter().peekable(), other.entries.iter().peekable());
+        loop {
+            let next = match (mine.peek(), theirs.peek()) {
+                (Some(&&(a, pa)), Some(&&(b, pb))) if a == b => {
+                    mine.next();
+                    theirs.next();
+                    (a, pa.max(pb))
+                }
+                (Some(&&m), Some(&&t)) => {
+                    if m.0 < t.0 {
+                        mine.next();
+                        m
+                    } else {
+                        theirs.next();
+                        t
+                    }
+                }
+                (Some(&&m), None) => {
+                    mine.next();
+                    m
+                }
+                (None, Some(&&t)) => {
+                    theirs.next();
+                    t
+                }
+                (None, None) => break,
+            };
+            merged.push(next);
+        }
+        self.entries = merged;
+    }
+
+    /// Number of chains with a non-zero component.
+    pub fn width(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The non-zero components, by chain.
+    pub fn entries(&self) -> &[(ChainIx, u32)] {
+        &self.entries
+    }
+
+    /// The components of chains `0..chains`, index = chain.
+    pub fn to_dense(&self, chains: usize) -> Vec<u32> {
+        let mut dense = vec![0; chains];
+        for &(chain, position) in &self.entries {
+            if let Some(slot) = dense.get_mut(chain.index()) {
+                *slot = position;
             }
         }
-    }
-
-    /// Number of chains this clock has a slot for (trailing zeros included).
-    pub fn width(&self) -> usize {
-        self.components.len()
-    }
-
-    /// The components, index = chain.
-    pub fn components(&self) -> &[u32] {
-        &self.components
+        dense
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Rng;
 
     #[test]
     fn join_takes_the_componentwise_maximum() {
@@ -66,7 +117,8 @@ mod tests {
         b.set(ChainIx(1), 5);
         b.set(ChainIx(2), 4);
         a.join(&b);
-        assert_eq!(a.components(), &[3, 5, 4]);
+        assert_eq!(a.to_dense(3), vec![3, 5, 4]);
+        assert_eq!(a.width(), 3);
     }
 
     #[test]
@@ -74,5 +126,35 @@ mod tests {
         let clock = VectorClock::new();
         assert_eq!(clock.get(ChainIx(9)), 0);
         assert_eq!(clock.width(), 0);
+    }
+
+    #[test]
+    fn a_clock_stores_only_the_chains_it_has_seen() {
+        let mut clock = VectorClock::new();
+        clock.set(ChainIx(100_000), 2);
+        assert_eq!(clock.entries(), &[(ChainIx(100_000), 2)]);
+        assert_eq!(clock.get(ChainIx(100_000)), 2);
+        assert_eq!(clock.get(ChainIx(99_999)), 0);
+    }
+
+    #[test]
+    fn sparse_join_agrees_with_dense_join() {
+        let mut rng = Rng::new(0xc10c);
+        for _ in 0..500 {
+            let mut clocks = [VectorClock::new(), VectorClock::new()];
+            let mut dense = [vec![0u32; 12], vec![0u32; 12]];
+            for (clock, dense) in clocks.iter_mut().zip(dense.iter_mut()) {
+                for _ in 0..rng.below(8) {
+                    let (chain, position) = (rng.below(12) as usize, 1 + rng.below(9) as u32);
+                    clock.set(ChainIx(chain as u32), position);
+                    dense[chain] = position;
+                }
+            }
+            let [mut a, b] = clocks;
+            a.join(&b);
+            let expected: Vec<u32> = dense[0].iter().zip(&dense[1]).map(|(x, y)| *x.max(y)).collect();
+            assert_eq!(a.to_dense(12), expected);
+            assert!(a.entries().windows(2).all(|w| w[0].0 < w[1].0));
+        }
     }
 }

@@ -184,8 +184,7 @@ pub extern "C" fn cw_clock(handle: u32, task: u32) -> i32 {
             return status::BAD_ARGUMENT;
         }
         let graph = trace.graph();
-        result.extend_from_slice(graph.clock_of(TaskIx(task)).components());
-        result.resize(graph.chain_count(), 0);
+        result.extend_from_slice(&graph.clock_of(TaskIx(task)).to_dense(graph.chain_count()));
         result.len() as i32
     })
     .unwrap_or(status::BAD_HANDLE)

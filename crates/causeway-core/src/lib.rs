@@ -13,6 +13,7 @@ pub mod findings;
 pub mod graph;
 pub mod hash;
 pub mod ids;
+pub mod liveness;
 pub mod races;
 pub mod record;
 pub mod shadow;

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::access::{Access, AccessKind, Location};
 use crate::findings::{Evidence, Finding, FindingClass, FindingKey, Role};
 use crate::graph::{CausalGraph, Edge, EdgeKind};
-use crate::ids::{StreamId, TaskIx};
+use crate::ids::{ChainIx, StreamId, TaskIx};
 use crate::races::RaceDetector;
 use crate::record::{self, Kind, ValueTag, FLAG_DELETE, RECORD_SIZE};
 use crate::testing::{RecordWriter, Rng};
@@ -236,11 +236,13 @@ fn random_access(rng: &mut Rng) -> AccessFields {
     }
 }
 
-/// Runs the detector on a random DAG of tasks (joins included, which records cannot express
-/// yet) and returns it with what arrived and the graph's reachability.
+/// Runs the detector on a random DAG of tasks (with joins) and returns it with what arrived and
+/// the graph's reachability.
 ///
-/// Tasks start once their causes have finished (or, when `late`, merely started), and running
-/// tasks' accesses interleave at random.
+/// Tasks start once their causes have finished, running tasks' accesses interleave at random, and
+/// a chain is ended as soon as no unfinished task has or will have it in its clock. When `late`,
+/// tasks start once their causes merely started (so they may have accesses after their
+/// successors' accesses), and random chains are ended whether or not they have.
 fn random_dag_run(rng: &mut Rng, late: bool) -> (RaceDetector, Vec<Arrived>, Reachability) {
     let count = 2 + rng.below(9) as usize;
     let locations = 1 + rng.below(3);
@@ -268,6 +270,13 @@ fn random_dag_run(rng: &mut Rng, late: bool) -> (RaceDetector, Vec<Arrived>, Rea
     let mut next = vec![0usize; count];
     let mut ord = 0u64;
     loop {
+        if late {
+            if rng.below(4) == 0 && graph.chain_count() > 0 {
+                detector.end_chain(ChainIx(rng.below(graph.chain_count() as u64) as u32));
+            }
+        } else {
+            end_chains(&mut detector, &graph, &causes, &task_of, &done);
+        }
         let startable = (0..count).filter(|&i| {
             task_of[i].is_none()
                 && causes[i].iter().all(|&c| if late { task_of[c].is_some() } else { done[c] })
@@ -306,13 +315,42 @@ fn random_dag_run(rng: &mut Rng, late: bool) -> (RaceDetector, Vec<Arrived>, Rea
     (detector, arrived, hb)
 }
 
+/// Ends every chain that no unfinished task (running, or not started) has or will have in its
+/// clock: a started task's clock covers its ancestors, an unstarted one inherits its causes'.
+fn end_chains(
+    detector: &mut RaceDetector,
+    graph: &CausalGraph,
+    causes: &[Vec<usize>],
+    task_of: &[Option<TaskIx>],
+    done: &[bool],
+) {
+    let mut live = vec![false; graph.chain_count()];
+    for unfinished in (0..causes.len()).filter(|&i| !done[i]) {
+        let mut stack = vec![unfinished];
+        while let Some(t) = stack.pop() {
+            match task_of[t] {
+                Some(task) => {
+                    graph.clock_of(task).entries().iter().for_each(|&(c, _)| live[c.index()] = true)
+                }
+                None => stack.extend(&causes[t]),
+            }
+        }
+    }
+    for (chain, live) in live.into_iter().enumerate() {
+        if !live {
+            detector.end_chain(ChainIx(chain as u32));
+        }
+    }
+}
+
 #[test]
 fn the_detector_finds_what_the_naive_search_finds_on_random_dags() {
     let mut rng = Rng::new(0xdec0de);
-    let (mut findings, mut patterns, mut observed) = (0, 0, 0);
+    let (mut findings, mut patterns, mut observed, mut ended) = (0, 0, 0, 0);
     for run in 0..3000 {
         let (detector, arrived, hb) = random_dag_run(&mut rng, false);
         assert_eq!(detector.stats().late_accesses, 0);
+        ended += detector.stats().ended_chains;
         compare(&detector, &arrived, &hb, true, &format!("DAG run {run}: {arrived:#?}"));
         findings += detector.findings().len();
         patterns += detector.findings().all().iter().filter(|f| f.key.class.is_pattern()).count();
@@ -320,6 +358,7 @@ fn the_detector_finds_what_the_naive_search_finds_on_random_dags() {
     }
     // The generator must exercise what it tests.
     assert!(findings > 5000 && patterns > 2000 && observed > 500, "{findings} {patterns} {observed}");
+    assert!(ended > 3000, "{ended}");
 }
 
 #[test]
@@ -335,7 +374,8 @@ fn late_accesses_never_make_up_a_race() {
 }
 
 /// One stream as a JavaScript runtime writes it: tasks one after another, each a program start
-/// or an await continuation, doing a few accesses and calling async functions that suspend.
+/// or an await continuation, doing a few accesses and calling async functions that suspend; a
+/// continuation then awaits again (what it called, if anything) or settles its invocation.
 fn js_like_stream(rng: &mut Rng, first_seq: u32) -> Vec<u8> {
     const FN: u32 = 50;
     let tasks = 2 + rng.below(10) as u32;
@@ -364,9 +404,14 @@ fn js_like_stream(rng: &mut Rng, first_seq: u32) -> Vec<u8> {
             pending.push(next_invocation);
             next_invocation += 1;
         }
-        if let Some(invocation) = resumed.filter(|_| rng.below(2) == 0) {
-            w.push(Kind::AwaitSuspend, task, FN + 1, invocation);
-            pending.push(invocation);
+        // The resumed invocation awaits again (what it just called, if anything), or settles.
+        if let Some(invocation) = resumed {
+            if rng.below(2) == 0 {
+                w.push(Kind::AwaitSuspend, task, FN + 1, invocation);
+                pending.push(invocation);
+            } else {
+                w.push(Kind::FnExit, task, FN, invocation);
+            }
         }
     }
     w.bytes
@@ -375,7 +420,7 @@ fn js_like_stream(rng: &mut Rng, first_seq: u32) -> Vec<u8> {
 #[test]
 fn the_detector_finds_what_the_naive_search_finds_on_recorded_streams() {
     let mut rng = Rng::new(0x57ea);
-    let mut findings = 0;
+    let (mut findings, mut ended) = (0, 0);
     for run in 0..1000 {
         // Stream 2 starts near the end of the sequence space, so its numbers wrap.
         let streams = [
@@ -424,6 +469,7 @@ fn the_detector_finds_what_the_naive_search_finds_on_recorded_streams() {
         let hb = Reachability::from_edges(trace.tasks().len(), trace.edges());
         compare(races, &arrived, &hb, true, &format!("stream run {run}"));
         findings += races.findings().len();
+        ended += races.stats().ended_chains;
     }
-    assert!(findings > 2000, "{findings}");
+    assert!(findings > 2000 && ended > 1000, "{findings} {ended}");
 }

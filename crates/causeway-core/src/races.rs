@@ -32,9 +32,20 @@
 //! * `a` as remote. (x, a, y) is an instance iff y is concurrent with T and x happens before y
 //!   (x in T or before T would then put T before y). Take y's group: its last access is
 //!   concurrent with T whenever y is, and everything before y is before the last too; each
-//!   group remembers, in `linked`, the slots with an access before its last (computed when the
-//!   last arrived, from the same first-access test). The evidence is never observed: `a` was
-//!   recorded after y.
+//!   group remembers, in `seen`, the slots with an access before its last, and the earliest
+//!   such access (computed when the last arrived, from the same first-access test). The evidence
+//!   is never observed: `a` was recorded after y.
+//!
+//! # Ended chains
+//!
+//! When the trace says a chain has ended (liveness.rs: no task that may still run or cause
+//! another has it in its clock), no access to come has it in its clock either: every entry of
+//! the chain is concurrent with every access to come, and none happens before one. Its groups
+//! then answer only "the latest-recorded concurrent access", "a concurrent write of another
+//! value" and "the slots seen before a concurrent last access", which fold across groups into one
+//! summary per slot (shadow.rs, `EndedSlot`). So a location touched by one short flow after
+//! another (a request handler each) costs work per access for the flows in flight, not for every
+//! flow so far.
 //!
 //! # Arrival order
 //!
@@ -42,9 +53,10 @@
 //! arrives, no access of a task after T has arrived. A JavaScript task runs to completion before
 //! anything it causes can start, so a recording where each task's records are contiguous in its
 //! stream has it, and a location's accesses all come from one stream. The detector does not
-//! assume it: an access whose task already has successors in the graph is *late*; for a late
-//! access the concurrency test also asks the graph whether T happens before the entry, so every
-//! reported instance is still a true one. A late access can hide a finding (a first or last entry
+//! assume it: an access whose task already has successors in the graph, or whose clock has an
+//! ended chain, is *late*; for a late access the concurrency test also asks the graph whether T
+//! happens before the entry, and ended summaries are tested like live entries, so every reported
+//! instance is still a true one. A late access can hide a finding (a first or last entry
 //! may then be after the accesses the argument assumed it stands for); `RaceStats::late_accesses`
 //! counts them, so a report can say so.
 
@@ -53,31 +65,35 @@ use crate::clock::VectorClock;
 use crate::findings::{Evidence, FindingClass, FindingKey, Findings, Instance, Role};
 use crate::graph::CausalGraph;
 use crate::hash::FastMap;
-use crate::ids::ChainIx;
-use crate::shadow::{Entry, Group, LocationShadow, SlotIx, SlotSet};
+use crate::ids::{ChainIx, TaskIx};
+use crate::shadow::{EndedSlot, Entry, Group, LocationShadow, Seen, SlotIx, SlotSet};
 
 /// Counters of what the detector has seen.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RaceStats {
     pub accesses: u64,
     pub locations: u32,
-    /// Shadow groups over all locations: (chain, site, kind) combinations, the detector's memory.
-    pub groups: u64,
-    /// Accesses whose task already had successors when they arrived (see "Arrival order"): when
-    /// not zero, findings are still true races but some may be missing.
+    /// Groups of live chains over all locations: the part of the detector's memory, and of its
+    /// work per access, that grows with concurrency.
+    pub live_groups: u64,
+    /// Chains the trace said had ended, whose groups were folded into per-slot summaries.
+    pub ended_chains: u64,
+    /// Accesses whose task already had successors, or whose chain had ended, when they arrived
+    /// (see "Arrival order"): when not zero, findings are still true races but some may be
+    /// missing.
     pub late_accesses: u64,
 }
 
-/// What one scan of a location's groups learnt about one slot, relative to the new access.
+/// What one scan of a location learnt about one slot, relative to the new access.
 #[derive(Clone, Debug, Default)]
 struct SlotScan {
-    /// The group whose first access happens before the new one, earliest recorded.
-    before: Option<usize>,
-    /// The group whose last access is concurrent with the new one, latest recorded.
-    concurrent: Option<usize>,
+    /// The earliest-recorded access that happens before the new one.
+    before: Option<Access>,
+    /// The latest-recorded access concurrent with the new one.
+    concurrent: Option<Access>,
     /// An access that races with the new one, if the slot has one.
-    pair: Option<Entry>,
-    /// Union of `linked` over the groups whose last access is concurrent with the new one.
+    pair: Option<Access>,
+    /// Union of what the concurrent groups' last accesses saw.
     linked: SlotSet,
 }
 
@@ -88,6 +104,19 @@ impl SlotScan {
         self.pair = None;
         self.linked.clear();
     }
+
+    fn offer_before(&mut self, access: Access) {
+        if self.before.is_none_or(|b| b.ord > access.ord) {
+            self.before = Some(access);
+        }
+    }
+
+    fn offer_concurrent(&mut self, access: Access, seen: &SlotSet) {
+        if self.concurrent.is_none_or(|c| c.ord < access.ord) {
+            self.concurrent = Some(access);
+        }
+        self.linked.union_with(seen);
+    }
 }
 
 /// The access being added, with what the graph says about its task.
@@ -97,38 +126,36 @@ struct Arrival<'g> {
     chain: ChainIx,
     position: u32,
     clock: &'g VectorClock,
-    /// The task already has successors: entries after it may exist.
+    /// The task already has successors, or its chain has ended: entries after it may exist.
     late: bool,
 }
 
 impl Arrival<'_> {
-    /// Does `entry`, of a group on `chain`, happen strictly before the new access?
-    fn is_after(&self, entry: &Entry, chain: ChainIx) -> bool {
-        entry.access.task != self.access.task && entry.position <= self.clock.get(chain)
+    /// Does `entry` happen strictly before the new access?
+    fn is_after(&self, entry: &Entry) -> bool {
+        entry.access.task != self.access.task && entry.position <= self.clock.get(entry.chain)
     }
 
-    /// Are `entry`, of a group on `chain`, and the new access in distinct, unordered tasks?
-    fn is_concurrent(&self, entry: &Entry, chain: ChainIx) -> bool {
+    /// Are `entry` and the new access in distinct, unordered tasks?
+    fn is_concurrent(&self, entry: &Entry) -> bool {
         entry.access.task != self.access.task
-            && entry.position > self.clock.get(chain)
+            && entry.position > self.clock.get(entry.chain)
             && !(self.late && self.graph.happens_before(self.access.task, entry.access.task))
     }
 
-    /// An access of `group` that races with the new one, given that its last access is
-    /// concurrent with it; `None` when none does (two reads, or only same-value writes).
-    fn racing_entry(&self, group: &Group) -> Option<Entry> {
-        let last = &group.last;
+    /// Do the new access and one of `last` / `other` race, given `last` is concurrent with it?
+    /// `other` is an earlier write (of `last`'s group or slot) whose value differs from `last`'s:
+    /// when `last` wrote what the new access writes, it is the one that may still race.
+    fn racing(&self, last: &Entry, other: Option<Entry>) -> Option<Access> {
         let (mine, theirs) = (self.access.kind.writes(), last.access.kind.writes());
         if !mine && !theirs {
             return None;
         }
         let same_value_writes = mine && theirs && last.access.same_value(&self.access);
         if !same_value_writes {
-            return Some(*last);
+            return Some(last.access);
         }
-        group
-            .last_differing
-            .filter(|e| self.is_concurrent(e, group.chain) && !e.access.same_value(&self.access))
+        other.filter(|e| self.is_concurrent(e) && !e.access.same_value(&self.access)).map(|e| e.access)
     }
 }
 
@@ -136,11 +163,18 @@ impl Arrival<'_> {
 pub struct RaceDetector {
     by_location: FastMap<Location, u32>,
     shadows: Vec<LocationShadow>,
+    /// For each live chain with groups: (location, group index) of each, so that the chain's
+    /// groups can be folded away when it ends. A group's `member` is its index here.
+    chain_groups: FastMap<ChainIx, Vec<(u32, u32)>>,
+    /// Chains that have ended, by index.
+    ended: Vec<bool>,
+    /// (task, ended chains then, answer) of the last `sees_ended` question.
+    sees_ended_cache: Option<(TaskIx, u64, bool)>,
     findings: Findings,
     /// Per-slot scan results, reused from access to access.
     scan: Vec<SlotScan>,
-    /// The slots with an access before the new one, reused likewise.
-    seen: SlotSet,
+    /// What the new access saw, reused likewise.
+    seen: Seen,
     stats: RaceStats,
 }
 
@@ -153,19 +187,21 @@ impl RaceDetector {
     /// completes, and adds it to the location's shadow. The access's task must be in `graph`.
     ///
     /// # Complexity
-    /// O(groups of the location + slot pairs with a candidate); no allocation unless the access
-    /// brings a new location, slot or group, or a finding is new.
+    /// O(live groups and slots of the location + slot pairs with a candidate); no allocation
+    /// unless the access brings a new location, slot or group, or a finding is new.
     pub fn on_access(&mut self, graph: &CausalGraph, location: Location, access: Access) {
         let task = access.task;
+        let chain = graph.chain_of(task);
+        let clock = graph.clock_of(task);
         let arrival = Arrival {
             graph,
             access,
-            chain: graph.chain_of(task),
+            chain,
             position: graph.position_of(task),
-            clock: graph.clock_of(task),
-            late: graph.has_successors(task),
+            clock,
+            late: graph.has_successors(task) || self.sees_ended(task, clock),
         };
-        let RaceDetector { by_location, shadows, findings, scan, seen, stats } = self;
+        let RaceDetector { by_location, shadows, chain_groups, findings, scan, seen, stats, .. } = self;
         stats.accesses += 1;
         stats.late_accesses += u64::from(arrival.late);
         let ix = *by_location.entry(location).or_insert_with(|| {
@@ -182,19 +218,70 @@ impl RaceDetector {
         let scan = &mut scan[..slots];
         scan.iter_mut().for_each(SlotScan::reset);
 
-        let own = scan_groups(&arrival, shadow, slot, scan);
+        let own = scan_live(&arrival, shadow, slot, scan);
+        scan_ended(&arrival, shadow, scan);
         complete_as_second(&arrival, shadow, scan, findings);
         complete_as_remote(&arrival, shadow, scan, findings);
         complete_pairs(&arrival, shadow, scan, findings);
 
         seen.clear();
         for (ix, s) in scan.iter().enumerate() {
-            if s.before.is_some() {
-                seen.insert(ix as SlotIx);
+            if let Some(first) = s.before {
+                seen.insert(ix as SlotIx, first);
             }
         }
-        let entry = Entry { access, position: arrival.position };
-        stats.groups += u64::from(shadow.add(own, arrival.chain, slot, entry, seen));
+        let entry = Entry { access, chain, position: arrival.position };
+        let members = chain_groups.entry(chain).or_default();
+        if let Some(group) = shadow.add(own, slot, entry, seen, members.len() as u32) {
+            members.push((ix, group as u32));
+            stats.live_groups += 1;
+        }
+    }
+
+    /// Tells the detector that no task to come will have `chain` in its clock: no task that can
+    /// still run or cause another descends from it. Its groups fold into per-slot summaries.
+    ///
+    /// # Complexity
+    /// O(the chain's groups).
+    pub fn end_chain(&mut self, chain: ChainIx) {
+        if self.ended.len() <= chain.index() {
+            self.ended.resize(chain.index() + 1, false);
+        }
+        if std::mem::replace(&mut self.ended[chain.index()], true) {
+            return;
+        }
+        self.stats.ended_chains += 1;
+        let Some(mut members) = self.chain_groups.remove(&chain) else { return };
+        for i in 0..members.len() {
+            let (location, group) = members[i];
+            let moved = self.shadows[location as usize].end_group(group as usize);
+            self.stats.live_groups -= 1;
+            // The location's last group took the ended group's index: update its record.
+            if let Some((moved_chain, member)) = moved {
+                let list = if moved_chain == chain {
+                    &mut members
+                } else {
+                    self.chain_groups.get_mut(&moved_chain).expect("a live group's chain has a member list")
+                };
+                list[member as usize].1 = group;
+            }
+        }
+    }
+
+    /// Does `task`'s clock have a chain that has ended? Then the task runs after it was known
+    /// that nothing would (a malformed recording), and its accesses are late. Remembered for the
+    /// last task asked about, whose accesses usually come in a row.
+    fn sees_ended(&mut self, task: TaskIx, clock: &VectorClock) -> bool {
+        let ended = self.stats.ended_chains;
+        if let Some((last, at, answer)) = self.sees_ended_cache {
+            if last == task && at == ended {
+                return answer;
+            }
+        }
+        let answer =
+            ended > 0 && clock.entries().iter().any(|&(c, _)| self.ended.get(c.index()) == Some(&true));
+        self.sees_ended_cache = Some((task, ended, answer));
+        answer
     }
 
     pub fn findings(&self) -> &Findings {
@@ -206,36 +293,44 @@ impl RaceDetector {
     }
 }
 
-/// One pass over the location's groups: fills `scan` and returns the new access's own group.
-fn scan_groups(
+/// One pass over the location's live groups: fills `scan` and returns the new access's own group.
+fn scan_live(
     arrival: &Arrival<'_>,
     shadow: &LocationShadow,
     slot: SlotIx,
     scan: &mut [SlotScan],
 ) -> Option<usize> {
-    let groups = &shadow.groups;
     let mut own = None;
-    for (gi, group) in groups.iter().enumerate() {
-        if group.chain == arrival.chain && group.slot == slot {
+    for (gi, group) in shadow.groups.iter().enumerate() {
+        if group.slot == slot && group.chain() == arrival.chain {
             own = Some(gi);
         }
         let s = &mut scan[group.slot as usize];
-        if arrival.is_after(&group.first, group.chain)
-            && s.before.is_none_or(|b| groups[b].first.access.ord > group.first.access.ord)
-        {
-            s.before = Some(gi);
+        if arrival.is_after(&group.first) {
+            s.offer_before(group.first.access);
         }
-        if arrival.is_concurrent(&group.last, group.chain) {
-            if s.concurrent.is_none_or(|c| groups[c].last.access.ord < group.last.access.ord) {
-                s.concurrent = Some(gi);
-            }
-            s.linked.union_with(&group.linked);
+        if arrival.is_concurrent(&group.last) {
+            s.offer_concurrent(group.last.access, &group.seen.slots);
             if s.pair.is_none() {
-                s.pair = arrival.racing_entry(group);
+                s.pair = arrival.racing(&group.last, group.last_differing);
             }
         }
     }
     own
+}
+
+/// The ended chains' summaries: concurrent with every access to come (checked all the same, so
+/// that a late access cannot make up a race).
+fn scan_ended(arrival: &Arrival<'_>, shadow: &LocationShadow, scan: &mut [SlotScan]) {
+    for (ended, s) in shadow.ended.iter().zip(scan.iter_mut()) {
+        let Some(last) = ended.last else { continue };
+        if arrival.is_concurrent(&last) {
+            s.offer_concurrent(last.access, &ended.seen);
+            if s.pair.is_none() {
+                s.pair = arrival.racing(&last, ended.other);
+            }
+        }
+    }
 }
 
 /// Patterns (x, z, new): x before the new access, z concurrent with it.
@@ -247,11 +342,9 @@ fn complete_as_second(
 ) {
     let access = arrival.access;
     for (sx, xs) in scan.iter().enumerate() {
-        let Some(gx) = xs.before else { continue };
+        let Some(x) = xs.before else { continue };
         for (sz, zs) in scan.iter().enumerate() {
-            let Some(gz) = zs.concurrent else { continue };
-            let x = shadow.groups[gx].first.access;
-            let z = shadow.groups[gz].last.access;
+            let Some(z) = zs.concurrent else { continue };
             let evidence = if x.ord < z.ord { Evidence::Observed } else { Evidence::Possible };
             for class in FindingClass::PATTERNS {
                 let Some([vx, vz, vy]) = class.views() else { continue };
@@ -295,28 +388,21 @@ fn complete_as_remote(
 }
 
 /// An instance (x, new, y) with x at slot `sx` and y at slot `sy`, which the scan showed exists:
-/// a group of `sy` concurrent with the new access remembers `sx` in `linked`, and groups are
-/// never removed nor their first accesses moved later, so a first access before its last is
-/// still there.
+/// a live group or the ended summary of `sy` is concurrent with the new access and saw an access
+/// at `sx` before its last, which it kept.
 fn remote_instance(
     arrival: &Arrival<'_>,
     shadow: &LocationShadow,
     sx: SlotIx,
     sy: SlotIx,
 ) -> Option<Instance> {
-    let groups = &shadow.groups;
-    let y = groups
-        .iter()
-        .find(|g| g.slot == sy && g.linked.contains(sx) && arrival.is_concurrent(&g.last, g.chain))?
-        .last
-        .access;
-    let y_clock = arrival.graph.clock_of(y.task);
-    let x = groups
-        .iter()
-        .find(|g| g.slot == sx && g.first.access.task != y.task && g.first.position <= y_clock.get(g.chain))?
-        .first
-        .access;
-    Some(Instance::pattern(x, arrival.access, y))
+    let live = shadow.groups.iter().filter(|g: &&Group| g.slot == sy && arrival.is_concurrent(&g.last));
+    let from_live = live.filter_map(|g| Some((g.seen.first_at(sx)?, g.last)));
+    let ended: &EndedSlot = &shadow.ended[sy as usize];
+    let from_ended =
+        ended.witnesses.iter().filter(|w| w.0 == sx && arrival.is_concurrent(&w.2)).map(|w| (w.1, w.2));
+    let (x, y) = from_live.chain(from_ended).next()?;
+    Some(Instance::pattern(x, arrival.access, y.access))
 }
 
 /// Pairs (earlier, new).
@@ -329,9 +415,9 @@ fn complete_pairs(
     let access = arrival.access;
     for s in scan {
         if let Some(earlier) = s.pair {
-            let key = FindingKey::pair(shadow.location, &earlier.access, &access);
+            let key = FindingKey::pair(shadow.location, &earlier, &access);
             findings.record(key, Evidence::Concurrent, access.ord, Role::Second, || {
-                Some(Instance::pair(earlier.access, access))
+                Some(Instance::pair(earlier, access))
             });
         }
     }
@@ -670,7 +756,7 @@ mod tests {
         assert_eq!(stats.accesses, 2000);
         // Two chains (the first flow continues the first task's) times two sites.
         assert_eq!(trace.graph().chain_count(), 2);
-        assert_eq!(stats.groups, 4);
+        assert_eq!(stats.live_groups, 4);
         assert!(trace.races().findings().len() < 10);
     }
 

@@ -1,13 +1,17 @@
 //! The bounded state the race detector keeps per location: for each (chain, site, access kind)
-//! that touched it, the first and the last access, and what the last one saw.
+//! that touched it, the first and the last access, and what the last one saw; and, per site and
+//! kind, one summary of the chains that have ended.
 //!
 //! Accesses of one chain are totally ordered (its tasks happen one after another, and records of
 //! one task are in program order), so along a chain "happens before a given task" holds for a
 //! prefix of the accesses and "unordered with it" for the rest. The first access is therefore
 //! the one most likely to happen before a new access, and the last the one most likely to be
 //! concurrent with it; races.rs explains why these two, plus the last write of a different
-//! value, answer every question the detector asks exactly. Memory grows with the chains and
-//! sites that touch a location, never with the number of accesses.
+//! value, answer every question the detector asks exactly. A chain that has ended (no task that
+//! can still run or cause another has it in its clock) is concurrent with everything to come, so
+//! its groups fold into a per-slot summary that keeps only what such a group can still answer.
+//! Memory grows with the live chains and sites that touch a location, never with the number of
+//! accesses.
 
 use crate::access::{Access, AccessKind, Location};
 use crate::ids::ChainIx;
@@ -23,10 +27,11 @@ pub struct Slot {
     pub kind: AccessKind,
 }
 
-/// An access with its task's position on the task's chain.
+/// An access with its task's chain and position on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub access: Access,
+    pub chain: ChainIx,
     pub position: u32,
 }
 
@@ -37,10 +42,35 @@ impl Entry {
     }
 }
 
+/// What an access saw when it arrived: the slots with an access that happens before it, each
+/// with the earliest-recorded such access (the first access a pattern ending here would pair
+/// with).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub slots: SlotSet,
+    pub firsts: Vec<(SlotIx, Access)>,
+}
+
+impl Seen {
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.firsts.clear();
+    }
+
+    pub fn insert(&mut self, slot: SlotIx, first: Access) {
+        self.slots.insert(slot);
+        self.firsts.push((slot, first));
+    }
+
+    /// The access before the owner at `slot`, if any.
+    pub fn first_at(&self, slot: SlotIx) -> Option<Access> {
+        self.firsts.iter().find(|&&(s, _)| s == slot).map(|&(_, a)| a)
+    }
+}
+
 /// The accesses of one chain at one slot, summarised.
 #[derive(Clone, Debug)]
 pub struct Group {
-    pub chain: ChainIx,
     pub slot: SlotIx,
     pub first: Entry,
     pub last: Entry,
@@ -48,24 +78,25 @@ pub struct Group {
     /// `last`'s. A same-value write pair is not a race, so when `last` wrote what a new write
     /// writes, this is the write that may still race with it.
     pub last_differing: Option<Entry>,
-    /// The slots of this location with an access that happens before `last` (computed when
-    /// `last` arrived): the first accesses a pattern could pair with `last`.
-    pub linked: SlotSet,
+    /// What `last` saw when it arrived.
+    pub seen: Seen,
+    /// Index of this group in its chain's list of groups (races.rs, `chain_groups`).
+    pub member: u32,
 }
 
 impl Group {
-    fn new(chain: ChainIx, slot: SlotIx, entry: Entry, linked: &SlotSet) -> Group {
-        Group { chain, slot, first: entry, last: entry, last_differing: None, linked: linked.clone() }
+    pub fn chain(&self) -> ChainIx {
+        self.last.chain
     }
 
-    /// Adds an access of this group's chain and slot. `linked` is what the access saw.
-    fn add(&mut self, entry: Entry, linked: &SlotSet) {
+    /// Adds an access of this group's chain and slot. `seen` is what the access saw.
+    fn add(&mut self, entry: Entry, seen: &Seen) {
         if entry.rank() > self.last.rank() {
             if self.last.access.kind.writes() && !entry.access.same_value(&self.last.access) {
                 self.last_differing = Some(self.last);
             }
             self.last = entry;
-            self.linked.clone_from(linked);
+            self.seen.clone_from(seen);
         } else if entry.rank() < self.first.rank() {
             // Only a late access (races.rs, "Arrival order") lands before the first.
             self.first = entry;
@@ -75,17 +106,58 @@ impl Group {
     }
 }
 
+/// The groups of ended chains at one slot, folded together. Every access to come is concurrent
+/// with all of them, so "is there a concurrent access" is answered by any, "the latest-recorded
+/// one" by the latest, "one that wrote another value" by two of different values, and "which
+/// slots had an access before one of them" by the union of what they saw.
+#[derive(Clone, Debug, Default)]
+pub struct EndedSlot {
+    /// The latest-recorded last access of the folded groups.
+    pub last: Option<Entry>,
+    /// A folded write whose value is not the same captured value as `last`'s, if there is one.
+    pub other: Option<Entry>,
+    /// Union of the folded groups' `seen` slots.
+    pub seen: SlotSet,
+    /// For each slot of `seen`: one (first, last) pair, the first before the last.
+    pub witnesses: Vec<(SlotIx, Access, Entry)>,
+}
+
+impl EndedSlot {
+    fn fold(&mut self, group: &Group) {
+        let candidates = [self.last, self.other, Some(group.last), group.last_differing];
+        let last = match self.last {
+            Some(mine) if mine.access.ord > group.last.access.ord => mine,
+            _ => group.last,
+        };
+        self.other = if last.access.kind.writes() {
+            candidates.into_iter().flatten().find(|e| *e != last && !e.access.same_value(&last.access))
+        } else {
+            None
+        };
+        self.last = Some(last);
+        for &(slot, first) in &group.seen.firsts {
+            if !self.seen.contains(slot) {
+                self.seen.insert(slot);
+                self.witnesses.push((slot, first, group.last));
+            }
+        }
+    }
+}
+
 /// Everything the detector keeps about one location.
 #[derive(Clone, Debug)]
 pub struct LocationShadow {
     pub location: Location,
     pub slots: Vec<Slot>,
+    /// Per slot (same index): the groups of ended chains.
+    pub ended: Vec<EndedSlot>,
+    /// The groups of live chains.
     pub groups: Vec<Group>,
 }
 
 impl LocationShadow {
     pub fn new(location: Location) -> LocationShadow {
-        LocationShadow { location, slots: Vec::new(), groups: Vec::new() }
+        LocationShadow { location, slots: Vec::new(), ended: Vec::new(), groups: Vec::new() }
     }
 
     /// The slot of (site, kind), added if new.
@@ -95,31 +167,48 @@ impl LocationShadow {
             Some(ix) => ix as SlotIx,
             None => {
                 self.slots.push(wanted);
+                self.ended.push(EndedSlot::default());
                 (self.slots.len() - 1) as SlotIx
             }
         }
     }
 
-    /// Adds an access to its group (`group` if the caller found it, else a new one). Returns
-    /// whether a group was created.
+    /// Adds an access to its group (`group` if the caller found it), or starts a group with it
+    /// as member `member` of its chain; returns the index of a new group.
     pub fn add(
         &mut self,
         group: Option<usize>,
-        chain: ChainIx,
         slot: SlotIx,
         entry: Entry,
-        linked: &SlotSet,
-    ) -> bool {
+        seen: &Seen,
+        member: u32,
+    ) -> Option<usize> {
         match group {
             Some(ix) => {
-                self.groups[ix].add(entry, linked);
-                false
+                self.groups[ix].add(entry, seen);
+                None
             }
             None => {
-                self.groups.push(Group::new(chain, slot, entry, linked));
-                true
+                self.groups.push(Group {
+                    slot,
+                    first: entry,
+                    last: entry,
+                    last_differing: None,
+                    seen: seen.clone(),
+                    member,
+                });
+                Some(self.groups.len() - 1)
             }
         }
+    }
+
+    /// Folds the group at `ix`, whose chain has ended, into its slot's summary and removes it.
+    /// The last group takes its index; returns that group's chain and member index, so the
+    /// caller can update its record of where the group is.
+    pub fn end_group(&mut self, ix: usize) -> Option<(ChainIx, u32)> {
+        let group = self.groups.swap_remove(ix);
+        self.ended[group.slot as usize].fold(&group);
+        self.groups.get(ix).map(|moved| (moved.chain(), moved.member))
     }
 }
 
@@ -213,7 +302,7 @@ mod tests {
             flags: ValueTag::Number as u8,
             value: value.to_bits(),
         };
-        Entry { access, position }
+        Entry { access, chain: ChainIx(position % 2), position }
     }
 
     #[test]
@@ -221,12 +310,38 @@ mod tests {
         let mut shadow = LocationShadow::new(Location { stream: StreamId(1), address: 1 });
         let slot = shadow.slot_of(1, AccessKind::Write);
         assert_eq!(shadow.slot_of(1, AccessKind::Write), slot);
-        let none = SlotSet::default();
-        shadow.add(None, ChainIx(0), slot, write(1, 1, 5.0), &none);
-        shadow.add(Some(0), ChainIx(0), slot, write(2, 2, 7.0), &none);
-        shadow.add(Some(0), ChainIx(0), slot, write(3, 3, 7.0), &none);
+        let none = Seen::default();
+        assert_eq!(shadow.add(None, slot, write(2, 1, 5.0), &none, 0), Some(0));
+        assert_eq!(shadow.add(Some(0), slot, write(4, 2, 7.0), &none, 0), None);
+        shadow.add(Some(0), slot, write(6, 3, 7.0), &none, 0);
         let group = &shadow.groups[0];
         assert_eq!((group.first.access.ord, group.last.access.ord), (1, 3));
         assert_eq!(group.last_differing.map(|e| e.access.ord), Some(1));
+    }
+
+    #[test]
+    fn ended_groups_fold_into_the_latest_access_and_one_of_another_value() {
+        let mut shadow = LocationShadow::new(Location { stream: StreamId(1), address: 1 });
+        let slot = shadow.slot_of(1, AccessKind::Write);
+        let mut seen = Seen::default();
+        seen.insert(3, write(0, 0, 1.0).access);
+        // Chain 0 wrote 5 then 5; chain 1 wrote 5 later.
+        shadow.add(None, slot, write(2, 1, 5.0), &Seen::default(), 0);
+        shadow.add(Some(0), slot, write(4, 3, 5.0), &Seen::default(), 0);
+        shadow.add(None, slot, write(1, 4, 5.0), &seen, 0);
+        assert_eq!(shadow.end_group(0), Some((ChainIx(1), 0)));
+        assert_eq!(shadow.end_group(0), None);
+        let ended = &shadow.ended[slot as usize];
+        assert_eq!(ended.last.map(|e| e.access.ord), Some(4));
+        assert_eq!(ended.other, None, "every write stored 5");
+        assert!(ended.seen.contains(3) && ended.witnesses.len() == 1);
+
+        // A later chain that wrote 6 gives the summary a write of another value.
+        shadow.add(None, slot, write(3, 5, 6.0), &Seen::default(), 0);
+        shadow.end_group(0);
+        let ended = &shadow.ended[slot as usize];
+        assert_eq!(ended.last.map(|e| e.access.ord), Some(5));
+        assert_eq!(ended.other.map(|e| e.access.ord), Some(4));
+        assert!(shadow.groups.is_empty());
     }
 }

@@ -3,7 +3,8 @@
 use crate::access::{Access, AccessKind, Location};
 use crate::graph::{CausalGraph, Edge, EdgeKind};
 use crate::hash::FastMap;
-use crate::ids::{LocalTaskId, StreamId, TaskIx};
+use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
+use crate::liveness::Liveness;
 use crate::races::RaceDetector;
 use crate::record::{self, DecodeError, Kind, Record, RECORD_SIZE};
 
@@ -74,6 +75,9 @@ pub struct Trace {
     streams: FastMap<StreamId, StreamState>,
     stats: TraceStats,
     races: RaceDetector,
+    liveness: Liveness,
+    /// Chains that just ended, reused.
+    ended: Vec<ChainIx>,
 }
 
 impl Trace {
@@ -121,15 +125,27 @@ impl Trace {
         self.stats.records += 1;
 
         let key = (stream, rec.task);
+        let mut resumed_from = None;
         let task = match self.by_local.get(&key) {
             Some(&task) => task,
-            None => self.begin_task(stream, rec),
+            None => {
+                if rec.kind == Kind::AwaitResume {
+                    resumed_from = self.suspended.get(&(stream, rec.a)).copied();
+                }
+                self.begin_task(stream, rec)
+            }
         };
         let info = &mut self.tasks[task.index()];
         info.records += 1;
         info.last_seq = rec.seq;
+        let mut replaced = None;
         if rec.kind == Kind::AwaitSuspend {
-            self.suspended.insert((stream, rec.a), task);
+            replaced = self.suspended.insert((stream, rec.a), task);
+        }
+        self.liveness.on_record(&self.graph, stream, task, rec, resumed_from, replaced);
+        self.liveness.take_ended(&mut self.ended);
+        for &chain in &self.ended {
+            self.races.end_chain(chain);
         }
         if let Some(kind) = AccessKind::of_record(rec.kind, rec.flags) {
             let access =
