@@ -25,7 +25,12 @@ impl VectorClock {
     ///
     /// # Complexity
     /// O(log width).
+    #[inline]
     pub fn get(&self, chain: ChainIx) -> u32 {
+        // Most clocks have a handful of components, where a scan beats a binary search.
+        if self.entries.len() <= 8 {
+            return self.entries.iter().find(|&&(c, _)| c == chain).map_or(0, |&(_, p)| p);
+        }
         match self.entries.binary_search_by_key(&chain, |&(c, _)| c) {
             Ok(at) => self.entries[at].1,
             Err(_) => 0,

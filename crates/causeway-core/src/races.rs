@@ -131,11 +131,6 @@ struct Arrival<'g> {
 }
 
 impl Arrival<'_> {
-    /// Does `entry` happen strictly before the new access?
-    fn is_after(&self, entry: &Entry) -> bool {
-        entry.access.task != self.access.task && entry.position <= self.clock.get(entry.chain)
-    }
-
     /// Are `entry` and the new access in distinct, unordered tasks?
     fn is_concurrent(&self, entry: &Entry) -> bool {
         entry.access.task != self.access.task
@@ -294,24 +289,39 @@ impl RaceDetector {
 }
 
 /// One pass over the location's live groups: fills `scan` and returns the new access's own group.
+/// Reads each group's head; the group itself only when it happens before the new access, or
+/// is concurrent with it and is the latest-recorded or the first such of its slot so far.
 fn scan_live(
     arrival: &Arrival<'_>,
     shadow: &LocationShadow,
     slot: SlotIx,
     scan: &mut [SlotScan],
 ) -> Option<usize> {
+    let task = arrival.access.task;
     let mut own = None;
-    for (gi, group) in shadow.groups.iter().enumerate() {
-        if group.slot == slot && group.chain() == arrival.chain {
+    for (gi, head) in shadow.heads.iter().enumerate() {
+        // Positions of the head's chain up to the horizon happen before (or are) the new task.
+        let horizon = arrival.clock.get(head.chain);
+        if head.slot == slot && head.chain == arrival.chain {
             own = Some(gi);
         }
-        let s = &mut scan[group.slot as usize];
-        if arrival.is_after(&group.first) {
-            s.offer_before(group.first.access);
+        let s = &mut scan[head.slot as usize];
+        if head.first_task != task && head.first_position <= horizon {
+            s.offer_before(shadow.groups[gi].first.access);
         }
-        if arrival.is_concurrent(&group.last) {
-            s.offer_concurrent(group.last.access, &group.seen.slots);
+        let concurrent = head.last_task != task
+            && head.last_position > horizon
+            && !(arrival.late && arrival.graph.happens_before(task, head.last_task));
+        if concurrent {
+            if s.concurrent.is_none_or(|c| c.ord < head.last_ord) {
+                s.concurrent = Some(shadow.groups[gi].last.access);
+            }
+            s.linked.union_low(head.seen_low);
+            if head.seen_high {
+                s.linked.union_with(&shadow.groups[gi].seen.slots);
+            }
             if s.pair.is_none() {
+                let group = &shadow.groups[gi];
                 s.pair = arrival.racing(&group.last, group.last_differing);
             }
         }

@@ -14,7 +14,7 @@
 //! accesses.
 
 use crate::access::{Access, AccessKind, Location};
-use crate::ids::ChainIx;
+use crate::ids::{ChainIx, TaskIx};
 
 /// Index of a slot in its location's slot table.
 pub type SlotIx = u32;
@@ -106,6 +106,40 @@ impl Group {
     }
 }
 
+/// What the scan reads of every group, kept apart from the rest and small, so that scanning the
+/// thousands of groups of a location many flows touch stays in cache (the rest of a group is
+/// read only for the few groups that turn out to matter to the new access).
+#[derive(Clone, Copy, Debug)]
+pub struct GroupHead {
+    pub chain: ChainIx,
+    pub slot: SlotIx,
+    pub first_task: TaskIx,
+    pub first_position: u32,
+    pub last_task: TaskIx,
+    pub last_position: u32,
+    pub last_ord: u64,
+    /// The first 64 slots of the group's `seen`.
+    pub seen_low: u64,
+    /// Whether `seen` has slots beyond the first 64 (then read the group itself).
+    pub seen_high: bool,
+}
+
+impl GroupHead {
+    fn of(group: &Group) -> GroupHead {
+        GroupHead {
+            chain: group.chain(),
+            slot: group.slot,
+            first_task: group.first.access.task,
+            first_position: group.first.position,
+            last_task: group.last.access.task,
+            last_position: group.last.position,
+            last_ord: group.last.access.ord,
+            seen_low: group.seen.slots.low,
+            seen_high: !group.seen.slots.high_is_empty(),
+        }
+    }
+}
+
 /// The groups of ended chains at one slot, folded together. Every access to come is concurrent
 /// with all of them, so "is there a concurrent access" is answered by any, "the latest-recorded
 /// one" by the latest, "one that wrote another value" by two of different values, and "which
@@ -153,11 +187,19 @@ pub struct LocationShadow {
     pub ended: Vec<EndedSlot>,
     /// The groups of live chains.
     pub groups: Vec<Group>,
+    /// Their heads, same index.
+    pub heads: Vec<GroupHead>,
 }
 
 impl LocationShadow {
     pub fn new(location: Location) -> LocationShadow {
-        LocationShadow { location, slots: Vec::new(), ended: Vec::new(), groups: Vec::new() }
+        LocationShadow {
+            location,
+            slots: Vec::new(),
+            ended: Vec::new(),
+            groups: Vec::new(),
+            heads: Vec::new(),
+        }
     }
 
     /// The slot of (site, kind), added if new.
@@ -186,17 +228,20 @@ impl LocationShadow {
         match group {
             Some(ix) => {
                 self.groups[ix].add(entry, seen);
+                self.heads[ix] = GroupHead::of(&self.groups[ix]);
                 None
             }
             None => {
-                self.groups.push(Group {
+                let group = Group {
                     slot,
                     first: entry,
                     last: entry,
                     last_differing: None,
                     seen: seen.clone(),
                     member,
-                });
+                };
+                self.heads.push(GroupHead::of(&group));
+                self.groups.push(group);
                 Some(self.groups.len() - 1)
             }
         }
@@ -207,6 +252,7 @@ impl LocationShadow {
     /// caller can update its record of where the group is.
     pub fn end_group(&mut self, ix: usize) -> Option<(ChainIx, u32)> {
         let group = self.groups.swap_remove(ix);
+        self.heads.swap_remove(ix);
         self.ended[group.slot as usize].fold(&group);
         self.groups.get(ix).map(|moved| (moved.chain(), moved.member))
     }
@@ -221,6 +267,15 @@ pub struct SlotSet {
 }
 
 impl SlotSet {
+    /// Adds the first 64 slots of another set, given as its low word.
+    pub fn union_low(&mut self, low: u64) {
+        self.low |= low;
+    }
+
+    fn high_is_empty(&self) -> bool {
+        self.high.iter().all(|&w| w == 0)
+    }
+
     pub fn insert(&mut self, slot: SlotIx) {
         let slot = slot as usize;
         if slot < 64 {
