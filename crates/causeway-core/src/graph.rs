@@ -12,6 +12,9 @@ use crate::ids::{ChainIx, TaskIx};
 pub enum EdgeKind {
     /// The task reached an `await` whose continuation is the other task (a spawn edge).
     Await = 1,
+    /// The task settled a promise the other task's `await` waited for (a resolve edge; see
+    /// settle.rs for how the core infers which promises an await waited for).
+    Resolve = 2,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

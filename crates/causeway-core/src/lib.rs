@@ -16,6 +16,7 @@ pub mod ids;
 pub mod liveness;
 pub mod races;
 pub mod record;
+pub mod settle;
 pub mod shadow;
 pub mod trace;
 

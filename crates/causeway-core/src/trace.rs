@@ -7,6 +7,7 @@ use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
 use crate::liveness::Liveness;
 use crate::races::RaceDetector;
 use crate::record::{self, DecodeError, Kind, Record, RECORD_SIZE};
+use crate::settle::SettleTracker;
 
 /// What the core knows about a task besides its place in the graph.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,6 +79,10 @@ pub struct Trace {
     liveness: Liveness,
     /// Chains that just ended, reused.
     ended: Vec<ChainIx>,
+    settle: SettleTracker,
+    /// Scratch list of a new task's causes, kept to avoid an allocation per task.
+    causes: Vec<(TaskIx, EdgeKind)>,
+    resolvers: Vec<TaskIx>,
 }
 
 impl Trace {
@@ -135,6 +140,7 @@ impl Trace {
                 self.begin_task(stream, rec)
             }
         };
+        self.settle.on_record(stream, task, rec);
         let info = &mut self.tasks[task.index()];
         info.records += 1;
         info.last_seq = rec.seq;
@@ -155,21 +161,25 @@ impl Trace {
     }
 
     fn begin_task(&mut self, stream: StreamId, rec: &Record) -> TaskIx {
-        let mut cause = None;
+        self.causes.clear();
         match rec.kind {
             Kind::AwaitResume => {
-                cause = self.suspended.remove(&(stream, rec.a));
-                if cause.is_none() {
-                    self.stats.unmatched_resumes += 1;
+                match self.suspended.remove(&(stream, rec.a)) {
+                    Some(from) => self.causes.push((from, EdgeKind::Await)),
+                    None => self.stats.unmatched_resumes += 1,
+                }
+                self.resolvers.clear();
+                self.settle.resolvers(stream, rec.a, &mut self.resolvers);
+                for &from in &self.resolvers {
+                    if !self.causes.iter().any(|&(c, _)| c == from) {
+                        self.causes.push((from, EdgeKind::Resolve));
+                    }
                 }
             }
             Kind::TaskBegin => {}
             _ => self.stats.orphan_tasks += 1,
         }
-        let task = match cause {
-            Some(from) => self.graph.add_task(&[(from, EdgeKind::Await)]),
-            None => self.graph.add_task(&[]),
-        };
+        let task = self.graph.add_task(&self.causes);
         let begins = rec.kind.begins_task();
         self.tasks.push(TaskInfo {
             stream,
@@ -239,6 +249,36 @@ mod tests {
         assert_eq!(trace.tasks()[t(3).index()].records, 2);
         assert_eq!(trace.tasks()[t(2).index()].begin_ms, 5.0);
         assert_eq!(trace.stats(), TraceStats { records: 8, ..TraceStats::default() });
+    }
+
+    #[test]
+    fn a_continuation_is_also_caused_by_the_tasks_that_settled_what_it_awaited() {
+        // await Promise.all([f(), g()]) at top level (invocation 9): f and g each await once and
+        // settle in their continuations (tasks 2 and 3); the top level resumes in task 4.
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.push(Kind::FnEnter, 1, 10, 100);
+        w.push(Kind::AwaitSuspend, 1, 11, 100);
+        w.push(Kind::FnEnter, 1, 10, 101);
+        w.push(Kind::AwaitSuspend, 1, 11, 101);
+        w.push(Kind::AwaitSuspend, 1, 12, 9);
+        w.resume(2, 11, 100, 1.0);
+        w.push(Kind::FnExit, 2, 10, 100);
+        w.resume(3, 11, 101, 2.0);
+        w.push(Kind::FnExit, 3, 10, 101);
+        w.resume(4, 12, 9, 3.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        let into_4: Vec<_> =
+            trace.edges().iter().filter(|e| e.to == t(4)).map(|e| (e.from, e.kind)).collect();
+        assert_eq!(
+            into_4,
+            vec![(t(1), EdgeKind::Await), (t(2), EdgeKind::Resolve), (t(3), EdgeKind::Resolve)]
+        );
+        assert!(trace.graph().happens_before(t(2), t(4)) && trace.graph().happens_before(t(3), t(4)));
+        assert!(trace.graph().concurrent(t(2), t(3)));
     }
 
     #[test]
