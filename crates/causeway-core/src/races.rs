@@ -78,9 +78,9 @@ pub struct RaceStats {
     pub live_groups: u64,
     /// Chains the trace said had ended, whose groups were folded into per-slot summaries.
     pub ended_chains: u64,
-    /// Accesses whose task already had successors, or whose chain had ended, when they arrived
-    /// (see "Arrival order"): when not zero, findings are still true races but some may be
-    /// missing.
+    /// Accesses whose task already had successors, or had an ended chain in its clock, when they
+    /// arrived (see "Arrival order"): when not zero, findings are still true races but some may
+    /// be missing.
     pub late_accesses: u64,
 }
 
@@ -126,7 +126,8 @@ struct Arrival<'g> {
     chain: ChainIx,
     position: u32,
     clock: &'g VectorClock,
-    /// The task already has successors, or its chain has ended: entries after it may exist.
+    /// The task already has successors, or an ended chain in its clock: entries after it may
+    /// exist, and ended summaries may hold entries before it.
     late: bool,
 }
 
@@ -226,9 +227,12 @@ impl RaceDetector {
             }
         }
         let entry = Entry { access, chain, position: arrival.position };
-        let members = chain_groups.entry(chain).or_default();
-        if let Some(group) = shadow.add(own, slot, entry, seen, members.len() as u32) {
-            members.push((ix, group as u32));
+        let member = match own {
+            Some(_) => 0, // unused: the group exists
+            None => chain_groups.get(&chain).map_or(0, |m| m.len() as u32),
+        };
+        if let Some(group) = shadow.add(own, slot, entry, seen, member) {
+            chain_groups.entry(chain).or_default().push((ix, group as u32));
             stats.live_groups += 1;
         }
     }

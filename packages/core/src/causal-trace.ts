@@ -59,8 +59,9 @@ export interface TraceStats {
   /** Distinct (stream, object, key) locations accessed. */
   locations: number;
   /**
-   * Accesses recorded after a continuation of their task had started, which no JavaScript run
-   * produces. When not 0, every finding is still a true race, but some may be missing.
+   * Accesses recorded out of causal order (after a continuation of their task had started, or in
+   * a task descending from one that had ended), which no JavaScript run produces. When not 0,
+   * every finding is still a true race, but some may be missing.
    */
   lateAccesses: number;
 }
