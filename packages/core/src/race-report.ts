@@ -80,12 +80,11 @@ function where(access: AccessReport, siteId: number): string {
 }
 
 function didWhat(access: AccessReport, property: string, siteId: number): string {
-  const verb = access.kind === 'read' ? 'read' : 'wrote';
-  const value =
-    access.value === null ? '' : access.kind === 'read' ? ` = ${access.value}` : ` ${access.value}`;
-  return access.kind === 'read'
-    ? `${verb} ${property}${value} at ${where(access, siteId)}`
-    : `${verb}${value} to ${property} at ${where(access, siteId)}`;
+  const at = `at ${where(access, siteId)}`;
+  if (access.kind === 'read') {
+    return `read ${property}${access.value === null ? '' : ` = ${access.value}`} ${at}`;
+  }
+  return `wrote${access.value === null ? '' : ` ${access.value}`} to ${property} ${at}`;
 }
 
 function story(finding: RaceFinding, accesses: AccessReport[], property: string): string {

@@ -4,8 +4,7 @@
  *
  * Every probe returns quickly, allocates nothing on its common path, and never throws into the
  * caller: the ones that pass a value through (`suspend`, `resume`, the access probes) return it
- * untouched. The access probes run their recording inside try/catch: an internal failure is
- * counted and reported once (CW_PROBE_FAILED), never thrown.
+ * untouched. The recorder catches its own failures in the access probes (Recorder.failures).
  */
 
 import { AccessFlag, type SiteTable } from '@causeway/core/event-format';
@@ -75,80 +74,39 @@ export function caught(invocation: number): void {
   recorder.caught(invocation);
 }
 
-let probeFailures = 0;
-
-/** Probe failures so far (each one an event not recorded). */
-export function failures(): number {
-  return probeFailures;
-}
-
-/** A probe's own failure: counted, reported once, never thrown into the application. */
-function failed(error: unknown): void {
-  if (probeFailures++ === 0) {
-    warn(
-      InstrumentationErrorCode.PROBE_FAILED,
-      `a probe failed (${error instanceof Error ? error.message : String(error)}); the event was not recorded and later failures are only counted`,
-    );
-  }
-}
-
 /** `o.p` evaluated to `value`. Returns `value`. */
 export function read<T>(site: number, object: unknown, value: T): T {
-  try {
-    recorder.read(site, object, value);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.read(site, object, value);
   return value;
 }
 
 /** `o[key]` evaluated to `value`. Returns `value`. */
 export function readKey<T>(site: number, object: unknown, key: unknown, value: T): T {
-  try {
-    recorder.readKey(site, object, key, value);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.readKey(site, object, key, value);
   return value;
 }
 
 /** `o.p = value` happened. Returns `value`. */
 export function write<T>(site: number, object: unknown, value: T): T {
-  try {
-    recorder.write(site, object, value, 0);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.write(site, object, value, 0);
   return value;
 }
 
 /** `o[key] = value` happened. Returns `value`. */
 export function writeKey<T>(site: number, object: unknown, key: unknown, value: T): T {
-  try {
-    recorder.writeKey(site, object, key, value, 0);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.writeKey(site, object, key, value, 0);
   return value;
 }
 
 /** `o.p op= v` or `++o.p` left `value` in o.p. Returns `value`. */
 export function update<T>(site: number, object: unknown, value: T): T {
-  try {
-    recorder.write(site, object, value, AccessFlag.Update);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.write(site, object, value, AccessFlag.Update);
   return value;
 }
 
 /** `o[key] op= v` or `++o[key]` left `value` in it. Returns `value`. */
 export function updateKey<T>(site: number, object: unknown, key: unknown, value: T): T {
-  try {
-    recorder.writeKey(site, object, key, value, AccessFlag.Update);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.writeKey(site, object, key, value, AccessFlag.Update);
   return value;
 }
 
@@ -162,39 +120,23 @@ function incremented(old: unknown, delta: number): unknown {
 
 /** `o.p++` (delta 1) or `o.p--` (delta -1) evaluated to `old`. Returns `old`. */
 export function postfix<T>(site: number, object: unknown, old: T, delta: number): T {
-  try {
-    recorder.write(site, object, incremented(old, delta), AccessFlag.Update);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.write(site, object, incremented(old, delta), AccessFlag.Update);
   return old;
 }
 
 export function postfixKey<T>(site: number, object: unknown, key: unknown, old: T, delta: number): T {
-  try {
-    recorder.writeKey(site, object, key, incremented(old, delta), AccessFlag.Update);
-  } catch (error) {
-    failed(error);
-  }
+  recorder.writeKey(site, object, key, incremented(old, delta), AccessFlag.Update);
   return old;
 }
 
 /** `delete o.p` evaluated to `result`. Returns `result`. */
 export function remove(site: number, object: unknown, result: boolean): boolean {
-  try {
-    if (result) recorder.write(site, object, undefined, AccessFlag.Delete);
-  } catch (error) {
-    failed(error);
-  }
+  if (result) recorder.write(site, object, undefined, AccessFlag.Delete);
   return result;
 }
 
 /** `delete o[key]` evaluated to `result`. Returns `result`. */
 export function removeKey(site: number, object: unknown, key: unknown, result: boolean): boolean {
-  try {
-    if (result) recorder.writeKey(site, object, key, undefined, AccessFlag.Delete);
-  } catch (error) {
-    failed(error);
-  }
+  if (result) recorder.writeKey(site, object, key, undefined, AccessFlag.Delete);
   return result;
 }

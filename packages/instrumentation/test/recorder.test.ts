@@ -218,6 +218,17 @@ describe('Recorder', () => {
       assert.ok(!recorder.strings.take()?.strings.includes('hunter2'));
     });
 
+    it('counts a failure of its own instead of throwing it into the application', () => {
+      const { recorder, read } = accessRecorder();
+      recorder.ring.writeAccess = () => {
+        throw new Error('simulated ring failure');
+      };
+      const o = { balance: 1 };
+      assert.doesNotThrow(() => recorder.read(read, o, 1));
+      assert.doesNotThrow(() => recorder.writeKey(read, o, 'balance', 2, 0));
+      assert.equal(recorder.failures, 2);
+    });
+
     it('marks updates and deletes, and skips what has no location', () => {
       const { recorder, write, computed } = accessRecorder();
       const o = { balance: 1 };

@@ -22,10 +22,14 @@ import {
   type SiteTable,
   ValueTag,
 } from '@causeway/core/event-format';
+import { InstrumentationErrorCode, warn } from '../errors.ts';
 import { RecordRing } from './ring.ts';
 import { StringTable } from './strings.ts';
 
 export const ROOT_TASK = 1;
+
+/** Passed as the key of an access whose site names its property (`o.p`). */
+const NAMED_BY_SITE = Symbol('named by site');
 
 /** Where a recorder's times come from (performance, or a fake in tests). */
 export interface Clock {
@@ -62,6 +66,7 @@ export class Recorder {
   #lastObjectId = 0;
   /** Key id of each access site that names its property, by global site id; 0 otherwise. */
   #siteKeys = new Uint32Array(1024);
+  #failures = 0;
 
   constructor(ringRecords: number, clock: Clock, asyncId: AsyncIdSource = () => 0) {
     this.ring = new RecordRing(ringRecords);
@@ -149,23 +154,28 @@ export class Recorder {
     this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected, site, invocation);
   }
 
+  /** Access records not written because recording them failed inside Causeway. */
+  get failures(): number {
+    return this.#failures;
+  }
+
   /** `o.p` read `value` (a site that names its property). */
   read(site: number, object: unknown, value: unknown): void {
-    this.#access(EventKind.Read, 0, site, object, this.#siteKeys[site] ?? 0, value);
+    this.#access(EventKind.Read, 0, site, object, NAMED_BY_SITE, value);
   }
 
   /** `o[key]` read `value`. */
   readKey(site: number, object: unknown, key: unknown, value: unknown): void {
-    this.#access(EventKind.Read, 0, site, object, this.strings.keyOf(key), value);
+    this.#access(EventKind.Read, 0, site, object, key, value);
   }
 
   /** `o.p` was given `value`; `flags` is 0, AccessFlag.Update or AccessFlag.Delete. */
   write(site: number, object: unknown, value: unknown, flags: number): void {
-    this.#access(EventKind.Write, flags, site, object, this.#siteKeys[site] ?? 0, value);
+    this.#access(EventKind.Write, flags, site, object, NAMED_BY_SITE, value);
   }
 
   writeKey(site: number, object: unknown, key: unknown, value: unknown, flags: number): void {
-    this.#access(EventKind.Write, flags, site, object, this.strings.keyOf(key), value);
+    this.#access(EventKind.Write, flags, site, object, key, value);
   }
 
   /** The id of `object`, given on first sight. */
@@ -184,9 +194,27 @@ export class Recorder {
     return id;
   }
 
-  #access(kind: number, flags: number, site: number, object: unknown, keyId: number, value: unknown): void {
-    if (keyId === 0) return;
+  /**
+   * Every access probe ends here, inside one try: a failure of Causeway's own is counted and
+   * reported once (CW_PROBE_FAILED), never thrown into the application.
+   */
+  #access(kind: number, flags: number, site: number, object: unknown, key: unknown, value: unknown): void {
+    try {
+      this.#record(kind, flags, site, object, key, value);
+    } catch (error) {
+      if (this.#failures++ === 0) {
+        warn(
+          InstrumentationErrorCode.PROBE_FAILED,
+          `recording an access failed (${error instanceof Error ? error.message : String(error)}); the event was not recorded and later failures are only counted`,
+        );
+      }
+    }
+  }
+
+  #record(kind: number, flags: number, site: number, object: unknown, key: unknown, value: unknown): void {
     if (typeof object !== 'function' && (typeof object !== 'object' || object === null)) return;
+    const keyId = key === NAMED_BY_SITE ? (this.#siteKeys[site] ?? 0) : this.strings.keyOf(key);
+    if (keyId === 0) return;
     const objectId = this.objectId(object);
     let tag: number = ValueTag.None;
     let id = 0;
