@@ -58,11 +58,10 @@ export class FileState {
     return { v: EVENT_FORMAT_VERSION, file: this.file, sites: this.#sites };
   }
 
-  /** `_cw.name(...args)`, marked as generated. */
+  /** `_cw.name(...args)`, marked as generated (the call and its callee, never taken for a property read). */
   call(name: string, args: t.Expression[]): t.CallExpression {
-    return this.mark(
-      t.callExpression(t.memberExpression(t.cloneNode(this.probes), t.identifier(name)), args),
-    );
+    const callee = this.mark(t.memberExpression(t.cloneNode(this.probes), t.identifier(name)));
+    return this.mark(t.callExpression(callee, args));
   }
 
   mark<N extends t.Node>(node: N): N {

@@ -34,10 +34,12 @@ export function functionName(path: NodePath<t.Function>): string {
   const parent = path.parent;
   if (t.isVariableDeclarator(parent) && t.isIdentifier(parent.id)) return parent.id.name;
   if (t.isObjectProperty(parent) && parent.value === node) return keyName(parent.key, parent.computed);
-  if ((t.isClassProperty(parent) || t.isClassPrivateProperty(parent)) && parent.value === node) {
-    const owner = className(path);
-    const key = keyName(parent.key, t.isClassProperty(parent) && parent.computed);
-    return owner === null ? key : `${owner}.${key}`;
+  const field = path.parentPath;
+  if (
+    (field?.isClassProperty() || field?.isClassPrivateProperty() || field?.isClassAccessorProperty()) &&
+    field.node.value === node
+  ) {
+    return fieldName(field);
   }
   if (t.isAssignmentExpression(parent) && parent.right === node) {
     if (t.isIdentifier(parent.left)) return parent.left.name;

@@ -27,6 +27,18 @@ function isGenerator(path: NodePath<t.Function>): boolean {
   return path.node.generator === true;
 }
 
+/**
+ * Does the code at `path` run in a generator's body (or parameters)? Then its awaits, catches and
+ * property accesses are left alone too: without the generator's suspensions recorded, they would
+ * be attributed to the wrong tasks. Class bodies do not stop the search: a static block or field
+ * initialiser runs while the class is defined, an instance field initialiser in a constructor
+ * call, and both are left alone (as a method of that class, a function of its own, is not).
+ */
+function inGenerator(path: NodePath): boolean {
+  const fn = runningFunction(path);
+  return fn !== null && isGenerator(fn);
+}
+
 export const instrumentationVisitor: Visitor<FileState> = {
   Function: {
     exit(path, state) {
@@ -41,36 +53,33 @@ export const instrumentationVisitor: Visitor<FileState> = {
   },
   MemberExpression: {
     exit(path, state) {
-      instrumentRead(path, state);
+      if (!inGenerator(path)) instrumentRead(path, state);
     },
   },
   AssignmentExpression: {
     exit(path, state) {
-      instrumentAssignment(path, state);
+      if (!inGenerator(path)) instrumentAssignment(path, state);
     },
   },
   UpdateExpression: {
     exit(path, state) {
-      instrumentUpdate(path, state);
+      if (!inGenerator(path)) instrumentUpdate(path, state);
     },
   },
   UnaryExpression: {
     exit(path, state) {
-      instrumentDelete(path, state);
+      if (!inGenerator(path)) instrumentDelete(path, state);
     },
   },
   AwaitExpression: {
     exit(path, state) {
-      const fn = runningFunction(path);
-      if (fn === null || !isGenerator(fn)) instrumentAwait(path, state);
+      if (!inGenerator(path)) instrumentAwait(path, state);
     },
   },
   CatchClause(path, state) {
-    const fn = runningFunction(path);
-    if (fn === null || !isGenerator(fn)) instrumentCatch(path, state);
+    if (!inGenerator(path)) instrumentCatch(path, state);
   },
   TryStatement(path, state) {
-    const fn = runningFunction(path);
-    if (fn === null || !isGenerator(fn)) instrumentFinally(path, state);
+    if (!inGenerator(path)) instrumentFinally(path, state);
   },
 };

@@ -17,6 +17,7 @@ import {
 } from './helpers.ts';
 
 const ACCESS_PROBES = /_cw\.(read|write|update|postfix|remove)(Key)?\(/g;
+const ACCESS_PROBE_NAME = /^(read|write|update|postfix|remove)(Key)?$/;
 
 /** How many access probe calls `output` contains. */
 function accessProbes(output: string): number {
@@ -394,22 +395,52 @@ describe('property accesses', () => {
     assert.deepEqual(runReads, ['inner', 'inner', 'who', 'inner', 'who', 'name']);
   });
 
-  it('leaves optional chains alone', async () => {
+  it('instruments the plain accesses before an optional chain and leaves the chain itself alone', async () => {
     const code = `
       export function run() {
         const o = { p: { q: 1 }, m() { return this.p; }, n: null };
         const k = 'p';
-        return [o?.p, o?.p.q, o.p?.q, o.m?.(), o.p.q?.toString(), o?.[k].q, o.n?.x, (o?.p).q];
+        return [o?.p, o?.p.q, o.p?.q, o.m?.(), o.p.q?.toString(), o?.[k].q, o.n?.x, (o?.p).q, o.p.m?.()];
       }
     `;
     const { plain, instrumented, log } = await both(code);
     assert.deepEqual(instrumented, plain);
-    // Only (o?.p).q is outside a chain: the parentheses end it.
+    // The o.p before ?.q, o.p.q (and its o.p) before ?.toString(), o.n before ?.x, (o?.p).q (the
+    // parentheses end the chain), and o.p, the object of the callee o.p.m; not o.m (a callee).
     assert.deepEqual(
       sitesOf(log)
         .sites.filter((row) => row[0] === SiteKind.Read && row[3] === 'run')
         .map((row) => row[4]),
-      ['q'],
+      ['p', 'p', 'q', 'n', 'q', 'p'],
+    );
+  });
+
+  it('keeps `this` for calls and tags through TypeScript instantiation expressions', async () => {
+    const { exports, log } = await runInstrumented(`
+      const o = {
+        name: 'o',
+        m<T>(this: { name: string } | undefined, x?: T) { return this?.name; },
+        tag<T>(this: { name: string } | undefined, s: TemplateStringsArray) { return this?.name + s[0]; },
+      };
+      export function run() {
+        return [(o.m<number>)(), (o.tag<number>)\`!\`, (o.m<number>)?.(), (o.m<number>)];
+      }
+    `);
+    const result = (exports.run as () => unknown[])();
+    assert.deepEqual(result.slice(0, 3), ['o', 'o!', 'o']);
+    // In run, only the last one, a plain read, is instrumented.
+    assert.deepEqual(
+      sitesOf(log)
+        .sites.filter((row) => row[0] === SiteKind.Read && row[3] === 'run')
+        .map((row) => row[4]),
+      ['m'],
+    );
+    assert.equal(
+      log
+        .filter(([name]) => name === 'read')
+        .at(-1)
+        ?.at(-1),
+      result[3],
     );
   });
 
@@ -450,7 +481,7 @@ describe('property accesses', () => {
     );
   });
 
-  it('reports the read of a compound assignment that awaits before the await, and the write after it', async () => {
+  it('reports the read of a compound assignment that awaits before the await, and a plain write after it', async () => {
     const code = `
       export const account = { balance: 100 };
       const deposit = (n) => new Promise((resolve) => setTimeout(() => resolve(n), 1));
@@ -465,7 +496,9 @@ describe('property accesses', () => {
     assert.equal(plain, 70, 'the deposit is lost in plain code too');
     assert.equal(instrumented, plain);
     const names = new Map<unknown, string>([[exports.account, 'account']]);
-    const accesses = trail(log, names).filter((call) => /^(read|update|suspend|resume)/.test(call));
+    const accesses = trail(log, names).filter((call) => /^(read|write|update|suspend|resume)/.test(call));
+    // The write after the await is not an update (a read and a write in one task): the resumed
+    // task does not read.
     assert.deepEqual(
       accesses.map((call) => call.replace(/:s\d+/, '')),
       [
@@ -475,9 +508,9 @@ describe('property accesses', () => {
         'suspend:3',
         'suspend:1',
         'resume:2',
-        'update:account:110',
+        'write:account:110',
         'resume:3',
-        'updateKey:account:balance:70',
+        'writeKey:account:balance:70',
         'resume:1',
         'read:account:70', // return account.balance
       ],
@@ -727,6 +760,53 @@ describe('property accesses', () => {
     assert.deepEqual(sloppy.instrumented, sloppy.plain);
   });
 
+  it('leaves accesses alone wherever a generator runs them: class fields, static blocks, computed keys', async () => {
+    const { plain, instrumented, log } = await both(`
+      function* g(o) {
+        class C {
+          static x = o.p;
+          y = o.q;
+          static { o.r = o.p + 1; }
+          [o.k]() { return o.s; }
+        }
+        yield [C.x, new C().y, o.r];
+        yield new C().m();
+      }
+      export function run() { return [...g({ p: 1, q: 2, k: 'm', s: 3 })]; }
+    `);
+    assert.deepEqual(plain, [[1, 2, 2], 3]);
+    assert.deepEqual(instrumented, plain);
+    // Only the method's own body, a function of its own, is instrumented.
+    assert.deepEqual(
+      log.filter(([name]) => ACCESS_PROBE_NAME.test(name)).map(([name, , , value]) => `${name} ${value}`),
+      ['read 3'],
+    );
+  });
+
+  it('names the functions in accessor fields after the field', async () => {
+    const { transformSync } = await import('@babel/core');
+    const { default: plugin } = await import('../src/index.ts');
+    const output =
+      transformSync(
+        'const o = { p: 1 };\nclass Box { accessor f = () => o.p; static accessor #g = function () { return o.p; }; }',
+        {
+          filename: 'box.js',
+          configFile: false,
+          babelrc: false,
+          parserOpts: { plugins: ['decoratorAutoAccessors'] },
+          plugins: [plugin],
+        },
+      )?.code ?? '';
+    const rows = JSON.parse(output.match(/sites: (\[\[.*?\]\])\s*\}\)/s)?.[1] ?? '[]') as [
+      number,
+      ...unknown[],
+    ][];
+    assert.deepEqual(
+      rows.filter((row) => row[0] === SiteKind.Read).map((row) => `${row[3]} ${row[4]}`),
+      ['Box.f p', 'Box.#g p'],
+    );
+  });
+
   it('keeps sloppy-mode arguments aliasing and this in CommonJS scripts', () => {
     const { plain, instrumented, log } = bothScript(`
       function alias(a) { arguments[0] = 'changed'; return [a, arguments.length, arguments[0]]; }
@@ -736,6 +816,17 @@ describe('property accesses', () => {
     `);
     assert.deepEqual(plain, [['changed', 1, 'changed'], false, true]);
     assert.deepEqual(instrumented, plain);
-    assert.ok(log.some(([name]) => name === 'write'));
+    // arguments[0] = 'changed': a write of the arguments object, at a site named 0.
+    const { sites } = sitesOf(log);
+    const argumentWrites = log.filter(
+      ([name, site, object]) =>
+        name === 'write' &&
+        sites[Number(site) - 100]?.[4] === '0' &&
+        Object.prototype.toString.call(object) === '[object Arguments]',
+    );
+    assert.deepEqual(
+      argumentWrites.map((call) => call.at(-1)),
+      ['changed'],
+    );
   });
 });

@@ -28,9 +28,10 @@
  * `new`) while a computed key is evaluated: computed-key accesses there are left alone.
  *
  * A compound assignment whose right-hand side awaits (`o.p += await f()`) reads the old value
- * before the await and writes after it, in another task; it becomes a read probe and a write:
+ * before the await and writes after it, in another task; it becomes a read probe and a plain write
+ * (not an update: an update is a read and a write in one task, and the read was reported already):
  *
- *   o.p += await v  =>  _cw.update(S, _o = o, _o.p = _cw.read(R, _o, _o.p) + await v)
+ *   o.p += await v  =>  _cw.write(S, _o = o, _o.p = _cw.read(R, _o, _o.p) + await v)
  *
  * which evaluates exactly as the compound assignment does (once the object, then the old value,
  * then `v`, then the operator, then the store; a computed key is converted for the read and again
@@ -49,15 +50,17 @@ type Wrapper =
   | t.TSSatisfiesExpression
   | t.TSNonNullExpression
   | t.TSTypeAssertion
+  | t.TSInstantiationExpression
   | t.ParenthesizedExpression;
 
-/** Type assertions and parentheses: gone (or transparent) at run time. */
+/** Type assertions, instantiation expressions (`o.m<T>`) and parentheses: gone (or transparent) at run time. */
 function isWrapper(node: t.Node | null | undefined): node is Wrapper {
   return (
     t.isTSAsExpression(node) ||
     t.isTSSatisfiesExpression(node) ||
     t.isTSNonNullExpression(node) ||
     t.isTSTypeAssertion(node) ||
+    t.isTSInstantiationExpression(node) ||
     t.isParenthesizedExpression(node)
   );
 }
@@ -113,27 +116,6 @@ function isReadPosition(path: NodePath): boolean {
   }
 }
 
-/** Is `path` part of an optional chain (`a.b?.c`, `a.b.m?.()`)? Those are left alone. */
-function inOptionalChain(path: NodePath): boolean {
-  let inner = path;
-  for (;;) {
-    const parent = inner.parentPath;
-    if (parent === null) return false;
-    if (
-      (parent.isOptionalMemberExpression() && inner.key === 'object') ||
-      (parent.isOptionalCallExpression() && inner.key === 'callee')
-    ) {
-      return true;
-    }
-    const continues =
-      (parent.isMemberExpression() && inner.key === 'object') ||
-      (parent.isCallExpression() && inner.key === 'callee') ||
-      parent.isTSNonNullExpression();
-    if (!continues) return false;
-    inner = parent;
-  }
-}
-
 interface AccessContext {
   /** Where the access's temporaries are declared: a function, a static block or the program. */
   scope: NodePath<t.Function | t.StaticBlock | t.Program>;
@@ -147,24 +129,22 @@ interface AccessContext {
 }
 
 /**
- * Where the access at `path` runs, or null when it is not instrumented: in a generator (as
- * generators are not), in an enum initialiser (TypeScript folds those), in a decorator, or in a
- * `with` body (where the temporaries' names could resolve to the `with` object's properties).
+ * Where the access at `path` runs, or null when it is not instrumented: in an enum initialiser
+ * (TypeScript folds those), in a decorator, or in a `with` body (where the temporaries' names could
+ * resolve to the `with` object's properties). (Accesses in generators never get here: visitor.ts.)
  */
 function accessContext(path: NodePath): AccessContext | null {
   let owner: string | null = null;
   let shared = false;
+  // The function the code runs in: not one whose computed key it is part of.
+  let running = runningFunction(path);
   let child: NodePath = path;
   for (let parent = path.parentPath; parent !== null; child = parent, parent = parent.parentPath) {
-    if (parent.isFunction()) {
-      // A computed method key runs in the enclosing code.
-      if (child.key === 'key') continue;
-      if (owner === null) {
-        if (parent.node.generator) return null;
-        owner = functionName(parent);
-      }
+    if (parent.isFunction() && parent.node === running?.node) {
+      owner ??= functionName(parent);
       if (child.listKey === 'params') {
         shared = true;
+        running = runningFunction(parent);
         continue;
       }
       return { scope: parent, shared, functionName: owner };
@@ -212,8 +192,10 @@ function unnamed(expression: t.Expression): t.Expression {
 
 /** An access's object and key, captured into temporaries. */
 interface Capture {
-  /** The site's name: the static key, or '' for a computed one. */
-  name: string;
+  /** The access as written. */
+  member: t.MemberExpression;
+  /** A new site of `kind` for the access, named after its static key ('' for a computed one). */
+  site(kind: SiteKind): t.Expression;
   object: t.Identifier;
   /** The key's temporary, for a computed key. */
   key: t.Identifier | null;
@@ -230,27 +212,25 @@ function capture(member: t.MemberExpression, context: AccessContext, state: File
     return state.mark(node);
   };
   const name = staticName(member);
+  const site = (kind: SiteKind) => state.site(kind, member.property, context.functionName, name ?? '');
   if (name !== null) {
     const temp = state.temporary(context.scope, 'object');
-    const property = member.property;
-    let used = false;
     return {
-      name,
+      member,
+      site,
       object: temp,
       key: null,
       args: [t.assignmentExpression('=', t.cloneNode(temp), unnamed(object))],
-      access: () => {
-        const key = used ? t.cloneNode(property) : property;
-        used = true;
-        return place(t.memberExpression(t.cloneNode(temp), key, member.computed));
-      },
+      access: () =>
+        place(t.memberExpression(t.cloneNode(temp), t.cloneNode(member.property), member.computed)),
     };
   }
   if (context.shared) return null;
   const temp = state.temporary(context.scope, 'object', true);
   const key = state.temporary(context.scope, 'key');
   return {
-    name: '',
+    member,
+    site,
     object: temp,
     key,
     args: [
@@ -277,17 +257,25 @@ function replace(path: NodePath, node: t.Node): void {
   path.skip();
 }
 
-/** The member expression an assignment, update or delete targets, if any. */
-function targetMember(node: t.Node): t.MemberExpression | null {
-  const inner = unwrap(node);
-  return t.isMemberExpression(inner) && !t.isSuper(inner.object) ? inner : null;
+/**
+ * The property access `node` (the member expression at `path`, or the target of the assignment,
+ * update or delete at `path`), captured; null when it is not a member expression (through type
+ * assertions and parentheses), is a `super` access, or is not instrumented.
+ */
+function captureAccess(path: NodePath, node: t.Node, state: FileState): Capture | null {
+  const member = unwrap(node);
+  if (!t.isMemberExpression(member) || t.isSuper(member.object)) return null;
+  const context = accessContext(path);
+  return context && capture(member, context, state);
 }
 
-/** Does `path` await in the function it runs in (not in a nested function)? */
+/**
+ * Does `path` await in the function it runs in (not in a nested function)? Awaits are handled
+ * before the expressions around them, so an await is found inside `_cw.resume(...)`.
+ */
 function awaits(path: NodePath): boolean {
   const owner = runningFunction(path)?.node ?? null;
   const sameFunction = (inner: NodePath) => (runningFunction(inner)?.node ?? null) === owner;
-  if (path.isAwaitExpression()) return true;
   let found = false;
   path.traverse({
     AwaitExpression(inner) {
@@ -302,15 +290,14 @@ function awaits(path: NodePath): boolean {
 
 export function instrumentRead(path: NodePath<t.MemberExpression>, state: FileState): void {
   const member = path.node;
-  if (state.options.accesses !== 'all' || state.isGenerated(member) || t.isSuper(member.object)) return;
-  if (t.isIdentifier(member.object, { name: state.probes.name })) return;
-  if (!isReadPosition(path) || inOptionalChain(path)) return;
-  const context = accessContext(path);
-  const captured = context && capture(member, context, state);
-  if (!context || !captured) return;
-  const site = state.site(SiteKind.Read, member.property, context.functionName, captured.name);
+  if (state.options.accesses !== 'all' || state.isGenerated(member) || !isReadPosition(path)) return;
+  const captured = captureAccess(path, member, state);
+  if (!captured) return;
   const name = captured.key ? 'readKey' : 'read';
-  replace(path, probe(state, name, [site, ...captured.args, captured.access()], member));
+  replace(
+    path,
+    probe(state, name, [captured.site(SiteKind.Read), ...captured.args, captured.access()], member),
+  );
 }
 
 const LOGICAL_ASSIGNMENT = new Set(['&&=', '||=', '??=']);
@@ -320,21 +307,22 @@ export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, sta
   if (state.options.accesses === 'off' || state.isGenerated(node)) return;
   // Logical assignments write only sometimes: not instrumented yet.
   if (LOGICAL_ASSIGNMENT.has(node.operator)) return;
-  const member = targetMember(node.left);
-  const context = member && accessContext(path);
-  const captured = member && context && capture(member, context, state);
-  if (!member || !context || !captured) return;
-  const site = state.site(SiteKind.Write, member.property, context.functionName, captured.name);
+  const captured = captureAccess(path, node.left, state);
+  if (!captured) return;
+  const site = captured.site(SiteKind.Write);
   const keyed = captured.key !== null;
   let assignment: t.AssignmentExpression;
+  // A plain write, or a compound assignment in one task (an update: a read and a write).
+  let name = node.operator === '=' ? 'write' : 'update';
   if (node.operator !== '=' && state.options.accesses === 'all' && awaits(path.get('right'))) {
-    const readSite = state.site(SiteKind.Read, member.property, context.functionName, captured.name);
+    // The read is reported before the await; what is left after it is a plain write.
+    name = 'write';
     const temps = captured.key ? [captured.object, captured.key] : [captured.object];
     const old = probe(
       state,
       keyed ? 'readKey' : 'read',
-      [readSite, ...temps.map((id) => t.cloneNode(id)), captured.access()],
-      member,
+      [captured.site(SiteKind.Read), ...temps.map((id) => t.cloneNode(id)), captured.access()],
+      captured.member,
     );
     const operator = node.operator.slice(0, -1) as t.BinaryExpression['operator'];
     assignment = t.assignmentExpression(
@@ -345,7 +333,6 @@ export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, sta
   } else {
     assignment = t.assignmentExpression(node.operator, captured.access(), node.right);
   }
-  const name = node.operator === '=' ? 'write' : 'update';
   replace(
     path,
     probe(state, keyed ? `${name}Key` : name, [site, ...captured.args, state.mark(assignment)], node),
@@ -355,11 +342,9 @@ export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, sta
 export function instrumentUpdate(path: NodePath<t.UpdateExpression>, state: FileState): void {
   const node = path.node;
   if (state.options.accesses === 'off' || state.isGenerated(node)) return;
-  const member = targetMember(node.argument);
-  const context = member && accessContext(path);
-  const captured = member && context && capture(member, context, state);
-  if (!member || !context || !captured) return;
-  const site = state.site(SiteKind.Write, member.property, context.functionName, captured.name);
+  const captured = captureAccess(path, node.argument, state);
+  if (!captured) return;
+  const site = captured.site(SiteKind.Write);
   const update = state.mark(t.updateExpression(node.operator, captured.access(), node.prefix));
   const suffix = captured.key ? 'Key' : '';
   if (node.prefix) {
@@ -373,11 +358,9 @@ export function instrumentUpdate(path: NodePath<t.UpdateExpression>, state: File
 export function instrumentDelete(path: NodePath<t.UnaryExpression>, state: FileState): void {
   const node = path.node;
   if (node.operator !== 'delete' || state.options.accesses === 'off' || state.isGenerated(node)) return;
-  const member = targetMember(node.argument);
-  const context = member && accessContext(path);
-  const captured = member && context && capture(member, context, state);
-  if (!member || !context || !captured) return;
-  const site = state.site(SiteKind.Write, member.property, context.functionName, captured.name);
+  const captured = captureAccess(path, node.argument, state);
+  if (!captured) return;
+  const site = captured.site(SiteKind.Write);
   const removal = state.mark(t.unaryExpression('delete', captured.access()));
   replace(path, probe(state, captured.key ? 'removeKey' : 'remove', [site, ...captured.args, removal], node));
 }
