@@ -28,6 +28,9 @@ struct Frame {
 /// The call structure of the task currently running in one stream.
 #[derive(Default)]
 struct StreamCalls {
+    /// The task the frames belong to. A new task starts with no frames, even when its starting
+    /// record was dropped, so it never inherits the calls of the task before it.
+    task: Option<TaskIx>,
     frames: Vec<Frame>,
     /// Async invocations started in the current task, innermost frame last.
     started: Vec<u64>,
@@ -38,7 +41,10 @@ pub struct SettleTracker {
     streams: FastMap<StreamId, StreamCalls>,
     /// Suspended invocation -> the async invocations its `await` waits for.
     awaiting: FastMap<(StreamId, u64), Vec<u64>>,
-    /// Async invocation -> the task in which its promise settled.
+    /// Invocations some pending `await` waits for, until that await resumes.
+    awaited: FastMap<(StreamId, u64), ()>,
+    /// Awaited invocation -> the task in which its promise settled. Only awaited invocations are
+    /// kept, and each leaves when the await resumes, so the map holds what is in flight.
     settled_in: FastMap<(StreamId, u64), TaskIx>,
 }
 
@@ -52,7 +58,8 @@ impl SettleTracker {
     pub fn resolvers(&mut self, stream: StreamId, invocation: u64, out: &mut Vec<TaskIx>) {
         if let Some(awaited) = self.awaiting.remove(&(stream, invocation)) {
             for callee in awaited {
-                if let Some(&task) = self.settled_in.get(&(stream, callee)) {
+                self.awaited.remove(&(stream, callee));
+                if let Some(task) = self.settled_in.remove(&(stream, callee)) {
                     if !out.contains(&task) {
                         out.push(task);
                     }
@@ -63,15 +70,18 @@ impl SettleTracker {
 
     /// Follows the call structure through one record of `stream`, written in `task`.
     pub fn on_record(&mut self, stream: StreamId, task: TaskIx, rec: &Record) {
+        if matches!(rec.kind, Kind::Read | Kind::Write) {
+            return;
+        }
         let calls = self.streams.entry(stream).or_default();
+        if calls.task != Some(task) {
+            calls.task = Some(task);
+            calls.frames.clear();
+            calls.started.clear();
+        }
         match rec.kind {
-            Kind::TaskBegin | Kind::AwaitResume => {
-                calls.frames.clear();
-                calls.started.clear();
-                if rec.kind == Kind::AwaitResume {
-                    calls.frames.push(Frame { invocation: rec.a, started_from: 0 });
-                }
-            }
+            Kind::TaskBegin => {}
+            Kind::AwaitResume => calls.frames.push(Frame { invocation: rec.a, started_from: 0 }),
             Kind::FnEnter => {
                 if rec.a != 0 {
                     calls.started.push(rec.a);
@@ -79,7 +89,8 @@ impl SettleTracker {
                 calls.frames.push(Frame { invocation: rec.a, started_from: calls.started.len() });
             }
             Kind::FnExit | Kind::FnThrow => {
-                if rec.a != 0 {
+                // An invocation awaited later (its promise kept, then awaited) is not followed.
+                if rec.a != 0 && self.awaited.contains_key(&(stream, rec.a)) {
                     self.settled_in.insert((stream, rec.a), task);
                 }
                 // What the returning function started stays with its caller, which received
@@ -93,9 +104,12 @@ impl SettleTracker {
                 if let Some(i) = frame {
                     calls.frames.truncate(i);
                 }
+                for &callee in &awaited {
+                    self.awaited.insert((stream, callee), ());
+                }
                 self.awaiting.insert((stream, rec.a), awaited);
             }
-            Kind::Read | Kind::Write => {}
+            Kind::Read | Kind::Write => unreachable!("returned above"),
         }
     }
 }
@@ -129,7 +143,47 @@ mod tests {
 
         let mut out = Vec::new();
         calls.resolvers(S, 10, &mut out);
-        assert_eq!(out, vec![TaskIx(1), root]);
+        // save(b) settled in the awaiting task itself, which the Await edge already covers.
+        assert_eq!(out, vec![TaskIx(1)]);
+    }
+
+    #[test]
+    fn a_task_whose_start_was_dropped_does_not_inherit_the_previous_tasks_calls() {
+        let mut calls = SettleTracker::new();
+        calls.on_record(S, TaskIx(0), &rec(Kind::TaskBegin, 0));
+        calls.on_record(S, TaskIx(0), &rec(Kind::FnEnter, 100));
+        calls.on_record(S, TaskIx(0), &rec(Kind::AwaitSuspend, 100));
+        // Task 1's TaskBegin was dropped: its first record is this await.
+        calls.on_record(S, TaskIx(1), &rec(Kind::AwaitSuspend, 300));
+        calls.on_record(S, TaskIx(2), &rec(Kind::AwaitResume, 100));
+        calls.on_record(S, TaskIx(2), &rec(Kind::FnExit, 100));
+        let mut out = Vec::new();
+        calls.resolvers(S, 300, &mut out);
+        assert!(out.is_empty(), "invocation 100 was started by task 0, not awaited by task 1");
+    }
+
+    #[test]
+    fn settled_invocations_are_forgotten_once_their_await_resumes() {
+        let mut calls = SettleTracker::new();
+        calls.on_record(S, TaskIx(0), &rec(Kind::TaskBegin, 0));
+        calls.on_record(S, TaskIx(0), &rec(Kind::FnEnter, 5));
+        calls.on_record(S, TaskIx(0), &rec(Kind::AwaitSuspend, 5));
+        calls.on_record(S, TaskIx(0), &rec(Kind::AwaitSuspend, 9));
+        calls.resolvers(S, 5, &mut Vec::new()); // as Trace does for every AwaitResume
+        calls.on_record(S, TaskIx(1), &rec(Kind::AwaitResume, 5));
+        calls.on_record(S, TaskIx(1), &rec(Kind::FnExit, 5));
+        // Fire and forget: never awaited, so never kept.
+        calls.on_record(S, TaskIx(1), &rec(Kind::FnEnter, 6));
+        calls.on_record(S, TaskIx(1), &rec(Kind::AwaitSuspend, 6));
+        let mut out = Vec::new();
+        calls.resolvers(S, 6, &mut out); // as Trace does for every AwaitResume
+        assert!(out.is_empty());
+        calls.on_record(S, TaskIx(3), &rec(Kind::AwaitResume, 6));
+        calls.on_record(S, TaskIx(3), &rec(Kind::FnExit, 6));
+        assert_eq!(calls.settled_in.len(), 1);
+        calls.resolvers(S, 9, &mut out);
+        assert_eq!(out, vec![TaskIx(1)]);
+        assert!(calls.settled_in.is_empty() && calls.awaited.is_empty() && calls.awaiting.is_empty());
     }
 
     #[test]
