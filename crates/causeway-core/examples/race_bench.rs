@@ -80,7 +80,8 @@ impl Writer {
 fn workers(width: usize, events: usize, rng: &mut Rng) -> Vec<u8> {
     let mut w = Writer { bytes: Vec::with_capacity(events * RECORD_SIZE), seq: 0 };
     w.push(Kind::TaskBegin, 0, 1, 0, 0, 0);
-    let mut suspended: Vec<u64> = (0..width as u64).collect();
+    // Invocation ids start at 1: 0 means a synchronous function (docs/event-format.md).
+    let mut suspended: Vec<u64> = (1..=width as u64).collect();
     for &invocation in &suspended {
         w.push(Kind::FnEnter, 0, 1, 30, invocation, 0);
         w.push(Kind::AwaitSuspend, 0, 1, 31, invocation, 0);
@@ -106,7 +107,7 @@ fn requests(width: usize, events: usize, rng: &mut Rng) -> Vec<u8> {
     // (invocation, awaits left) of the requests in flight.
     let mut in_flight: Vec<(u64, u32)> = Vec::new();
     let mut task = 0;
-    let mut next_request = 0u64;
+    let mut next_request = 1u64;
     while w.records() < events {
         task += 1;
         if in_flight.len() < width && (in_flight.is_empty() || rng.below(2) == 0) {

@@ -108,9 +108,10 @@ impl Access {
 mod tests {
     use super::*;
     use crate::record::FLAG_DELETE;
+    use crate::testing::access;
 
     fn write(flags: u8, value: u64) -> Access {
-        Access { task: TaskIx(0), seq: 0, ord: 0, site: 1, kind: AccessKind::Write, flags, value }
+        Access { flags, value, ..access(0, 0, 1, AccessKind::Write) }
     }
 
     #[test]

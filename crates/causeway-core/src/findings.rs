@@ -269,12 +269,14 @@ pub fn covers(pattern: [u32; 3], pair: [u32; 2]) -> bool {
 mod tests {
     use super::*;
     use crate::access::AccessKind;
-    use crate::ids::{StreamId, TaskIx};
+    use crate::ids::StreamId;
+    use crate::testing;
 
     const LOC: Location = Location { stream: StreamId(1), address: 9 };
 
+    /// An access in a task of its own, numbered like its record.
     fn access(ord: u64, site: u32, kind: AccessKind) -> Access {
-        Access { task: TaskIx(ord as u32), seq: ord as u32, ord, site, kind, flags: 0, value: 0 }
+        testing::access(ord as u32, ord, site, kind)
     }
 
     #[test]

@@ -41,6 +41,8 @@ impl TaskLife {
 pub struct Liveness {
     tasks: Vec<TaskLife>,
     current: FastMap<StreamId, TaskIx>,
+    /// The stream and task of the last record: while they stay the same, `current` does too.
+    last: Option<(StreamId, TaskIx)>,
     /// An async invocation, until it settles -> the task that started it.
     started_in: FastMap<(StreamId, u64), TaskIx>,
     /// A live task -> the tasks that stay live while it does, because they settled an
@@ -74,12 +76,15 @@ impl Liveness {
         if self.tasks.len() < graph.task_count() {
             self.tasks.resize(graph.task_count(), TaskLife::default());
         }
-        // The running task holds its chains before anything it replaces lets go of them.
-        let previous = self.current.insert(stream, task);
-        if previous != Some(task) {
-            self.change(graph, task, |life| life.current = true);
-            if let Some(previous) = previous {
-                self.change(graph, previous, |life| life.current = false);
+        if self.last != Some((stream, task)) {
+            self.last = Some((stream, task));
+            // The running task holds its chains before anything it replaces lets go of them.
+            let previous = self.current.insert(stream, task);
+            if previous != Some(task) {
+                self.change(graph, task, |life| life.current = true);
+                if let Some(previous) = previous {
+                    self.change(graph, previous, |life| life.current = false);
+                }
             }
         }
         if let Some(from) = resumed_from {
@@ -201,8 +206,10 @@ mod tests {
         w.push(Kind::FnExit, 2, 10, 100);
         w.resume(3, 11, 101, 1.0);
         w.push(Kind::FnExit, 3, 10, 101);
-        // Task 3 runs on a chain of its own (task 2 took over task 1's). It finished, but task 1
-        // still awaits (9), and its continuation may be caused by task 3: nothing ended.
+        w.begin(6, 1.5);
+        // Task 3 runs on a chain of its own (task 2 took over task 1's), and no longer runs once
+        // task 6 began; but task 1 still awaits (9), and its continuation may be caused by task
+        // 3: nothing ended.
         let (_, ended) = ended_chains(&w);
         assert_eq!(ended, 0);
         w.resume(4, 12, 9, 2.0);

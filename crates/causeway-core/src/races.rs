@@ -134,9 +134,16 @@ struct Arrival<'g> {
 impl Arrival<'_> {
     /// Are `entry` and the new access in distinct, unordered tasks?
     fn is_concurrent(&self, entry: &Entry) -> bool {
-        entry.access.task != self.access.task
-            && entry.position > self.clock.get(entry.chain)
-            && !(self.late && self.graph.happens_before(self.access.task, entry.access.task))
+        self.unordered(entry.access.task, entry.position, || self.clock.get(entry.chain))
+    }
+
+    /// Is an access of `task`, at `position` of a chain whose positions up to `horizon()` happen
+    /// before (or are) the new access's task, in a distinct task unordered with it? `horizon` is
+    /// asked only for another task's access (asking it first measured 4% more instructions).
+    fn unordered(&self, task: TaskIx, position: u32, horizon: impl FnOnce() -> u32) -> bool {
+        task != self.access.task
+            && position > horizon()
+            && !(self.late && self.graph.happens_before(self.access.task, task))
     }
 
     /// Do the new access and one of `last` / `other` race, given `last` is concurrent with it?
@@ -313,10 +320,9 @@ fn scan_live(
         if head.first_task != task && head.first_position <= horizon {
             s.offer_before(shadow.groups[gi].first.access);
         }
-        let concurrent = head.last_task != task
-            && head.last_position > horizon
-            && !(arrival.late && arrival.graph.happens_before(task, head.last_task));
-        if concurrent {
+        if arrival.unordered(head.last_task, head.last_position, || horizon) {
+            // `offer_concurrent`, reading the group only for what the head does not have.
+            // Written out: passing it the group's parts lazily measured 10% slower at 300 flows.
             if s.concurrent.is_none_or(|c| c.ord < head.last_ord) {
                 s.concurrent = Some(shadow.groups[gi].last.access);
             }
@@ -440,10 +446,12 @@ fn complete_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::AccessKind;
     use crate::findings::{Finding, FindingReport};
+    use crate::graph::EdgeKind;
     use crate::ids::{LocalTaskId, StreamId};
     use crate::record::{Kind, ValueTag, FLAG_DELETE};
-    use crate::testing::RecordWriter;
+    use crate::testing::{allocations, number, RecordWriter};
     use crate::trace::Trace;
 
     const S: StreamId = StreamId(1);
@@ -789,5 +797,32 @@ mod tests {
         assert_eq!(trace.races().stats().late_accesses, 1);
         assert!(trace.races().findings().is_empty());
         assert_eq!(trace.task_by_local(S, LocalTaskId(2)).map(|t| t.0), Some(1));
+    }
+
+    #[test]
+    fn accesses_that_bring_no_new_location_slot_group_or_finding_do_not_allocate() {
+        // Task 0 writes; then tasks 1 (continuing its chain) and 2 (a chain of its own) take
+        // turns reading and updating. Every access moves its group's last access, and with it
+        // what that access saw (task 0's write), which is copied into the group's memory.
+        let location = Location { stream: S, address: BALANCE };
+        let mut graph = CausalGraph::new();
+        let mut races = RaceDetector::new();
+        let first = graph.add_task(&[]);
+        races.on_access(&graph, location, number(first.0, 0, WRITE_SITE, AccessKind::Write, 0.0));
+        let flows =
+            [graph.add_task(&[(first, EdgeKind::Await)]), graph.add_task(&[(first, EdgeKind::Await)])];
+        let mut before = 0;
+        for i in 0..200u32 {
+            if i == 100 {
+                before = allocations();
+            }
+            let (task, ord) = (flows[i as usize % 2].0, u64::from(2 * i) + 1);
+            races.on_access(&graph, location, number(task, ord, READ_SITE, AccessKind::Read, f64::from(i)));
+            let update = number(task, ord + 1, OTHER_SITE, AccessKind::Update, f64::from(i + 1));
+            races.on_access(&graph, location, update);
+        }
+        assert_eq!(allocations() - before, 0);
+        assert_eq!(races.stats().live_groups, 5);
+        assert!(!races.findings().is_empty(), "the flows' accesses race");
     }
 }

@@ -45,10 +45,23 @@ impl Entry {
 /// What an access saw when it arrived: the slots with an access that happens before it, each
 /// with the earliest-recorded such access (the first access a pattern ending here would pair
 /// with).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Seen {
     pub slots: SlotSet,
     pub firsts: Vec<(SlotIx, Access)>,
+}
+
+/// Written out so that `clone_from` reuses the target's memory: a group copies what its new last
+/// access saw each time it changes, and that must not allocate (races.rs, `on_access`).
+impl Clone for Seen {
+    fn clone(&self) -> Seen {
+        Seen { slots: self.slots.clone(), firsts: self.firsts.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Seen) {
+        self.slots.clone_from(&source.slots);
+        self.firsts.clone_from(&source.firsts);
+    }
 }
 
 impl Seen {
@@ -260,10 +273,22 @@ impl LocationShadow {
 
 /// A set of slot indices: one inline word for the first 64 slots of a location (all of them,
 /// nearly always), more words only for locations touched from more sites.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct SlotSet {
     low: u64,
     high: Vec<u64>,
+}
+
+/// Written out so that `clone_from` reuses the target's memory, as for `Seen`.
+impl Clone for SlotSet {
+    fn clone(&self) -> SlotSet {
+        SlotSet { low: self.low, high: self.high.clone() }
+    }
+
+    fn clone_from(&mut self, source: &SlotSet) {
+        self.low = source.low;
+        self.high.clone_from(&source.high);
+    }
 }
 
 impl SlotSet {
@@ -328,8 +353,8 @@ impl SlotSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{StreamId, TaskIx};
-    use crate::record::ValueTag;
+    use crate::ids::StreamId;
+    use crate::testing::number;
 
     #[test]
     fn a_slot_set_holds_small_and_large_indices() {
@@ -348,15 +373,7 @@ mod tests {
     }
 
     fn write(position: u32, ord: u64, value: f64) -> Entry {
-        let access = Access {
-            task: TaskIx(position),
-            seq: ord as u32,
-            ord,
-            site: 1,
-            kind: AccessKind::Write,
-            flags: ValueTag::Number as u8,
-            value: value.to_bits(),
-        };
+        let access = number(position, ord, 1, AccessKind::Write, value);
         Entry { access, chain: ChainIx(position % 2), position }
     }
 

@@ -23,8 +23,55 @@ impl Rng {
     }
 }
 
-use crate::ids::LocalTaskId;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use crate::access::{Access, AccessKind};
+use crate::ids::{LocalTaskId, TaskIx};
 use crate::record::{encode, Kind, Record, ValueTag, FLAG_UPDATE};
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The system allocator, counting each thread's allocations so that a test can check that a
+/// steady state allocates nothing (tests run on threads of their own).
+struct CountingAllocator;
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Allocations (and reallocations) the calling thread has made so far.
+pub fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// An access of `kind` at `site` in task `task`, the `ord`-th record of its stream, with no
+/// captured value.
+pub fn access(task: u32, ord: u64, site: u32, kind: AccessKind) -> Access {
+    Access { task: TaskIx(task), seq: ord as u32, ord, site, kind, flags: 0, value: 0 }
+}
+
+/// `access`, having read or written the number `value`.
+pub fn number(task: u32, ord: u64, site: u32, kind: AccessKind, value: f64) -> Access {
+    Access { flags: ValueTag::Number as u8, value: value.to_bits(), ..access(task, ord, site, kind) }
+}
 
 /// Builds a stream of records the way the runtime writes them, numbering them in sequence.
 pub struct RecordWriter {

@@ -231,10 +231,8 @@ mod tests {
     fn a_resume_is_caused_by_the_task_that_suspended_its_invocation() {
         let mut w = RecordWriter::new();
         w.begin(1, 0.0);
-        w.push(Kind::FnEnter, 1, 10, 100);
-        w.push(Kind::AwaitSuspend, 1, 11, 100);
-        w.push(Kind::FnEnter, 1, 10, 101);
-        w.push(Kind::AwaitSuspend, 1, 11, 101);
+        w.call_and_suspend(1, 10, 100);
+        w.call_and_suspend(1, 10, 101);
         w.resume(2, 11, 101, 5.0);
         w.resume(3, 11, 100, 6.0);
         w.push(Kind::FnExit, 3, 10, 100);
@@ -257,10 +255,8 @@ mod tests {
         // settle in their continuations (tasks 2 and 3); the top level resumes in task 4.
         let mut w = RecordWriter::new();
         w.begin(1, 0.0);
-        w.push(Kind::FnEnter, 1, 10, 100);
-        w.push(Kind::AwaitSuspend, 1, 11, 100);
-        w.push(Kind::FnEnter, 1, 10, 101);
-        w.push(Kind::AwaitSuspend, 1, 11, 101);
+        w.call_and_suspend(1, 10, 100);
+        w.call_and_suspend(1, 10, 101);
         w.push(Kind::AwaitSuspend, 1, 12, 9);
         w.resume(2, 11, 100, 1.0);
         w.push(Kind::FnExit, 2, 10, 100);

@@ -303,10 +303,15 @@ export class CausalTrace {
    */
   findings(): RaceFinding[] {
     const w = this.#result(this.#call(this.#core.cw_findings(this.#live())));
+    if (w.length % FINDING_ROW_WORDS !== 0) {
+      throw new Error(`CausalTrace: cw_findings gave ${w.length} words`);
+    }
     const findings: RaceFinding[] = [];
     for (let at = 0; at < w.length; at += FINDING_ROW_WORDS) {
+      const count = w[at + 8] as number;
+      if (count > 3) throw new Error(`CausalTrace: cw_findings gave a finding of ${count} accesses`);
       const accesses: RaceAccess[] = [];
-      for (let i = 0; i < (w[at + 8] as number); i++) {
+      for (let i = 0; i < count; i++) {
         accesses.push(decodeAccess(w, at + 9 + i * ACCESS_WORDS));
       }
       findings.push({

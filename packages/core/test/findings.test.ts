@@ -5,10 +5,12 @@ import {
   CausalTrace,
   EventKind,
   encodeRecords,
+  loadCore,
   type RaceAccess,
   type RecordFields,
   ValueTag,
 } from '../src/index.ts';
+import { FINDING_ROW_WORDS } from '../src/wasm/exports.ts';
 
 const FN = 10;
 const READ_SITE = 30;
@@ -224,5 +226,19 @@ describe('CausalTrace findings', () => {
     const update = findings[4]?.accesses[1];
     assert.equal(update?.kind, 'write');
     assert.equal((update?.flags ?? 0) & AccessFlag.Update, AccessFlag.Update);
+  });
+
+  it('refuses findings rows of the wrong shape', () => {
+    const core = loadCore();
+    /** A core whose cw_findings returns `words` as they are. */
+    const giving = (words: number[]) => {
+      const ptr = core.cw_alloc(words.length * 4);
+      new Uint32Array(core.memory.buffer, ptr, words.length).set(words);
+      return CausalTrace.create({ ...core, cw_findings: () => words.length, cw_result_ptr: () => ptr });
+    };
+    const row = new Array<number>(FINDING_ROW_WORDS).fill(0);
+    assert.throws(() => giving([...row, 0]).findings(), /cw_findings gave 34 words/);
+    row[8] = 4;
+    assert.throws(() => giving(row).findings(), /a finding of 4 accesses/);
   });
 });
