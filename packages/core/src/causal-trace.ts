@@ -5,7 +5,8 @@
  */
 
 import { CausewayError, CoreErrorCode } from './errors.ts';
-import { type EdgeKind, EventKind, VALUE_TAG_MASK, ValueTag } from './format/event-format.ts';
+import { type EdgeKind, EventKind, VALUE_TAG_MASK, type ValueTag } from './format/event-format.ts';
+import { type CapturedValue, decodeValue, f64FromWords, u64FromWords } from './values.ts';
 import {
   ACCESS_WORDS,
   type CoreExports,
@@ -107,7 +108,7 @@ export interface RaceAccess {
    * the object's id (per stream) or the string's id (in the stream's string table) for Object and
    * String; `undefined` when the runtime did not capture it (valueTag None).
    */
-  value: number | boolean | null | undefined;
+  value: CapturedValue;
 }
 
 export interface RaceFinding {
@@ -150,38 +151,6 @@ function named<T>(names: Readonly<Record<number, T>>, code: number, what: string
   const name = names[code];
   if (name === undefined) throw new Error(`CausalTrace: the core reported unknown ${what} ${code}`);
   return name;
-}
-
-const f64Scratch = new Float64Array(1);
-const u32Scratch = new Uint32Array(f64Scratch.buffer);
-
-function f64FromWords(low: number, high: number): number {
-  u32Scratch[0] = low;
-  u32Scratch[1] = high;
-  return f64Scratch[0] as number;
-}
-
-function u64FromWords(low: number, high: number): number {
-  return low + high * 2 ** 32;
-}
-
-function decodeValue(tag: ValueTag, low: number, high: number): RaceAccess['value'] {
-  switch (tag) {
-    case ValueTag.Number:
-      return f64FromWords(low, high);
-    case ValueTag.Null:
-      return null;
-    case ValueTag.False:
-      return false;
-    case ValueTag.True:
-      return true;
-    case ValueTag.Object:
-    case ValueTag.String:
-      return u64FromWords(low, high);
-    default:
-      // Undefined, and None (not captured): valueTag tells them apart.
-      return undefined;
-  }
 }
 
 /** One access slot of a cw_findings row, starting at `at`. */

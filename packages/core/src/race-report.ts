@@ -4,10 +4,10 @@
  * `causeway analyze` prints, and what the server and the TUI will show.
  */
 
-import type { AccessRole, RaceAccess, RaceClass, RaceEvidence, RaceFinding } from './causal-trace.ts';
-import { ValueTag } from './format/event-format.ts';
+import type { AccessRole, RaceClass, RaceEvidence, RaceFinding } from './causal-trace.ts';
 import { type Site, type SiteIndex, siteLocation } from './sites.ts';
 import type { StringIndex } from './strings.ts';
+import { renderValue } from './values.ts';
 
 export interface AccessReport {
   role: AccessRole;
@@ -104,28 +104,6 @@ function story(finding: RaceFinding, accesses: AccessReport[], property: string)
   return `${task(0)} ${one}, and ${task(1)} ${other}, with nothing ordering the two tasks.`;
 }
 
-/** Renders a captured value as source text; null when it was not captured. */
-export function renderValue(strings: StringIndex, stream: number, access: RaceAccess): string | null {
-  const { value } = access;
-  switch (access.valueTag) {
-    case ValueTag.Number:
-      return Object.is(value, -0) ? '-0' : String(value);
-    case ValueTag.Undefined:
-    case ValueTag.Null:
-    case ValueTag.False:
-    case ValueTag.True:
-      return String(value);
-    case ValueTag.Object:
-      return `object #${value}`;
-    case ValueTag.String: {
-      const text = strings.string(stream, value as number);
-      return text === null ? `string #${value}` : JSON.stringify(text);
-    }
-    default:
-      return null;
-  }
-}
-
 /** The core's findings, with sites, property names and values resolved, in the core's order. */
 export function buildFindingReports(
   findings: readonly RaceFinding[],
@@ -139,7 +117,7 @@ export function buildFindingReports(
       task: access.task,
       kind: access.kind,
       site: sites.lookup(finding.stream, access.site),
-      value: renderValue(strings, finding.stream, access),
+      value: renderValue(strings, finding.stream, access.valueTag, access.value),
     }));
     const named = `object #${finding.objectId} ${property}`;
     return {
