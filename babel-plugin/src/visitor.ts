@@ -16,6 +16,7 @@ import {
 } from './constructs/accesses.ts';
 import { instrumentAwait, runningFunction } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
+import { isReexportGetter } from './constructs/commonjs.ts';
 import { instrumentFunction } from './constructs/functions.ts';
 import type { FileState } from './file-state.ts';
 
@@ -41,6 +42,10 @@ function inGenerator(path: NodePath): boolean {
 
 export const instrumentationVisitor: Visitor<FileState> = {
   Function: {
+    enter(path) {
+      // Left as written, accesses included, so Node still finds the re-export (commonjs.ts).
+      if (isReexportGetter(path)) path.skip();
+    },
     exit(path, state) {
       if (!isGenerator(path)) instrumentFunction(path, state);
       declareTemporaries(path, state);

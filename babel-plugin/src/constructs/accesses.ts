@@ -44,6 +44,7 @@ import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
 import { fieldName, functionName, staticBlockName } from '../function-name.ts';
 import { runningFunction } from './awaits.ts';
+import { isModuleExports } from './commonjs.ts';
 
 type Wrapper =
   | t.TSAsExpression
@@ -265,6 +266,7 @@ function replace(path: NodePath, node: t.Node): void {
 function captureAccess(path: NodePath, node: t.Node, state: FileState): Capture | null {
   const member = unwrap(node);
   if (!t.isMemberExpression(member) || t.isSuper(member.object)) return null;
+  if (isModuleExports(path, unwrap(member.object))) return null;
   const context = accessContext(path);
   return context && capture(member, context, state);
 }
