@@ -16,6 +16,7 @@ import {
 } from './constructs/accesses.ts';
 import { instrumentAwait, runningFunction } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
+import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
 import { isReexportGetter } from './constructs/commonjs.ts';
 import { instrumentFunction } from './constructs/functions.ts';
 import type { FileState } from './file-state.ts';
@@ -74,6 +75,24 @@ export const instrumentationVisitor: Visitor<FileState> = {
   UnaryExpression: {
     exit(path, state) {
       if (!inGenerator(path)) instrumentDelete(path, state);
+    },
+  },
+  CallExpression: {
+    exit(path, state) {
+      if (!inGenerator(path)) instrumentCollectionCall(path, state);
+    },
+  },
+  ForOfStatement: {
+    exit(path, state) {
+      if (!path.node.await && !inGenerator(path)) instrumentIteration(path.get('right'), state);
+    },
+  },
+  SpreadElement: {
+    exit(path, state) {
+      // Spreading into an array or arguments iterates; spreading into an object literal does not.
+      if (!path.parentPath.isObjectExpression() && !inGenerator(path)) {
+        instrumentIteration(path.get('argument'), state);
+      }
     },
   },
   AwaitExpression: {
