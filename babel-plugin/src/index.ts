@@ -14,6 +14,7 @@ import type { NodePath, PluginAPI, PluginObject, PluginPass } from '@babel/core'
 import { types as t } from '@babel/core';
 import type { SiteTable } from '@causeway/core/event-format';
 import { declareTemporaries } from './constructs/accesses.ts';
+import { findSharedVariables, programVariablesObject } from './constructs/variables.ts';
 import { FileState } from './file-state.ts';
 import { type InstrumentOptions, resolveOptions } from './options.ts';
 import type { SourceMapObject } from './source-map.ts';
@@ -85,6 +86,12 @@ function header(program: NodePath<t.Program>, state: FileState): t.Statement[] {
       ),
     ]),
   ];
+  const variables = programVariablesObject(program, state);
+  if (variables !== null) {
+    statements.push(
+      t.variableDeclaration('var', [t.variableDeclarator(t.cloneNode(variables), t.objectExpression([]))]),
+    );
+  }
   if (state.moduleInvocation !== null) {
     statements.push(
       t.variableDeclaration('var', [
@@ -114,6 +121,7 @@ export default function causewayPlugin(api: PluginAPI, options: InstrumentOption
           // CommonJS TypeScript is parsed as a module (for `import type`); mark it a script so
           // that no plugin treats it as one (TypeScript's would append `export {}`).
           if (state.options.format === 'commonjs') program.node.sourceType = 'script';
+          findSharedVariables(program, state);
           program.traverse(instrumentationVisitor, state);
           declareTemporaries(program, state);
           pass.set(STATE_KEY, state);

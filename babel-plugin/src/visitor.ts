@@ -19,6 +19,12 @@ import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
 import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
 import { isReexportGetter } from './constructs/commonjs.ts';
 import { instrumentFunction } from './constructs/functions.ts';
+import {
+  declareVariablesObject,
+  instrumentVariableAssignment,
+  instrumentVariableRead,
+  instrumentVariableUpdate,
+} from './constructs/variables.ts';
 import type { FileState } from './file-state.ts';
 
 /**
@@ -50,11 +56,23 @@ export const instrumentationVisitor: Visitor<FileState> = {
     exit(path, state) {
       if (!isGenerator(path)) instrumentFunction(path, state);
       declareTemporaries(path, state);
+      declareVariablesObject(path, state);
     },
   },
   StaticBlock: {
     exit(path, state) {
       declareTemporaries(path, state);
+      declareVariablesObject(path, state);
+    },
+  },
+  BlockStatement: {
+    exit(path, state) {
+      declareVariablesObject(path, state);
+    },
+  },
+  Identifier: {
+    exit(path, state) {
+      if (!inGenerator(path)) instrumentVariableRead(path, state);
     },
   },
   MemberExpression: {
@@ -64,12 +82,16 @@ export const instrumentationVisitor: Visitor<FileState> = {
   },
   AssignmentExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentAssignment(path, state);
+      if (inGenerator(path)) return;
+      instrumentAssignment(path, state);
+      if (path.isAssignmentExpression()) instrumentVariableAssignment(path, state);
     },
   },
   UpdateExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentUpdate(path, state);
+      if (inGenerator(path)) return;
+      instrumentUpdate(path, state);
+      if (path.isUpdateExpression()) instrumentVariableUpdate(path, state);
     },
   },
   UnaryExpression: {
