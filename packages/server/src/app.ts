@@ -413,7 +413,10 @@ export function createServer(options: ServerOptions): CausewayServer {
     closing = true;
     for (const timer of timers) clearInterval(timer);
     // Live streams never end by themselves: end them so close() only waits for in-flight requests.
-    for (const client of live) client.raw.end();
+    for (const client of live) {
+      client.raw.end();
+      client.raw.socket?.end();
+    }
     live.clear();
   });
 
