@@ -68,7 +68,7 @@ function bad(problem: string): never {
 }
 
 /** Encodes a batch in the binary variant. */
-export function encodeBatch(batch: Batch): Uint8Array {
+export function encodeBatch(batch: Batch): Uint8Array<ArrayBuffer> {
   const parts: Uint8Array[] = [];
   const header = Buffer.alloc(HEADER_SIZE);
   header.write(WIRE_MAGIC, 0, 'latin1');

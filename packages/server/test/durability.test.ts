@@ -49,7 +49,7 @@ function runToExit(args: string[], cwd: string): Promise<{ code: number | null; 
 }
 
 /** Batch n of the test: one new root task that writes n, with seqs 2n, 2n + 1. */
-function batchNumber(traceId: string, n: number): Uint8Array {
+function batchNumber(traceId: string, n: number): Uint8Array<ArrayBuffer> {
   const records = encodeRecords([
     { kind: EventKind.TaskBegin, flags: 0, seq: 2 * n, task: n, site: 0, a: 0, b: n },
     { kind: EventKind.Write, flags: ValueTag.Number, seq: 2 * n + 1, task: n, site: 4, a: 1 + 2 ** 32, b: n },

@@ -45,7 +45,7 @@ describe('live updates (SSE)', () => {
     await store.close();
   });
 
-  const post = (body: Uint8Array) =>
+  const post = (body: Uint8Array<ArrayBuffer>) =>
     fetch(`${base}/v1/batches`, { method: 'POST', headers: { 'content-type': BATCH_CONTENT_TYPE }, body });
 
   it('sends every trace change to /v1/live, and new records to /v1/live?trace=id', async () => {
@@ -70,8 +70,9 @@ describe('live updates (SSE)', () => {
       seenByAll.map((e) => e.event),
       ['trace', 'trace'],
     );
-    assert.equal((seenByAll[0]?.data as { traceId: string }).traceId, traceId);
-    assert.equal((seenByAll[0]?.data as { records: number }).records, 5);
+    const firstChange = seenByAll[0]?.data as { traceId: string; records: number };
+    assert.equal(firstChange.traceId, traceId);
+    assert.equal(firstChange.records, 5);
 
     const seenByOne = await oneEvents;
     assert.deepEqual(seenByOne, [
