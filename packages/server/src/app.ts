@@ -42,6 +42,8 @@ export interface CausewayServer {
   app: FastifyInstance;
   metrics: Metrics;
   analyzer: Analyzer;
+  /** Every route registered, as `METHOD /path` (fastify's `:param` syntax): the API's surface. */
+  routes: string[];
   /** Runs retention now; returns the ids of the deleted traces. */
   retain(): Promise<string[]>;
 }
@@ -129,6 +131,10 @@ export function createServer(options: ServerOptions): CausewayServer {
   const live = new Set<LiveClient>();
   let closing = false;
   const expectedKey = options.apiKey === undefined ? null : Buffer.from(options.apiKey);
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
 
   app.addContentTypeParser(BATCH_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
     done(null, body);
@@ -420,5 +426,5 @@ export function createServer(options: ServerOptions): CausewayServer {
     live.clear();
   });
 
-  return { app, metrics, analyzer, retain };
+  return { app, metrics, analyzer, routes, retain };
 }
