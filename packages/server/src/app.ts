@@ -122,6 +122,26 @@ function traceSummary(row: TraceRow) {
   };
 }
 
+/** Selections of a trace's events by filter, kept with the analysis: paging through one costs one scan. */
+const selections = new WeakMap<Analysis, Map<string, Uint32Array>>();
+const KEPT_SELECTIONS = 8;
+
+function selection(analysis: Analysis, filter: EventFilter): Uint32Array {
+  let kept = selections.get(analysis);
+  if (kept === undefined) {
+    kept = new Map();
+    selections.set(analysis, kept);
+  }
+  const key = JSON.stringify(filter);
+  let matches = kept.get(key);
+  if (matches === undefined) {
+    matches = analysis.events.select(filter);
+    kept.set(key, matches);
+    if (kept.size > KEPT_SELECTIONS) kept.delete(kept.keys().next().value as string);
+  }
+  return matches;
+}
+
 export function createServer(options: ServerOptions): CausewayServer {
   const { store } = options;
   const metrics = new Metrics();
@@ -315,14 +335,15 @@ export function createServer(options: ServerOptions): CausewayServer {
     if (q.task !== undefined) filter.task = queryInt(q, 'task', 0);
     if (q.site !== undefined) filter.site = queryInt(q, 'site', 0);
     if (q.stream !== undefined) filter.stream = queryInt(q, 'stream', 0);
-    const { events } = await analysed(request);
+    const analysis = await analysed(request);
+    const { events } = analysis;
     let page: TraceEvent[];
     let next: number | null;
     if (Object.keys(filter).length === 0) {
       page = events.slice(from, from + limit);
       next = from + limit < events.length ? from + limit : null;
     } else {
-      const matches = events.select(filter);
+      const matches = selection(analysis, filter);
       let lo = 0;
       let hi = matches.length;
       while (lo < hi) {
