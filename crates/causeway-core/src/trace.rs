@@ -61,6 +61,8 @@ struct StreamState {
     /// Position of the next record in the stream: its seq with wraps unwrapped, so that the
     /// order of two records of a stream is a comparison however long the stream runs.
     next_ord: u64,
+    /// The stream's first task: the program's start, which precedes every event-loop callback.
+    startup: Option<TaskIx>,
 }
 
 /// Sequence numbers are u32 and wrap; a gap of more than half the range is a step back.
@@ -176,10 +178,21 @@ impl Trace {
                     }
                 }
             }
+            // A task begun at a site is an event-loop callback whose scheduling was not recorded.
+            // Whatever scheduled it, the event loop runs it after the program's start.
+            Kind::TaskBegin if rec.site != 0 => {
+                if let Some(startup) = self.streams.get(&stream).and_then(|s| s.startup) {
+                    self.causes.push((startup, EdgeKind::Startup));
+                }
+            }
             Kind::TaskBegin => {}
             _ => self.stats.orphan_tasks += 1,
         }
         let task = self.graph.add_task(&self.causes);
+        if rec.kind == Kind::TaskBegin && rec.site == 0 {
+            let state = self.streams.entry(stream).or_default();
+            state.startup.get_or_insert(task);
+        }
         let begins = rec.kind.begins_task();
         self.tasks.push(TaskInfo {
             stream,
@@ -247,6 +260,27 @@ mod tests {
         assert_eq!(trace.tasks()[t(3).index()].records, 2);
         assert_eq!(trace.tasks()[t(2).index()].begin_ms, 5.0);
         assert_eq!(trace.stats(), TraceStats { records: 8, ..TraceStats::default() });
+    }
+
+    #[test]
+    fn event_loop_callbacks_come_after_the_start_of_the_program_and_nothing_else() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.callback(2, 20, 3.0);
+        w.callback(3, 20, 4.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        // Another stream's callback is not after this stream's start.
+        let mut other = RecordWriter::new();
+        other.callback(1, 20, 1.0);
+        trace.ingest(StreamId(2), &other.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert!(trace.graph().happens_before(t(1), t(2)));
+        assert!(trace.graph().happens_before(t(1), t(3)));
+        assert!(trace.graph().concurrent(t(2), t(3)));
+        assert_eq!(trace.edges()[0], Edge { from: t(1), to: t(2), kind: EdgeKind::Startup });
+        let foreign = trace.task_by_local(StreamId(2), LocalTaskId(1)).unwrap();
+        assert!(trace.graph().concurrent(t(1), foreign));
     }
 
     #[test]

@@ -60,6 +60,7 @@ export function claimTracePath(path: string, pid: number): string {
 
 export class TraceOutput {
   readonly path: string;
+  readonly traceId: string;
   readonly #recorder: Recorder;
   readonly #stream: number;
   readonly #quiet: boolean;
@@ -71,8 +72,15 @@ export class TraceOutput {
     this.#written += records.byteLength / RECORD_SIZE;
   };
 
-  private constructor(recorder: Recorder, writer: TraceFileWriter, stream: number, quiet: boolean) {
+  private constructor(
+    recorder: Recorder,
+    writer: TraceFileWriter,
+    traceId: string,
+    stream: number,
+    quiet: boolean,
+  ) {
     this.path = writer.path;
+    this.traceId = traceId;
     this.#recorder = recorder;
     this.#writer = writer;
     this.#stream = stream;
@@ -89,10 +97,11 @@ export class TraceOutput {
     const started = new Date(performance.timeOrigin);
     const path = claimTracePath(defaultTracePath(config, started, process.pid), process.pid);
     let writer: TraceFileWriter;
+    const traceId = randomBytes(16).toString('hex');
     try {
       mkdirSync(dirname(path), { recursive: true });
       writer = TraceFileWriter.create(path, {
-        traceId: randomBytes(16).toString('hex'),
+        traceId,
         service: config.service,
         pid: process.pid,
         startedAt: started.toISOString(),
@@ -107,7 +116,7 @@ export class TraceOutput {
       );
       return null;
     }
-    const output = new TraceOutput(recorder, writer, stream, config.quiet);
+    const output = new TraceOutput(recorder, writer, traceId, stream, config.quiet);
     output.#timer = setInterval(() => output.drain(), DRAIN_INTERVAL_MS);
     output.#timer.unref();
     process.once('exit', () => output.finish());
@@ -161,7 +170,7 @@ export class TraceOutput {
     if (!this.#quiet) {
       const lost = dropped > 0 ? `, ${dropped} dropped (ring full; raise CAUSEWAY_RING_RECORDS)` : '';
       process.stderr.write(
-        `causeway: trace written to ${relative(process.cwd(), this.path) || this.path} (${this.#written} records${lost})\n`,
+        `causeway: trace ${this.traceId} written to ${relative(process.cwd(), this.path) || this.path} (${this.#written} records${lost})\n`,
       );
     }
   }
