@@ -230,8 +230,8 @@ export function createServer(options: ServerOptions): CausewayServer {
   // ---- Ingest -------------------------------------------------------------------------------
 
   app.post('/v1/batches', async (request, reply) => {
-    if (closing)
-      throw new ServerError(ServerErrorCode.SHUTTING_DOWN, 'the server is shutting down; retry later');
+    // Requests that arrive after close() began get 503 from fastify (return503OnClosing); one
+    // already being received when it began is finished and committed.
     if (typeof request.body === 'string') throw unsupported(request);
     const batch = Buffer.isBuffer(request.body) ? decodeBatch(request.body) : decodeJsonBatch(request.body);
     const result = await store.ingestBatch(batch);
@@ -254,14 +254,7 @@ export function createServer(options: ServerOptions): CausewayServer {
   });
 
   app.post('/v1/traces', async (request) => {
-    if (closing)
-      throw new ServerError(ServerErrorCode.SHUTTING_DOWN, 'the server is shutting down; retry later');
-    if (Buffer.isBuffer(request.body)) {
-      throw new ServerError(
-        ServerErrorCode.UNSUPPORTED_MEDIA_TYPE,
-        'OTLP traces are accepted as application/json only',
-      );
-    }
+    if (Buffer.isBuffer(request.body) || typeof request.body === 'string') throw unsupported(request);
     const spans = parseOtlpTraces(request.body);
     const { traces } = await store.ingestSpans(spans);
     metrics.spansIngested += spans.length;
@@ -435,6 +428,12 @@ export function createServer(options: ServerOptions): CausewayServer {
     );
   }
   for (const timer of timers) timer.unref();
+
+  // A keep-alive connection that finishes its request during close() is closed after the answer,
+  // so that close() does not wait for the idle timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   app.addHook('preClose', async () => {
     closing = true;

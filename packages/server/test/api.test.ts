@@ -316,6 +316,16 @@ for (const kind of STORE_KINDS) {
           payload: 'x',
         });
         await expectRefused(response, 415, ServerErrorCode.UNSUPPORTED_MEDIA_TYPE);
+        const otlpProtobuf = await server.app.inject({
+          method: 'POST',
+          url: '/v1/traces',
+          headers: { 'content-type': BATCH_CONTENT_TYPE },
+          payload: 'x',
+        });
+        assert.match(
+          await expectRefused(otlpProtobuf, 415, ServerErrorCode.UNSUPPORTED_MEDIA_TYPE),
+          /send application\/json/,
+        );
       });
       it('a malformed OTLP request', async () => {
         const response = await server.app.inject({
