@@ -119,7 +119,7 @@ describe('causeway instrument', () => {
     });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, plain.stdout);
-    assert.match(run.stderr, /trace written to run\.cwtrace/);
+    assert.match(run.stderr, /trace [0-9a-f]{32} written to run\.cwtrace/);
     const { file, trace } = loadTraceFile(traceFile);
     try {
       assert.deepEqual(file.sites.map((chunk) => chunk.table.file).sort(), [
