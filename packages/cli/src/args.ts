@@ -14,3 +14,18 @@ export function parseCommandArgs<O extends Options>(command: string, args: strin
     throw new UsageError(`${command}: ${reason}. Run 'causeway ${command} --help' for usage.`);
   }
 }
+
+/** Options of every command that reads traces. */
+export const TRACE_OPTIONS = {
+  'trace-id': { type: 'string' },
+  'trace-dir': { type: 'string' },
+  server: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The help lines of TRACE_OPTIONS. */
+export const TRACE_OPTIONS_HELP = `  --trace-id ID       a trace in the trace directory: its file name (without .cwtrace) or its
+                      trace id (a unique prefix is enough); 'causeway traces' lists them
+  --trace-dir DIR     where traces are (default .causeway/traces; config traceDir, CAUSEWAY_TRACE_DIR)
+  --server URL        read from a Causeway server (not available yet; config server, CAUSEWAY_SERVER)
+  -h, --help          show this help`;

@@ -6,27 +6,49 @@ import { analyze } from './commands/analyze.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 
-export const MAIN_HELP = `Usage: causeway <command> [options]
+type CommandRun = (args: string[], io: Io) => number | Promise<number>;
+
+interface Command {
+  /** The synopsis shown in `causeway --help`, after the name. */
+  usage: string;
+  summary: string;
+  run: CommandRun;
+}
+
+/** Every command, in the order `causeway --help` lists them. */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  analyze: {
+    usage: '<trace-file> | --trace-id ID',
+    summary: 'the findings (races) of a recorded run, its tasks and happens-before edges',
+    run: analyze,
+  },
+};
+
+function mainHelp(): string {
+  const rows = Object.entries(COMMANDS).map(([name, { usage }]) => `${name} ${usage}`);
+  const width = Math.max(...rows.map((row) => row.length));
+  const lines = Object.values(COMMANDS).map(
+    ({ summary }, i) => `  ${(rows[i] as string).padEnd(width)}  ${summary}`,
+  );
+  return `Usage: causeway <command> [options]
 
 Causeway records how the async work of a Node.js service causes other work, and finds what went
 wrong between concurrent requests.
 
 Commands:
-  analyze <trace-file>   show the tasks of a recorded run and the happens-before edges between them
-
-Record a trace:
-  node --import @causeway/instrumentation/register your-app.ts
+${lines.join('\n')}
 
 Options:
-  -h, --help     show this help (and 'causeway <command> --help' for a command)
+  -h, --help     show this help (and 'causeway <command> --help' for a command, with examples)
   -v, --version  show the version
 
-Docs: docs/architecture.md, docs/cli.md
+Settings come from causeway.config.json (or .js, .ts; the nearest from the working directory
+upward), then CAUSEWAY_* environment variables, then flags: docs/cli.md lists them.
+
+Exit codes: 0 done, 1 a finding matched --fail-on, 2 usage, config or input error.
+Docs: docs/cli.md, docs/architecture.md
 `;
-
-type Command = (args: string[], io: Io) => number | Promise<number>;
-
-const COMMANDS: Readonly<Record<string, Command>> = { analyze };
+}
 
 const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -34,7 +56,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...args] = argv;
   try {
     if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-      io.out(MAIN_HELP);
+      io.out(mainHelp());
       return ExitCode.Ok;
     }
     if (name === '-v' || name === '--version') {
@@ -45,7 +67,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     if (command === undefined) {
       throw new UsageError(`unknown command '${name}'. Run 'causeway --help' for the commands.`);
     }
-    return await command(args, io);
+    return await command.run(args, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`causeway: ${error.message}\n`);
