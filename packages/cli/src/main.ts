@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { CausewayError } from '@causeway/core/errors';
 import { analyze } from './commands/analyze.ts';
+import { traces } from './commands/traces.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 
@@ -21,6 +22,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: '<trace-file> | --trace-id ID',
     summary: 'the findings (races) of a recorded run, its tasks and happens-before edges',
     run: analyze,
+  },
+  traces: {
+    usage: '',
+    summary: 'list the recorded traces, newest first, with their findings count',
+    run: traces,
   },
 };
 

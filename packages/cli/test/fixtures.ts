@@ -64,6 +64,10 @@ export interface TraceOptions {
   unfinished?: boolean;
 }
 
+function after(options: TraceOptions, ms: number): string {
+  return new Date(Date.parse(options.startedAt ?? '2026-11-23T10:00:00.000Z') + ms).toISOString();
+}
+
 /** A small trace with no race: root task 1 suspends invocations 7 and 8; tasks 2 and 3 continue them. */
 export function writeTrace(path: string, options: TraceOptions = {}): string {
   mkdirSync(join(path, '..'), { recursive: true });
@@ -100,7 +104,7 @@ export function writeTrace(path: string, options: TraceOptions = {}): string {
       { kind: EventKind.AwaitResume, flags: 0, seq: 6, task: 3, site: 2, a: 8, b: 2.25 },
     ]),
   );
-  if (!options.unfinished) writer.end({ records: 7, dropped: 0, endedAt: '2026-11-23T10:00:01.000Z' });
+  if (!options.unfinished) writer.end({ records: 7, dropped: 0, endedAt: after(options, 1000) });
   return path;
 }
 
@@ -163,6 +167,6 @@ export function writeLostUpdateTrace(path: string, options: TraceOptions = {}): 
       r(EventKind.Write, 5, 4, balance, 50, ValueTag.Number),
     ]),
   );
-  if (!options.unfinished) writer.end({ records: seq, dropped: 0, endedAt: '2026-11-23T10:00:01.500Z' });
+  if (!options.unfinished) writer.end({ records: seq, dropped: 0, endedAt: after(options, 1500) });
   return path;
 }
