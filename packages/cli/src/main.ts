@@ -1,11 +1,12 @@
 /** The causeway command: dispatches to a command, and turns errors into one line and an exit code. */
 
-import { createRequire } from 'node:module';
 import { CausewayError } from '@causeway/core/errors';
 import { analyze } from './commands/analyze.ts';
+import { exportTrace } from './commands/export.ts';
 import { traces } from './commands/traces.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
+import { VERSION } from './version.ts';
 
 type CommandRun = (args: string[], io: Io) => number | Promise<number>;
 
@@ -27,6 +28,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: '',
     summary: 'list the recorded traces, newest first, with their findings count',
     run: traces,
+  },
+  export: {
+    usage: '<trace-file> | --trace-id ID --format json|dot|mermaid|otlp',
+    summary: 'a trace as JSON with every event, a causal graph (DOT, Mermaid), or OTLP spans',
+    run: exportTrace,
   },
 };
 
@@ -55,8 +61,6 @@ Exit codes: 0 done, 1 a finding matched --fail-on, 2 usage, config or input erro
 Docs: docs/cli.md, docs/architecture.md
 `;
 }
-
-const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...args] = argv;
