@@ -25,7 +25,7 @@ export const TRACE_OPTIONS = {
 
 /** The help lines of TRACE_OPTIONS. */
 export const TRACE_OPTIONS_HELP = `  --trace-id ID       a trace in the trace directory: its file name (without .cwtrace) or its
-                      trace id (a unique prefix is enough); 'causeway traces' lists them
+                      trace id (a unique prefix is enough), or latest; 'causeway traces' lists them
   --trace-dir DIR     where traces are (default .causeway/traces; config traceDir, CAUSEWAY_TRACE_DIR)
   --server URL        read from a Causeway server (not available yet; config server, CAUSEWAY_SERVER)
   -h, --help          show this help`;

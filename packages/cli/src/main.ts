@@ -3,6 +3,8 @@
 import { CausewayError } from '@causeway/core/errors';
 import { analyze } from './commands/analyze.ts';
 import { exportTrace } from './commands/export.ts';
+import { init } from './commands/init.ts';
+import { runCommand } from './commands/run.ts';
 import { traces } from './commands/traces.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
@@ -19,6 +21,16 @@ interface Command {
 
 /** Every command, in the order `causeway --help` lists them. */
 const COMMANDS: Readonly<Record<string, Command>> = {
+  init: {
+    usage: '',
+    summary: 'set a project up: causeway.config.json and npm scripts (idempotent)',
+    run: init,
+  },
+  run: {
+    usage: '-- <command> [args]',
+    summary: 'run a program with on-the-fly instrumentation, recording a trace',
+    run: runCommand,
+  },
   analyze: {
     usage: '<trace-file> | --trace-id ID',
     summary: 'the findings (races) of a recorded run, its tasks and happens-before edges',

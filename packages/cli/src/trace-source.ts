@@ -79,7 +79,7 @@ export class FileTraceSource implements TraceSource {
     return entries;
   }
 
-  /** The file a trace id names. */
+  /** The file a trace id names; `latest` names the trace that started last. */
   resolve(traceId: string): string {
     const entries = this.#entries();
     if (entries.length === 0) {
@@ -87,6 +87,10 @@ export class FileTraceSource implements TraceSource {
         CliErrorCode.TRACE_NOT_FOUND,
         `${this.dir}: no traces here. Record one with 'causeway run -- node app.js', or set traceDir (--trace-dir).`,
       );
+    }
+    if (traceId === 'latest') {
+      const newest = [...entries].sort((x, y) => y.meta.startedAt.localeCompare(x.meta.startedAt))[0];
+      return (newest as { path: string }).path;
     }
     const byName = entries.filter(({ path }) => basename(path, TRACE_FILE_EXTENSION) === traceId);
     if (byName.length === 1) return (byName[0] as { path: string }).path;
