@@ -26,6 +26,8 @@ export interface CausewayConfig {
   service: string | null;
   /** A Causeway server to read traces from; null: read the trace directory. */
   server: string | null;
+  /** The server's API key (sent as x-causeway-api-key); null: none. */
+  apiKey: string | null;
   /** `--fail-on` selectors: finding classes, `race`, or a severity. Empty: never fail on findings. */
   failOn: string[];
   /** Which property accesses `causeway run` records: all, writes or off. */
@@ -90,6 +92,12 @@ const SPECS: { [K in ConfigKey]: KeySpec<K> } = {
       return protocol === 'http:' || protocol === 'https:' ? text.replace(/\/+$/, '') : undefined;
     },
   },
+  apiKey: {
+    env: 'CAUSEWAY_API_KEY',
+    flag: '--api-key',
+    allowed: 'the key the server was started with (a non-empty string)',
+    parse: nonEmptyString,
+  },
   failOn: {
     env: 'CAUSEWAY_FAIL_ON',
     flag: '--fail-on',
@@ -141,6 +149,7 @@ function defaults(cwd: string): CausewayConfig {
     traceDir: join(cwd, '.causeway', 'traces'),
     service: null,
     server: null,
+    apiKey: null,
     failOn: [],
     accesses: 'all',
     ringRecords: null,
@@ -245,7 +254,11 @@ export async function loadConfig(
       if (!Object.hasOwn(SPECS, key)) {
         throw new ConfigError(`${file}: unknown key '${key}'; the keys are ${CONFIG_KEYS.join(', ')}`);
       }
-      if (value === null && (key === 'service' || key === 'server' || key === 'ringRecords')) continue;
+      if (
+        value === null &&
+        (key === 'service' || key === 'server' || key === 'apiKey' || key === 'ringRecords')
+      )
+        continue;
       assign(config, sources, key as ConfigKey, value, false, file, dirname(file));
     }
   }

@@ -14,6 +14,8 @@ export const CliErrorCode = {
   CONFIG: 'CW_CLI_CONFIG',
   /** No trace matches the given trace id, or the trace directory has none. */
   TRACE_NOT_FOUND: 'CW_CLI_TRACE_NOT_FOUND',
+  /** The Causeway server given with --server cannot be reached, or refused a request. */
+  SERVER: 'CW_CLI_SERVER',
   /** A file the command writes (an export, the config, package.json) cannot be written or read. */
   FILE: 'CW_CLI_FILE',
 } as const;

@@ -1,17 +1,24 @@
 /**
- * Where the commands that read traces get them: the trace directory (FileTraceSource) or, later,
- * a Causeway server. A trace is named by a file path or by a trace id, which matches a file's
- * name (without `.cwtrace`) or the traceId in its META chunk (a unique prefix is enough).
+ * Where the commands that read traces get them: the trace directory (FileTraceSource) or a
+ * Causeway server's REST API (ServerTraceSource, docs/rest-api.md). A trace is named by a file
+ * path or by a trace id: a file's name (without `.cwtrace`), the traceId of its META chunk (a
+ * unique prefix is enough), or `latest`.
  */
 
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import {
   buildTraceReport,
+  confidenceOf,
+  type FindingReport,
   type LoadedTrace,
   loadTraceFile,
+  REPORT_VERSION,
   readTraceMeta,
+  severityOf,
   TRACE_FILE_EXTENSION,
+  type TraceEvent,
+  TraceEvents,
   type TraceMeta,
   type TraceReport,
 } from '@causeway/core';
@@ -24,30 +31,81 @@ export interface TraceSummary {
   traceId: string;
   service: string;
   startedAt: string;
-  /** From the start to the END chunk, or to the last task's start when the recording did not finish. */
+  /**
+   * From the start to the END chunk, or to the last task's start when the recording did not
+   * finish; from a server, to the trace's last update once it ended. null when unknown.
+   */
   durationMs: number | null;
   records: number;
   dropped: number;
-  findings: number;
+  /** null when a server has not analysed the trace since records last arrived. */
+  findings: number | null;
   finished: boolean;
+  /** The file, or the trace's URL on the server. */
   file: string;
 }
 
 /** What a command names: a path, or a trace id to look up. */
 export type TraceRef = { path: string } | { traceId: string };
 
+export interface OpenedTrace {
+  /** The file, or the trace's URL. */
+  where: string;
+  report: TraceReport;
+  /** Every event, when asked for. */
+  events: TraceEvent[] | null;
+}
+
 export interface TraceSource {
+  /** Where traces come from, for messages. */
+  readonly where: string;
   /** Every trace, newest first. */
   list(io: Io): Promise<TraceSummary[]>;
-  /** Loads one trace into the core; the caller disposes `loaded.trace`. */
-  open(ref: TraceRef, io: Io): Promise<{ path: string; loaded: LoadedTrace }>;
+  open(ref: TraceRef, io: Io, options?: { events?: boolean }): Promise<OpenedTrace>;
 }
 
 /** Loading a trace bigger than this shows a progress line (on a terminal). */
 const PROGRESS_BYTES = 4 * 1024 * 1024;
 
-function isTraceFile(name: string): boolean {
-  return extname(name) === TRACE_FILE_EXTENSION;
+function notFound(traceId: string, where: string): InputError {
+  return new InputError(
+    CliErrorCode.TRACE_NOT_FOUND,
+    `no trace '${traceId}' in ${where} (by file name or trace id). Run 'causeway traces' to list them.`,
+  );
+}
+
+/** The one trace among `candidates` that `traceId` names (by name, id, id prefix or `latest`). */
+function pick<T extends { name: string; traceId: string; startedAt: string }>(
+  candidates: readonly T[],
+  traceId: string,
+  where: string,
+): T {
+  if (candidates.length === 0) {
+    throw new InputError(
+      CliErrorCode.TRACE_NOT_FOUND,
+      `${where}: no traces here. Record one with 'causeway run -- node app.js', or set traceDir (--trace-dir).`,
+    );
+  }
+  if (traceId === 'latest') {
+    return [...candidates].sort((x, y) => y.startedAt.localeCompare(x.startedAt))[0] as T;
+  }
+  const byName = candidates.filter((candidate) => candidate.name === traceId);
+  if (byName.length === 1) return byName[0] as T;
+  const wanted = traceId.toLowerCase();
+  const exact = candidates.filter((candidate) => candidate.traceId === wanted);
+  const matches =
+    exact.length > 0 ? exact : candidates.filter((candidate) => candidate.traceId.startsWith(wanted));
+  if (matches.length === 1) return matches[0] as T;
+  if (matches.length > 1) {
+    throw new InputError(
+      CliErrorCode.TRACE_NOT_FOUND,
+      `trace id '${traceId}' matches ${matches.length} traces in ${where} (${matches
+        .slice(0, 3)
+        .map((match) => match.name)
+        .join(', ')}${matches.length > 3 ? ', ...' : ''}); give more of the id`,
+    );
+  }
+  throw notFound(traceId, where);
 }
 
 export class FileTraceSource implements TraceSource {
@@ -55,6 +113,10 @@ export class FileTraceSource implements TraceSource {
 
   constructor(dir: string) {
     this.dir = dir;
+  }
+
+  get where(): string {
+    return this.dir;
   }
 
   /** The trace files of the directory with their META, skipping files that are not traces. */
@@ -71,7 +133,7 @@ export class FileTraceSource implements TraceSource {
       );
     }
     const entries: { path: string; meta: TraceMeta }[] = [];
-    for (const name of names.filter(isTraceFile).sort()) {
+    for (const name of names.filter((file) => extname(file) === TRACE_FILE_EXTENSION).sort()) {
       const path = join(this.dir, name);
       const meta = readTraceMeta(path);
       if (meta !== null) entries.push({ path, meta });
@@ -81,52 +143,40 @@ export class FileTraceSource implements TraceSource {
 
   /** The file a trace id names; `latest` names the trace that started last. */
   resolve(traceId: string): string {
-    const entries = this.#entries();
-    if (entries.length === 0) {
-      throw new InputError(
-        CliErrorCode.TRACE_NOT_FOUND,
-        `${this.dir}: no traces here. Record one with 'causeway run -- node app.js', or set traceDir (--trace-dir).`,
-      );
-    }
-    if (traceId === 'latest') {
-      const newest = [...entries].sort((x, y) => y.meta.startedAt.localeCompare(x.meta.startedAt))[0];
-      return (newest as { path: string }).path;
-    }
-    const byName = entries.filter(({ path }) => basename(path, TRACE_FILE_EXTENSION) === traceId);
-    if (byName.length === 1) return (byName[0] as { path: string }).path;
-    const wanted = traceId.toLowerCase();
-    const exact = entries.filter(({ meta }) => meta.traceId === wanted);
-    const matches = exact.length > 0 ? exact : entries.filter(({ meta }) => meta.traceId.startsWith(wanted));
-    if (matches.length === 1) return (matches[0] as { path: string }).path;
-    if (matches.length > 1) {
-      throw new InputError(
-        CliErrorCode.TRACE_NOT_FOUND,
-        `trace id '${traceId}' matches ${matches.length} traces in ${this.dir} (${matches
-          .slice(0, 3)
-          .map(({ path }) => basename(path))
-          .join(', ')}${matches.length > 3 ? ', ...' : ''}); give more of the id`,
-      );
-    }
-    throw new InputError(
-      CliErrorCode.TRACE_NOT_FOUND,
-      `no trace '${traceId}' in ${this.dir} (by file name or trace id). Run 'causeway traces' to list them.`,
-    );
+    const candidates = this.#entries().map(({ path, meta }) => ({
+      path,
+      name: basename(path, TRACE_FILE_EXTENSION),
+      traceId: meta.traceId,
+      startedAt: meta.startedAt,
+    }));
+    return pick(candidates, traceId, this.dir).path;
   }
 
-  async open(ref: TraceRef, io: Io): Promise<{ path: string; loaded: LoadedTrace }> {
+  /** Loads one trace into the core; the caller disposes `loaded.trace`. */
+  load(ref: TraceRef, io: Io): { path: string; loaded: LoadedTrace } {
     const path = 'path' in ref ? ref.path : this.resolve(ref.traceId);
     const progress = new Progress(io);
-    let size = 0;
-    try {
-      size = statSync(path).size;
-    } catch {
-      // loadTraceFile says what is wrong with the path.
-    }
+    const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
     if (size > PROGRESS_BYTES) progress.update(`loading ${path} (${(size / 2 ** 20).toFixed(1)} MiB)...`);
     try {
       return { path, loaded: loadTraceFile(path) };
     } finally {
       progress.done();
+    }
+  }
+
+  async open(ref: TraceRef, io: Io, options: { events?: boolean } = {}): Promise<OpenedTrace> {
+    const { path, loaded } = this.load(ref, io);
+    try {
+      const report = buildTraceReport(path, loaded);
+      let events: TraceEvent[] | null = null;
+      if (options.events) {
+        const all = TraceEvents.of(loaded);
+        events = all.slice(0, all.length);
+      }
+      return { where: path, report, events };
+    } finally {
+      loaded.trace.dispose();
     }
   }
 
@@ -180,28 +230,173 @@ export function summarize(path: string, report: TraceReport): TraceSummary {
   };
 }
 
-/** The source a command reads from, per its settings. */
-export function traceSource(config: CausewayConfig): FileTraceSource {
-  if (config.server !== null) {
-    throw new UsageError(
-      `reading traces from a server (--server ${config.server}) is not available yet; ` +
-        'read the trace directory instead (unset CAUSEWAY_SERVER / the config key server, or pass a trace file).',
-    );
+/** A trace summary as `GET /v1/traces` answers it (docs/rest-api.md). */
+interface ServerSummary {
+  traceId: string;
+  service: string;
+  startedAt: string;
+  updatedAt: string;
+  records: number;
+  dropped: number;
+  ended: boolean;
+  findings: number | null;
+}
+
+/** A request that takes longer than this is abandoned with an error, not waited on forever. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Largest page the REST API serves. */
+const PAGE = 1000;
+
+/** Traces on a Causeway server, through its REST API v1 (docs/rest-api.md). */
+export class ServerTraceSource implements TraceSource {
+  readonly base: string;
+  readonly #apiKey: string | null;
+
+  constructor(base: string, apiKey: string | null) {
+    this.base = base.replace(/\/+$/, '');
+    this.#apiKey = apiKey;
   }
-  return new FileTraceSource(config.traceDir);
+
+  get where(): string {
+    return this.base;
+  }
+
+  async #get<T>(path: string): Promise<T> {
+    const url = `${this.base}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: this.#apiKey === null ? {} : { 'x-causeway-api-key': this.#apiKey },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      const cause =
+        (error as Error).name === 'TimeoutError'
+          ? `no answer in ${REQUEST_TIMEOUT_MS / 1000} s`
+          : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
+      throw new InputError(
+        CliErrorCode.SERVER,
+        `cannot reach the Causeway server at ${this.base} (${cause}); start it with 'causeway serve', or check --server`,
+      );
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new InputError(
+        CliErrorCode.SERVER,
+        `${url}: answered ${response.status} with something that is not JSON; is ${this.base} a Causeway server?`,
+      );
+    }
+    if (!response.ok) {
+      const { code, message } = (body ?? {}) as { code?: string; message?: string };
+      throw new InputError(
+        code === 'CW_SERVER_TRACE_NOT_FOUND' ? CliErrorCode.TRACE_NOT_FOUND : CliErrorCode.SERVER,
+        `${url}: ${response.status} ${code ?? ''}${message === undefined ? '' : `: ${message}`}`.trim(),
+      );
+    }
+    return body as T;
+  }
+
+  async #summaries(): Promise<ServerSummary[]> {
+    const all: ServerSummary[] = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      const page: { traces: ServerSummary[]; next: number | null } = await this.#get(
+        `/v1/traces?limit=${PAGE}&offset=${offset}`,
+      );
+      all.push(...page.traces);
+      offset = page.next;
+    }
+    return all;
+  }
+
+  async list(): Promise<TraceSummary[]> {
+    return (await this.#summaries()).map((trace) => {
+      const span = Date.parse(trace.updatedAt) - Date.parse(trace.startedAt);
+      return {
+        traceId: trace.traceId,
+        service: trace.service,
+        startedAt: trace.startedAt,
+        durationMs: trace.ended && Number.isFinite(span) ? span : null,
+        records: trace.records,
+        dropped: trace.dropped,
+        findings: trace.findings,
+        finished: trace.ended,
+        file: `${this.base}/v1/traces/${trace.traceId}`,
+      };
+    });
+  }
+
+  async #resolve(traceId: string): Promise<string> {
+    if (/^[0-9a-f]{32}$/.test(traceId)) return traceId;
+    const candidates = (await this.#summaries()).map((trace) => ({ ...trace, name: trace.traceId }));
+    return pick(candidates, traceId, this.base).traceId;
+  }
+
+  async open(ref: TraceRef, _io: Io, options: { events?: boolean } = {}): Promise<OpenedTrace> {
+    if ('path' in ref) throw new Error('ServerTraceSource.open: a file path is read from disk');
+    const id = await this.#resolve(ref.traceId);
+    const path = `/v1/traces/${id}`;
+    const [detail, graph, { findings }] = await Promise.all([
+      this.#get<Pick<TraceReport, 'meta' | 'streams' | 'end'> & { stats: TraceReport['stats'] }>(path),
+      this.#get<Pick<TraceReport, 'tasks' | 'edges'>>(`${path}/graph`),
+      this.#get<{ findings: FindingReport[] }>(`${path}/findings`),
+    ]);
+    const { records, dropped, tasks, chains, orphanTasks, unmatchedResumes } = detail.stats;
+    const report: TraceReport = {
+      reportVersion: REPORT_VERSION,
+      file: `${this.base}${path}`,
+      meta: detail.meta,
+      streams: detail.streams,
+      end: detail.end,
+      stats: { records, dropped, tasks, chains, orphanTasks, unmatchedResumes },
+      // A server built before findings carried confidence and severity: derive them the same way.
+      findings: findings.map((finding) => ({
+        ...finding,
+        confidence: finding.confidence ?? confidenceOf(finding.evidence),
+        severity: finding.severity ?? severityOf(finding.class),
+      })),
+      tasks: graph.tasks,
+      edges: graph.edges,
+    };
+    let events: TraceEvent[] | null = null;
+    if (options.events) {
+      events = [];
+      let from: number | null = 0;
+      while (from !== null) {
+        const page: { events: TraceEvent[]; next: number | null } = await this.#get(
+          `${path}/events?from=${from}&limit=${PAGE}`,
+        );
+        events.push(...page.events);
+        from = page.next;
+      }
+    }
+    return { where: report.file, report, events };
+  }
+}
+
+/** The source a command reads from, per its settings. */
+export function traceSource(config: CausewayConfig): TraceSource {
+  return config.server !== null
+    ? new ServerTraceSource(config.server, config.apiKey)
+    : new FileTraceSource(config.traceDir);
 }
 
 /**
- * Opens the trace a command was pointed at. A file path is read as it is, wherever the settings
- * say traces live; a trace id is looked up in the configured source.
+ * Opens the trace a command was pointed at. A file path is read from disk whatever the settings
+ * say; a trace id is looked up in the configured source.
  */
 export function openTrace(
   config: CausewayConfig,
   ref: TraceRef,
   io: Io,
-): Promise<{ path: string; loaded: LoadedTrace }> {
+  options: { events?: boolean } = {},
+): Promise<OpenedTrace> {
   const source = 'path' in ref ? new FileTraceSource(config.traceDir) : traceSource(config);
-  return source.open(ref, io);
+  return source.open(ref, io, options);
 }
 
 /** The trace a command was pointed at: a positional path, or --trace-id. */

@@ -55,7 +55,7 @@ export {
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';
 export type { AccessReport, Confidence, FindingReport, Severity } from './race-report.ts';
-export { buildFindingReports, describeEvidence } from './race-report.ts';
+export { buildFindingReports, confidenceOf, describeEvidence, severityOf } from './race-report.ts';
 export type { EdgeReport, TaskReport, TraceReport } from './report.ts';
 export { buildTraceReport, REPORT_VERSION } from './report.ts';
 export type { Site } from './sites.ts';

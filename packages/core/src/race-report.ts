@@ -93,6 +93,16 @@ const EVIDENCE: Record<RaceEvidence, string> = {
   possible: 'possible: nothing orders these tasks, though this run did not interleave them harmfully',
 };
 
+/** A finding's confidence, from its evidence alone. */
+export function confidenceOf(evidence: RaceEvidence): Confidence {
+  return CONFIDENCE[evidence];
+}
+
+/** A finding's severity, from its class alone. */
+export function severityOf(raceClass: RaceClass): Severity {
+  return SEVERITY[raceClass];
+}
+
 export function describeEvidence(evidence: RaceEvidence): string {
   return EVIDENCE[evidence];
 }

@@ -1,7 +1,6 @@
 /** `causeway analyze`: the findings of a recorded run, then its tasks and happens-before edges. */
 
 import {
-  buildTraceReport,
   describeEvidence,
   type FindingReport,
   type Site,
@@ -9,7 +8,7 @@ import {
   type TaskReport,
   type TraceReport,
 } from '@causeway/core';
-import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP } from '../args.ts';
+import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { failingFindings } from '../fail-on.ts';
@@ -62,16 +61,8 @@ export async function analyze(args: string[], io: Io): Promise<number> {
     throw new UsageError(`analyze: unexpected argument '${extra[0]}': analyze reads one trace.`);
   }
   const ref = traceRef('analyze', path, values['trace-id']);
-  const { config } = await loadConfig({
-    flags: { traceDir: values['trace-dir'], server: values.server, failOn: values['fail-on'] },
-  });
-  const opened = await openTrace(config, ref, io);
-  let report: TraceReport;
-  try {
-    report = buildTraceReport(opened.path, opened.loaded);
-  } finally {
-    opened.loaded.trace.dispose();
-  }
+  const { config } = await loadConfig({ flags: { ...traceFlags(values), failOn: values['fail-on'] } });
+  const { report } = await openTrace(config, ref, io);
   io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
   const failing = failingFindings(report.findings, config.failOn);
   if (failing.length > 0) {

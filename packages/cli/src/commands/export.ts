@@ -1,8 +1,7 @@
 /** `causeway export`: a trace as JSON, a causal graph (DOT, Mermaid), or OTLP for tracing backends. */
 
 import { writeFileSync } from 'node:fs';
-import { buildTraceReport, TraceEvents } from '@causeway/core';
-import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP } from '../args.ts';
+import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
 import { CliErrorCode, ExitCode, InputError, UsageError } from '../errors.ts';
 import { toDot, toMermaid } from '../export/graph.ts';
@@ -68,23 +67,18 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     throw new UsageError(`export: unexpected argument '${extra[0]}': export writes one trace.`);
   }
   const ref = traceRef('export', path, values['trace-id']);
-  const { config } = await loadConfig({ flags: { traceDir: values['trace-dir'], server: values.server } });
-  const opened = await openTrace(config, ref, io);
+  const { config } = await loadConfig({ flags: traceFlags(values) });
+  const opened = await openTrace(config, ref, io, { events: format === 'json' });
+  const { report } = opened;
   let text: string;
-  try {
-    const report = buildTraceReport(opened.path, opened.loaded);
-    if (format === 'json') {
-      const events = TraceEvents.of(opened.loaded);
-      text = `${JSON.stringify({ ...report, events: events.slice(0, events.length) }, null, 2)}\n`;
-    } else if (format === 'dot') {
-      text = toDot(report);
-    } else if (format === 'mermaid') {
-      text = toMermaid(report);
-    } else {
-      text = `${JSON.stringify(toOtlp(report, VERSION), null, 2)}\n`;
-    }
-  } finally {
-    opened.loaded.trace.dispose();
+  if (format === 'json') {
+    text = `${JSON.stringify({ ...report, events: opened.events }, null, 2)}\n`;
+  } else if (format === 'dot') {
+    text = toDot(report);
+  } else if (format === 'mermaid') {
+    text = toMermaid(report);
+  } else {
+    text = `${JSON.stringify(toOtlp(report, VERSION), null, 2)}\n`;
   }
   if (values.out === undefined) {
     io.out(text);
@@ -99,7 +93,7 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     );
   }
   io.out(
-    `causeway: wrote ${format} of trace ${opened.path} to ${values.out} (${Buffer.byteLength(text)} bytes)\n`,
+    `causeway: wrote ${format} of trace ${opened.where} to ${values.out} (${Buffer.byteLength(text)} bytes)\n`,
   );
   return ExitCode.Ok;
 }

@@ -1,6 +1,6 @@
 /** `causeway traces`: the traces in the trace directory, newest first. */
 
-import { parseCommandArgs, TRACE_OPTIONS } from '../args.ts';
+import { parseCommandArgs, TRACE_OPTIONS, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { Io } from '../io.ts';
@@ -18,12 +18,14 @@ Options:
                       { traceId, service, startedAt, durationMs, records, dropped, findings,
                         finished, file }
   --trace-dir DIR     where traces are (default .causeway/traces; config traceDir, CAUSEWAY_TRACE_DIR)
-  --server URL        list a Causeway server's traces (not available yet; config server, CAUSEWAY_SERVER)
+  --server URL        list a Causeway server's traces (config server, CAUSEWAY_SERVER)
+  --api-key KEY       the server's API key (config apiKey, CAUSEWAY_API_KEY)
   -h, --help          show this help
 
 Examples:
   causeway traces
   causeway traces --trace-dir /tmp/run-42/traces
+  causeway traces --server http://127.0.0.1:7777
   causeway traces --json | jq '.[] | select(.findings > 0) | .traceId'
 `;
 
@@ -44,7 +46,7 @@ function render(summaries: TraceSummary[], dir: string): string {
       trace.startedAt,
       `${duration(trace.durationMs)}${trace.finished ? '' : ' (unfinished)'}`,
       `${trace.records}${trace.dropped > 0 ? ` (${trace.dropped} dropped)` : ''}`,
-      String(trace.findings),
+      trace.findings === null ? '? (not analysed yet)' : String(trace.findings),
     ]),
   ];
   const widths = (rows[0] as string[]).map((_, column) =>
@@ -64,6 +66,7 @@ export async function traces(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs('traces', args, {
     'trace-dir': TRACE_OPTIONS['trace-dir'],
     server: TRACE_OPTIONS.server,
+    'api-key': TRACE_OPTIONS['api-key'],
     help: TRACE_OPTIONS.help,
     json: { type: 'boolean' },
   });
@@ -76,9 +79,9 @@ export async function traces(args: string[], io: Io): Promise<number> {
       `traces: unexpected argument '${positionals[0]}'; to list another directory, use --trace-dir DIR.`,
     );
   }
-  const { config } = await loadConfig({ flags: { traceDir: values['trace-dir'], server: values.server } });
+  const { config } = await loadConfig({ flags: traceFlags(values) });
   const source = traceSource(config);
   const summaries = await source.list(io);
-  io.out(values.json ? `${JSON.stringify(summaries, null, 2)}\n` : render(summaries, source.dir));
+  io.out(values.json ? `${JSON.stringify(summaries, null, 2)}\n` : render(summaries, source.where));
   return ExitCode.Ok;
 }
