@@ -33,7 +33,7 @@ export interface TraceSummary {
   startedAt: string;
   /**
    * From the start to the END chunk, or to the last task's start when the recording did not
-   * finish; from a server, to the trace's last update once it ended. null when unknown.
+   * finish. null when unknown (always, from a server: its list does not carry the end).
    */
   durationMs: number | null;
   records: number;
@@ -235,7 +235,6 @@ interface ServerSummary {
   traceId: string;
   service: string;
   startedAt: string;
-  updatedAt: string;
   records: number;
   dropped: number;
   ended: boolean;
@@ -315,12 +314,12 @@ export class ServerTraceSource implements TraceSource {
 
   async list(): Promise<TraceSummary[]> {
     return (await this.#summaries()).map((trace) => {
-      const span = Date.parse(trace.updatedAt) - Date.parse(trace.startedAt);
       return {
         traceId: trace.traceId,
         service: trace.service,
         startedAt: trace.startedAt,
-        durationMs: trace.ended && Number.isFinite(span) ? span : null,
+        // The list does not say when a recording ended, and asking each trace would analyse each.
+        durationMs: null,
         records: trace.records,
         dropped: trace.dropped,
         findings: trace.findings,
