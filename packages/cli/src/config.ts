@@ -281,5 +281,8 @@ export function runtimeEnvironment(config: CausewayConfig): Record<string, strin
   };
   if (config.service !== null) env.CAUSEWAY_SERVICE = config.service;
   if (config.ringRecords !== null) env.CAUSEWAY_RING_RECORDS = String(config.ringRecords);
+  // A runtime that can send batches to a server (docs/wire-format.md) reads the same two variables.
+  if (config.server !== null) env.CAUSEWAY_SERVER = config.server;
+  if (config.apiKey !== null) env.CAUSEWAY_API_KEY = config.apiKey;
   return env;
 }

@@ -38,7 +38,11 @@ describe('config', () => {
       join(dir, 'causeway.config.json'),
       JSON.stringify({ traceDir: 'from-file', accesses: 'writes', service: 'file-svc' }),
     );
-    const env = { CAUSEWAY_TRACE_DIR: 'from-env', CAUSEWAY_ACCESSES: 'off' };
+    const env = {
+      CAUSEWAY_TRACE_DIR: 'from-env',
+      CAUSEWAY_ACCESSES: 'off',
+      CAUSEWAY_SERVER: 'http://127.0.0.1:7777/',
+    };
     const { config, sources } = await loadConfig({ cwd: dir, env, flags: { traceDir: 'from-flag' } });
     assert.equal(config.traceDir, join(dir, 'from-flag'));
     assert.equal(sources.traceDir, '--trace-dir');
@@ -49,6 +53,7 @@ describe('config', () => {
       CAUSEWAY_TRACE_DIR: join(dir, 'from-flag'),
       CAUSEWAY_ACCESSES: 'off',
       CAUSEWAY_SERVICE: 'file-svc',
+      CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
     });
   });
 
