@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig, runtimeEnvironment } from '../src/config.ts';
+import { CONFIG_KEYS, configKeyNames, loadConfig, runtimeEnvironment } from '../src/config.ts';
 import { ExitCode } from '../src/errors.ts';
 import { runIn, tempDir, writeLostUpdateTrace } from './fixtures.ts';
 
@@ -128,6 +128,17 @@ describe('config', () => {
     await assert.rejects(
       loadConfig({ cwd: dir, env: {} }),
       /more than one config file \(causeway\.config\.json, causeway\.config\.js\); keep one/,
+    );
+  });
+
+  it('is documented key for key in docs/cli.md', () => {
+    const doc = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\| `(\w+)` +\| `(CAUSEWAY_\w+)` +\| `(--[\w-]+)` +\|/gm)].map((m) =>
+      m.slice(1, 4),
+    );
+    assert.deepEqual(
+      rows,
+      CONFIG_KEYS.map((key) => [key, configKeyNames(key).env, configKeyNames(key).flag]),
     );
   });
 });
