@@ -23,7 +23,7 @@ interface Command {
 const COMMANDS: Readonly<Record<string, Command>> = {
   init: {
     usage: '',
-    summary: 'set a project up: causeway.config.json and npm scripts (idempotent)',
+    summary: 'set a project up: causeway.config.json and npm scripts',
     run: init,
   },
   run: {
@@ -32,18 +32,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: runCommand,
   },
   analyze: {
-    usage: '<trace-file> | --trace-id ID',
-    summary: 'the findings (races) of a recorded run, its tasks and happens-before edges',
+    usage: '<trace> | --trace-id ID',
+    summary: 'the findings (races) of a run, its tasks and happens-before edges',
     run: analyze,
   },
   traces: {
     usage: '',
-    summary: 'list the recorded traces, newest first, with their findings count',
+    summary: 'the recorded traces, newest first, with their findings counts',
     run: traces,
   },
   export: {
-    usage: '<trace-file> | --trace-id ID --format json|dot|mermaid|otlp',
-    summary: 'a trace as JSON with every event, a causal graph (DOT, Mermaid), or OTLP spans',
+    usage: '<trace> | --trace-id ID --format F',
+    summary: 'a trace as JSON, a causal graph (dot, mermaid) or OTLP spans',
     run: exportTrace,
   },
 };

@@ -21,7 +21,7 @@ describe('causeway --help', () => {
     const result = causeway('--help');
     assert.equal(result.status, ExitCode.Ok);
     assert.match(result.stdout, /^Usage: causeway <command>/);
-    assert.match(result.stdout, /analyze <trace-file>/);
+    assert.match(result.stdout, /^ {2}analyze <trace> \| --trace-id ID +the findings/m);
   });
 
   it('rejects an unknown command on one line', () => {
