@@ -82,6 +82,9 @@ export interface LocationState {
   task: number;
 }
 
+/** How many events apart `stateAt` keeps its snapshots: the most one call replays. */
+export const CHECKPOINT_EVERY = 4096;
+
 function locationKey(stream: number, objectId: number, keyId: number): string {
   return `${stream}:${objectId}:${keyId}`;
 }
@@ -96,6 +99,9 @@ export class TraceEvents {
   readonly #firstOfChunk: Uint32Array;
   readonly #taskOf: Int32Array;
   readonly #kindOf: Uint8Array;
+  /** Built on first use: stateAt's snapshots, and each stream's events for locate. */
+  #checkpointCache: Map<string, LocationState>[] | null = null;
+  #streamRangeCache: Map<number, { firstSeq: number; events: Uint32Array }> | null = null;
 
   constructor(file: TraceFile, tasks: readonly Task[]) {
     this.sites = new SiteIndex(file.sites);
@@ -200,18 +206,65 @@ export class TraceEvents {
 
   /**
    * Time travel: every location written at or before event `index`, with the last value written
-   * there, in the order the locations were first written. Records of one stream are in the order
+   * there, in the order the locations were first written. Records of one stream are in order
    * the program ran them, so this is the state the program itself saw after that event.
+   *
+   * The first call walks the trace once and keeps a snapshot every CHECKPOINT_EVERY events; each
+   * call then replays at most that many events from the nearest snapshot, so stepping through a
+   * million-event trace stays interactive.
    */
   stateAt(index: number): LocationState[] {
     this.#checked(index);
-    const state = new Map<string, LocationState>();
-    for (let i = 0; i <= index; i++) {
+    const checkpoints = this.#checkpoints();
+    const from = Math.floor(index / CHECKPOINT_EVERY);
+    const state = new Map(checkpoints[from]);
+    this.#replayWrites(state, from * CHECKPOINT_EVERY, index + 1);
+    return Array.from(state.values(), (location) => ({ ...location }));
+  }
+
+  /**
+   * The index of the event `seq` of `stream` (what a finding's access names), or -1 when that
+   * record is not in the trace (dropped). Records of one stream follow each other in seq order
+   * (modulo 2^32), so this is a binary search.
+   */
+  locate(stream: number, seq: number): number {
+    const ranges = this.#streamRanges().get(stream);
+    if (ranges === undefined) return -1;
+    const base = ranges.firstSeq;
+    const target = (seq - base) >>> 0;
+    const offsets = ranges.events;
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const event = offsets[mid] as number;
+      const at = (this.#seqAt(event) - base) >>> 0;
+      if (at === target) return event;
+      if (at < target) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  #checkpoints(): Map<string, LocationState>[] {
+    if (this.#checkpointCache !== null) return this.#checkpointCache;
+    const checkpoints: Map<string, LocationState>[] = [new Map()];
+    const running = new Map<string, LocationState>();
+    for (let start = 0; start + CHECKPOINT_EVERY < this.length; start += CHECKPOINT_EVERY) {
+      this.#replayWrites(running, start, start + CHECKPOINT_EVERY);
+      checkpoints.push(new Map(running));
+    }
+    this.#checkpointCache = checkpoints;
+    return checkpoints;
+  }
+
+  /** Applies the writes of events [start, end) to `state`; a Map keeps a key's first position. */
+  #replayWrites(state: Map<string, LocationState>, start: number, end: number): void {
+    for (let i = start; i < end; i++) {
       if (this.#kindOf[i] !== EventKind.Write) continue;
       const event = this.at(i);
       const access = event.access as EventAccess;
-      const key = locationKey(event.stream, access.objectId, access.keyId);
-      const written: LocationState = {
+      state.set(locationKey(event.stream, access.objectId, access.keyId), {
         stream: event.stream,
         objectId: access.objectId,
         keyId: access.keyId,
@@ -220,12 +273,39 @@ export class TraceEvents {
         deleted: access.kind === 'delete',
         writtenAt: i,
         task: event.task,
-      };
-      const previous = state.get(key);
-      if (previous === undefined) state.set(key, written);
-      else Object.assign(previous, written);
+      });
     }
-    return [...state.values()];
+  }
+
+  /** Per stream, the indices of its events in trace order (built on first use). */
+  #streamRanges(): Map<number, { firstSeq: number; events: Uint32Array }> {
+    if (this.#streamRangeCache !== null) return this.#streamRangeCache;
+    const counts = new Map<number, number>();
+    this.#chunks.forEach(({ stream, view }) => {
+      counts.set(stream, (counts.get(stream) ?? 0) + Math.floor(view.byteLength / RECORD_SIZE));
+    });
+    const ranges = new Map<number, { firstSeq: number; events: Uint32Array }>();
+    const filled = new Map<number, number>();
+    for (const [stream, count] of counts) {
+      ranges.set(stream, { firstSeq: 0, events: new Uint32Array(count) });
+      filled.set(stream, 0);
+    }
+    this.#chunks.forEach(({ stream, view }, c) => {
+      const range = ranges.get(stream) as { firstSeq: number; events: Uint32Array };
+      const first = this.#firstOfChunk[c] as number;
+      let at = filled.get(stream) as number;
+      if (at === 0 && view.byteLength >= RECORD_SIZE) range.firstSeq = this.#seqAt(first);
+      for (let r = 0; r < Math.floor(view.byteLength / RECORD_SIZE); r++) range.events[at++] = first + r;
+      filled.set(stream, at);
+    });
+    this.#streamRangeCache = ranges;
+    return ranges;
+  }
+
+  #seqAt(index: number): number {
+    const c = this.#chunkOf[index] as number;
+    const { view } = this.#chunks[c] as { view: DataView };
+    return view.getUint32((index - (this.#firstOfChunk[c] as number)) * RECORD_SIZE + RecordOffset.seq, true);
   }
 
   #access(
