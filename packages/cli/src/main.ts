@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { CausewayError } from '@causeway/core/errors';
 import { analyze } from './commands/analyze.ts';
+import { tui } from './commands/tui.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 
@@ -13,6 +14,7 @@ wrong between concurrent requests.
 
 Commands:
   analyze <trace-file>   show the tasks of a recorded run and the happens-before edges between them
+  tui [trace-file]       browse traces in the terminal: timeline, causes, details, time travel, findings
 
 Record a trace:
   node --import @causeway/instrumentation/register your-app.ts
@@ -26,7 +28,7 @@ Docs: docs/architecture.md, docs/cli.md
 
 type Command = (args: string[], io: Io) => number | Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = { analyze };
+const COMMANDS: Readonly<Record<string, Command>> = { analyze, tui };
 
 const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 
