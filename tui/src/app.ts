@@ -126,6 +126,21 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     };
   }, [state.refreshes, source]);
 
+  // Analyse the shown trace after it is on screen; each twentieth of the way redraws the progress.
+  const [, setAnalysisStep] = useState(0);
+  useEffect(() => {
+    const model = shown.model;
+    if (model === null || model.analysis.done) return;
+    let step = -1;
+    void model.analyze((fraction) => {
+      const now = fraction >= 1 ? 20 : Math.floor(fraction * 20);
+      if (now !== step || model.analysis.done) {
+        step = now;
+        setAnalysisStep((n) => n + 1);
+      }
+    });
+  }, [shown.model]);
+
   // Release the last model when the app goes away.
   const lastModel = useRef<TraceModel | null>(null);
   lastModel.current = shown.model;

@@ -57,7 +57,7 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
   } else {
     lines.push('task: unknown');
   }
-  lines.push(`clock: [${details.clock.join(', ')}]`);
+  lines.push(`clock: ${describeClock(details.clock)}`);
   if (event.invocation !== null) lines.push(`invocation ${event.invocation}`);
   if (event.timeMs !== null) lines.push(`time ${ms(event.timeMs)}`);
   if (details.findings.length > 0) {
@@ -67,17 +67,36 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
   return lines;
 }
 
-/** Time travel: the locations' values as of `index`, most recently written first. */
-export function timeTravelLines(states: readonly LocationState[], index: number): string[] {
-  const lines = [`as of event ${index}: ${states.length} location${states.length === 1 ? '' : 's'} written`];
-  const recent = [...states].sort((a, b) => b.writtenAt - a.writtenAt);
-  for (const state of recent) {
+/**
+ * A vector clock, one component per chain: in full when short, else its non-zero components
+ * (`c3=2`), as a trace with many chains has mostly zeros.
+ */
+export function describeClock(clock: readonly number[], limit = 8): string {
+  if (clock.length <= limit) return `[${clock.join(', ')}]`;
+  const nonZero: string[] = [];
+  clock.forEach((value, chain) => {
+    if (value !== 0) nonZero.push(`c${chain}=${value}`);
+  });
+  const shown = nonZero.slice(0, limit).join(' ');
+  const more = nonZero.length > limit ? ` +${nonZero.length - limit} more` : '';
+  return `${shown}${more} (${nonZero.length} of ${clock.length} chains non-zero)`;
+}
+
+/** Time travel: the locations written last as of event `index`, latest first. */
+export function timeTravelLines(
+  recent: { locations: readonly LocationState[]; written: number },
+  index: number,
+): string[] {
+  const { locations, written } = recent;
+  const lines = [
+    `as of event ${index}: ${written} location${written === 1 ? '' : 's'} written, latest first`,
+  ];
+  for (const state of locations) {
     const value = state.deleted ? '(deleted)' : (state.value ?? '(not captured)');
-    lines.push(
-      `obj#${state.objectId}${state.property} = ${value}  · event ${state.writtenAt}, task #${state.task}`,
-    );
+    const task = state.task < 0 ? '' : `, task #${state.task}`;
+    lines.push(`obj#${state.objectId}${state.property} = ${value}  · event ${state.writtenAt}${task}`);
   }
-  if (states.length === 0) lines.push('nothing written yet');
+  if (written === 0) lines.push('nothing written yet');
   return lines;
 }
 

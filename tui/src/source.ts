@@ -6,7 +6,7 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadTraceFile, readTraceMeta, TRACE_FILE_EXTENSION } from '@causeway/core';
+import { readTraceFile, readTraceMeta, TRACE_FILE_EXTENSION } from '@causeway/core';
 import { SourceLines, sourceRootsFor } from './source-lines.ts';
 import { TraceModel } from './trace-model.ts';
 
@@ -24,7 +24,7 @@ export interface TraceSource {
   readonly description: string;
   /** The traces to choose from, newest first. */
   list(): Promise<TraceEntry[]>;
-  /** Loads one; throws a CausewayError when it cannot be read. The caller disposes the model. */
+  /** Reads one, unanalysed; throws a CausewayError when it cannot be read. The caller disposes the model. */
   open(entry: TraceEntry): Promise<TraceModel>;
 }
 
@@ -69,9 +69,12 @@ export class FileTraceSource implements TraceSource {
   }
 }
 
-/** Reads and analyses one trace file: what `causeway tui <file>` checks before the UI starts. */
+/**
+ * Reads one trace file, ready to show (its analysis runs once it is on screen): what
+ * `causeway tui <file>` checks before the UI starts. Throws a CausewayError for a bad file.
+ */
 export function openTraceFile(path: string, name = basename(path)): TraceModel {
-  return TraceModel.load(name, path, loadTraceFile(path), new SourceLines(sourceRootsFor(path)));
+  return new TraceModel(name, path, readTraceFile(path), new SourceLines(sourceRootsFor(path)));
 }
 
 function modifiedMs(path: string): number {

@@ -7,12 +7,12 @@
 
 import {
   buildFindingReports,
-  type CausalTrace,
+  CausalTrace,
   EDGE_KIND_NAMES,
   type EdgeKind,
   type FindingReport,
-  type LoadedTrace,
   type LocationState,
+  RECORD_SIZE,
   type Site,
   SiteKind,
   siteLocation,
@@ -66,35 +66,96 @@ export interface EventDetails {
 
 const CONCURRENT_LIMIT = 8;
 
+/** Records handed to the core per step of the analysis: about 10 ms of work between two frames. */
+const ANALYSIS_BATCH = 4096;
+
+export interface AnalysisState {
+  done: boolean;
+  /** Share of the records the core has taken, 0 to 1. */
+  fraction: number;
+  /** Why the core refused the trace; null when it did not. */
+  error: string | null;
+}
+
 export class TraceModel {
   readonly name: string;
   readonly path: string;
   readonly file: TraceFile;
   readonly events: TraceEvents;
-  readonly tasks: readonly Task[];
-  readonly findings: readonly FindingReport[];
-  readonly stats: TraceStats;
+  /** What the core found; empty until the analysis is done. */
+  tasks: readonly Task[] = [];
+  findings: readonly FindingReport[] = [];
+  stats: TraceStats | null = null;
   /** Sorted event indices of the findings' accesses: the timeline's rows with `a`. */
-  readonly findingEvents: Uint32Array;
-  readonly #trace: CausalTrace;
+  findingEvents: Uint32Array = new Uint32Array(0);
+  readonly analysis: AnalysisState = { done: false, fraction: 0, error: null };
+  #trace: CausalTrace | null = null;
+  #disposed = false;
   readonly #sources: SourceLines;
-  readonly #incoming: Map<number, { from: number; kind: EdgeKind }[]>;
-  readonly #outgoing: Map<number, { to: number; kind: EdgeKind }[]>;
+  readonly #incoming = new Map<number, { from: number; kind: EdgeKind }[]>();
+  readonly #outgoing = new Map<number, { to: number; kind: EdgeKind }[]>();
   readonly #findingsOfEvent = new Map<number, number[]>();
   readonly #concurrentCache = new Map<number, { tasks: number[]; more: boolean }>();
   readonly #allRows: RowSet;
-  readonly #findingRows: RowSet;
+  #findingRows: RowSet;
 
-  constructor(name: string, path: string, loaded: LoadedTrace, sources: SourceLines) {
+  /**
+   * A trace file's events, ready to show; the causal analysis (tasks, edges, findings) comes
+   * from `analyze`, which the UI runs after its first frame.
+   */
+  constructor(name: string, path: string, file: TraceFile, sources: SourceLines) {
     this.name = name;
     this.path = path;
-    this.file = loaded.file;
-    this.#trace = loaded.trace;
+    this.file = file;
     this.#sources = sources;
-    this.tasks = loaded.trace.tasks();
-    this.events = new TraceEvents(loaded.file, this.tasks);
-    this.stats = loaded.trace.stats();
-    const raw = loaded.trace.findings();
+    this.events = new TraceEvents(file);
+    this.#allRows = {
+      length: this.events.length,
+      eventAt: (row) => row,
+      rowAtOrBefore: (event) => Math.max(0, Math.min(event, this.events.length - 1)),
+      find: (query, from, direction) => this.#find(query, from, direction, this.events.length, (r) => r),
+    };
+    this.#findingRows = this.#rowsOf(this.findingEvents);
+  }
+
+  /**
+   * Hands the records to the core a batch at a time, yielding between batches so that keys keep
+   * working on a large trace; `onProgress` hears the fraction done. Refused records end the
+   * analysis with `analysis.error` set; the events stay on screen.
+   */
+  async analyze(onProgress: (fraction: number) => void = () => {}): Promise<void> {
+    if (this.#trace !== null || this.analysis.done || this.#disposed) return;
+    const trace = CausalTrace.create();
+    this.#trace = trace;
+    const total = Math.max(1, this.events.length);
+    let taken = 0;
+    try {
+      for (const chunk of this.file.events) {
+        for (let at = 0; at < chunk.records.byteLength; at += ANALYSIS_BATCH * RECORD_SIZE) {
+          const batch = chunk.records.subarray(at, at + ANALYSIS_BATCH * RECORD_SIZE);
+          trace.ingest(chunk.stream, batch, `${this.path}: stream ${chunk.stream}`);
+          taken += batch.byteLength / RECORD_SIZE;
+          this.analysis.fraction = taken / total;
+          onProgress(this.analysis.fraction);
+          await new Promise((resolve) => setImmediate(resolve));
+          if (this.#disposed) return;
+        }
+      }
+      this.#takeResults(trace);
+    } catch (error) {
+      this.analysis.error = error instanceof Error ? error.message : String(error);
+      this.#trace = null;
+      trace.dispose();
+    }
+    this.analysis.done = true;
+    onProgress(1);
+  }
+
+  #takeResults(trace: CausalTrace): void {
+    this.tasks = trace.tasks();
+    this.events.assignTasks(this.tasks);
+    this.stats = trace.stats();
+    const raw = trace.findings();
     this.findings = buildFindingReports(raw, this.events.sites, this.events.strings);
     raw.forEach((finding, number) => {
       for (const access of finding.accesses) {
@@ -106,9 +167,8 @@ export class TraceModel {
       }
     });
     this.findingEvents = Uint32Array.from([...this.#findingsOfEvent.keys()].sort((a, b) => a - b));
-    this.#incoming = new Map();
-    this.#outgoing = new Map();
-    for (const edge of loaded.trace.edges()) {
+    this.#findingRows = this.#rowsOf(this.findingEvents);
+    for (const edge of trace.edges()) {
       const into = this.#incoming.get(edge.to) ?? [];
       into.push({ from: edge.from, kind: edge.kind });
       this.#incoming.set(edge.to, into);
@@ -116,29 +176,16 @@ export class TraceModel {
       out.push({ to: edge.to, kind: edge.kind });
       this.#outgoing.set(edge.from, out);
     }
-    this.#allRows = {
-      length: this.events.length,
-      eventAt: (row) => row,
-      rowAtOrBefore: (event) => Math.max(0, Math.min(event, this.events.length - 1)),
-      find: (query, from, direction) => this.#find(query, from, direction, this.events.length, (r) => r),
-    };
-    const only = this.findingEvents;
-    this.#findingRows = {
+  }
+
+  #rowsOf(only: Uint32Array): RowSet {
+    return {
       length: only.length,
       eventAt: (row) => only[row] as number,
       rowAtOrBefore: (event) => Math.max(0, upperBound(only, event) - 1),
       find: (query, from, direction) =>
         this.#find(query, from, direction, only.length, (r) => only[r] as number),
     };
-  }
-
-  static load(name: string, path: string, loaded: LoadedTrace, sources: SourceLines): TraceModel {
-    try {
-      return new TraceModel(name, path, loaded, sources);
-    } catch (error) {
-      loaded.trace.dispose();
-      throw error;
-    }
   }
 
   rows(findingsOnly: boolean): RowSet {
@@ -176,7 +223,7 @@ export class TraceModel {
 
   causal(index: number): CausalView | null {
     const task = this.events.taskAt(index);
-    if (task < 0) return null;
+    if (task < 0 || this.#trace === null) return null;
     const { tasks, more } = this.#concurrentWith(task);
     return {
       task: this.summary(task),
@@ -201,18 +248,21 @@ export class TraceModel {
       location: event.site === null ? null : siteLocation(event.site),
       sourceLine: event.site === null ? null : this.#sources.line(event.site.file, event.site.line),
       task,
-      clock: event.task < 0 ? [] : this.#trace.clock(event.task),
+      clock: event.task < 0 || this.#trace === null ? [] : this.#trace.clock(event.task),
       findings: [...this.findingsOf(index)],
     };
   }
 
-  /** The tracked objects' state as of event `index` (time travel). */
-  stateAt(index: number): LocationState[] {
-    return this.events.stateAt(index);
+  /** Time travel: the `limit` locations written last as of event `index`, and how many were written. */
+  stateAt(index: number, limit: number): { locations: LocationState[]; written: number } {
+    return this.events.recentWrites(index, limit);
   }
 
+  /** Stops the analysis and frees the core's memory; the model is not used afterwards. */
   dispose(): void {
-    this.#trace.dispose();
+    this.#disposed = true;
+    this.#trace?.dispose();
+    this.#trace = null;
   }
 
   /**
@@ -222,12 +272,13 @@ export class TraceModel {
   #concurrentWith(task: number): { tasks: number[]; more: boolean } {
     const cached = this.#concurrentCache.get(task);
     if (cached !== undefined) return cached;
+    const trace = this.#trace as CausalTrace;
     const found: number[] = [];
     let more = false;
     for (let distance = 1; distance < this.tasks.length; distance++) {
       for (const other of [task - distance, task + distance]) {
         if (other < 0 || other >= this.tasks.length) continue;
-        if (!this.#trace.concurrent(task, other)) continue;
+        if (!trace.concurrent(task, other)) continue;
         if (found.length === CONCURRENT_LIMIT) more = true;
         else found.push(other);
       }

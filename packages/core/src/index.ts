@@ -62,7 +62,7 @@ export type { Site } from './sites.ts';
 export { SiteIndex, siteLocation } from './sites.ts';
 export { StringIndex } from './strings.ts';
 export type { AccessKind, EventAccess, EventFilter, LocationState, TraceEvent } from './trace-events.ts';
-export { CHECKPOINT_EVERY, TraceEvents } from './trace-events.ts';
+export { TraceEvents } from './trace-events.ts';
 export type { CapturedValue } from './values.ts';
 export { renderValue } from './values.ts';
 export type { CoreExports } from './wasm/exports.ts';

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import {
   AccessFlag,
   CausalTrace,
-  CHECKPOINT_EVERY,
   EVENT_FORMAT_VERSION,
   EventKind,
   encodeRecords,
@@ -153,10 +152,10 @@ describe('TraceEvents', () => {
     assert.equal(last[1]?.task, events.taskAt(6));
   });
 
-  it('travels in time past its snapshots, and locates a record by stream and seq', () => {
-    // Enough writes to span several snapshots; each writes its own position to .balance, and
-    // every third one also to .status, so the answer at any event is known.
-    const count = CHECKPOINT_EVERY * 2 + 100;
+  it('travels in time on a long trace, lists the latest writes, and locates a record by seq', () => {
+    // Each event writes its own position, to .status when it is a multiple of 3, else to
+    // .balance, so the answer at any event is known.
+    const count = 10_000;
     const many: Event[] = [rec(EventKind.TaskBegin, 1, 0, 0, 0)];
     for (let i = 1; i < count; i++) {
       many.push(rec(EventKind.Write, 1, WRITE_SITE, i % 3 === 0 ? STATUS : BALANCE, i, ValueTag.Number));
@@ -176,14 +175,21 @@ describe('TraceEvents', () => {
     using trace = CausalTrace.create();
     for (const chunk of file.events) trace.ingest(chunk.stream, chunk.records);
     const events = TraceEvents.of({ file, trace });
-    for (const at of [1, 2, 3, CHECKPOINT_EVERY - 1, CHECKPOINT_EVERY, CHECKPOINT_EVERY * 2 + 7, count - 1]) {
+    for (const at of [1, 2, 3, 4095, 4096, 8199, count - 1]) {
       const lastBalance = at % 3 === 0 ? at - 1 : at;
       const lastStatus = at - (at % 3);
       const state = events.stateAt(at);
       assert.equal(state[0]?.property, '.balance', `at ${at}`);
       assert.equal(state[0]?.value, String(lastBalance), `at ${at}`);
       assert.equal(state[1]?.value, at >= 3 ? String(lastStatus) : undefined, `at ${at}`);
+      const recent = events.recentWrites(at, 5);
+      assert.equal(recent.written, at >= 3 ? 2 : 1);
+      assert.deepEqual(
+        recent.locations.map((l) => l.writtenAt),
+        at >= 3 ? [at, at % 3 === 0 ? lastBalance : lastStatus] : [at],
+      );
     }
+    assert.deepEqual(events.recentWrites(count - 1, 1).locations.length, 1);
     for (const at of [0, 9, 10, 499, 500, count - 1]) {
       assert.equal(events.locate(STREAM, (firstSeq + at) >>> 0), at);
     }

@@ -47,7 +47,8 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
   const event = rows.length === 0 ? null : rows.eventAt(Math.min(state.cursor, rows.length - 1));
   if (state.overlay === 'details' && event !== null) {
     const lines = detailsLines(model.details(event), true);
-    lines.push('', 'Causal relationships', ...causalLines(model.causal(event)).map((line) => `  ${line}`));
+    const causes = model.analysis.done ? causalLines(model.causal(event)) : [analysing(model)];
+    lines.push('', 'Causal relationships', ...causes.map((line) => `  ${line}`));
     lines.push('', 'Enter or Esc: back to the timeline');
     return h(Pane, { title: `Details of event ${event}`, width: layout.columns, height: bodyHeight, lines });
   }
@@ -57,13 +58,14 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
         title: 'Time travel (t)',
         width: layout.sideWidth,
         height: layout.sideTopHeight,
-        lines: event === null ? [] : timeTravelLines(model.stateAt(event), event),
+        lines: event === null ? [] : timeTravelLines(model.stateAt(event, layout.sideTopHeight), event),
       })
     : h(Pane, {
         title: 'Causes',
         width: layout.sideWidth,
         height: layout.sideTopHeight,
-        lines: event === null ? [] : causalLines(model.causal(event)),
+        lines:
+          event === null ? [] : model.analysis.done ? causalLines(model.causal(event)) : [analysing(model)],
       });
   const details = h(Pane, {
     title: 'Details (Enter)',
@@ -75,12 +77,14 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
     title: `Findings (${model.findings.length})${state.findingsOnly ? ' · a: every event' : ' · a: findings only'}`,
     width: layout.columns,
     height: layout.findingsHeight,
-    lines: findingLines(
-      model.findings,
-      event === null ? [] : model.findingsOf(event),
-      layout.columns,
-      state.findingsOnly,
-    ),
+    lines: model.analysis.done
+      ? findingLines(
+          model.findings,
+          event === null ? [] : model.findingsOf(event),
+          layout.columns,
+          state.findingsOnly,
+        )
+      : [analysing(model)],
   });
   return h(
     Box,
@@ -98,6 +102,15 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
 
 function summarize(model: TraceModel): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const dropped = model.stats.dropped > 0 ? ` · ${model.stats.dropped} dropped` : '';
-  return `${plural(model.events.length, 'event')} · ${plural(model.tasks.length, 'task')} · ${plural(model.findings.length, 'finding')}${dropped}`;
+  const events = plural(model.events.length, 'event');
+  if (!model.analysis.done) return `${events} · analysing ${Math.floor(model.analysis.fraction * 100)}%`;
+  if (model.analysis.error !== null) return `${events} · analysis failed`;
+  const dropped = model.stats !== null && model.stats.dropped > 0 ? ` · ${model.stats.dropped} dropped` : '';
+  return `${events} · ${plural(model.tasks.length, 'task')} · ${plural(model.findings.length, 'finding')}${dropped}`;
+}
+
+/** What the panes that need the core say until it has answered. */
+function analysing(model: TraceModel): string {
+  if (model.analysis.error !== null) return `the core could not analyse this trace: ${model.analysis.error}`;
+  return `analysing the causality… ${Math.floor(model.analysis.fraction * 100)}%`;
 }

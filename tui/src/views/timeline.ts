@@ -2,7 +2,7 @@
 
 import { Box, Text } from 'ink';
 import { h } from '../h.ts';
-import type { UiState } from '../state.ts';
+import { scrolled, type UiState } from '../state.ts';
 import type { TraceModel } from '../trace-model.ts';
 import { pad } from './pane.ts';
 
@@ -19,13 +19,17 @@ export function Timeline({ model, state, width, rows }: TimelineProps) {
   const title = state.findingsOnly
     ? ` Findings only · ${set.length} of ${model.events.length} events`
     : ` Timeline · ${model.events.length} events`;
-  const position = set.length === 0 ? '' : `${state.cursor + 1}/${set.length} `;
+  const position = set.length === 0 ? '' : `${Math.min(state.cursor, set.length - 1) + 1}/${set.length} `;
   const lines = [];
-  const end = Math.min(set.length, state.top + rows);
-  for (let row = state.top; row < end; row++) {
+  // The page size can change under the state (a resize, `a` resizing the panes): keep the
+  // selected row on screen whatever the stored top says.
+  const cursor = Math.min(state.cursor, Math.max(0, set.length - 1));
+  const top = scrolled(state.top, cursor, set.length, rows);
+  const end = Math.min(set.length, top + rows);
+  for (let row = top; row < end; row++) {
     const event = set.eventAt(row);
     const mark = model.findingsOf(event).length > 0 ? '!' : ' ';
-    const selected = row === state.cursor;
+    const selected = row === cursor;
     lines.push(
       h(
         Text,
