@@ -47,6 +47,8 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     model: first,
     problem: first === null ? 'no trace loaded' : null,
   });
+  /** The model on screen, for releasing it: the effects below outlive the render that saw it. */
+  const shownModel = useRef<TraceModel | null>(first);
   const screen = layout(columns, rows, state.findingsOnly);
 
   // The reducer runs in the input handler against the latest state and context, so a burst of
@@ -71,7 +73,11 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     const entry = entries[state.traceIndex];
     if (entry === undefined) return;
     if (shown.id === entry.id && shown.refreshes === state.refreshes) return;
-    setShown((previous) => ({ ...previous, problem: `loading ${entry.name}…` }));
+    // The trace on screen goes first: two large traces are not held at once.
+    const previous = shownModel.current;
+    if (previous !== null) releaseRef.current(previous);
+    shownModel.current = null;
+    setShown((before) => ({ ...before, model: null, problem: `loading ${entry.name}…` }));
     void (async () => {
       // Let the "loading" frame reach the screen before the (synchronous) analysis starts.
       await new Promise((resolve) => setImmediate(resolve));
@@ -91,10 +97,8 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
         if (next.model !== null) releaseRef.current(next.model);
         return;
       }
-      setShown((previous) => {
-        if (previous.model !== null && previous.model !== next.model) releaseRef.current(previous.model);
-        return next;
-      });
+      shownModel.current = next.model;
+      setShown(next);
     })();
     return () => {
       cancelled = true;
@@ -142,11 +146,10 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
   }, [shown.model]);
 
   // Release the last model when the app goes away.
-  const lastModel = useRef<TraceModel | null>(null);
-  lastModel.current = shown.model;
   useEffect(
     () => () => {
-      if (lastModel.current !== null) releaseRef.current(lastModel.current);
+      if (shownModel.current !== null) releaseRef.current(shownModel.current);
+      shownModel.current = null;
     },
     [],
   );

@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import { h } from '../h.ts';
 import type { UiState } from '../state.ts';
 
-const KEYS = '↑↓ events ←→ traces Enter details t time travel a findings / search ? help q quit';
+const KEYS = '↑↓ event ←→ trace Enter details t time travel a findings / search ? help q quit';
 
 export function StatusLine({ state, width, note }: { state: UiState; width: number; note: string | null }) {
   let text: string;
