@@ -88,9 +88,7 @@ export function timeTravelLines(
   index: number,
 ): string[] {
   const { locations, written } = recent;
-  const lines = [
-    `as of event ${index}: ${written} location${written === 1 ? '' : 's'} written, latest first`,
-  ];
+  const lines = [`as of event ${index}: ${written} location${written === 1 ? '' : 's'} written`];
   for (const state of locations) {
     const value = state.deleted ? '(deleted)' : (state.value ?? '(not captured)');
     const task = state.task < 0 ? '' : `, task #${state.task}`;

@@ -70,14 +70,14 @@ describe('pane lines', () => {
         9,
       ),
       [
-        'as of event 9: 5 locations written, latest first',
+        'as of event 9: 5 locations written',
         'obj#1.balance = 70  · event 9, task #2',
         'obj#2.balance = (deleted)  · event 5, task #2',
         'obj#3.balance = (not captured)  · event 4, task #2',
       ],
     );
     assert.deepEqual(timeTravelLines({ locations: [], written: 0 }, 0), [
-      'as of event 0: 0 locations written, latest first',
+      'as of event 0: 0 locations written',
       'nothing written yet',
     ]);
   });
