@@ -8,6 +8,7 @@ import { instrument } from './commands/instrument.ts';
 import { runCommand } from './commands/run.ts';
 import { serve } from './commands/serve.ts';
 import { traces } from './commands/traces.ts';
+import { tui } from './commands/tui.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 import { VERSION } from './version.ts';
@@ -42,6 +43,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: '[--port N] [--store S]',
     summary: 'start the server that stores traces and serves the REST API (127.0.0.1:7777)',
     run: serve,
+  },
+  tui: {
+    usage: '[trace-file] [--server URL]',
+    summary: 'the terminal UI: traces, timeline, causes, details, time travel, findings',
+    run: tui,
   },
   analyze: {
     usage: '<trace> | --trace-id ID',
