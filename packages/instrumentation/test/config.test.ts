@@ -14,6 +14,7 @@ describe('readConfig', () => {
       ringRecords: DEFAULT_RING_RECORDS,
       quiet: false,
       accesses: 'all',
+      interceptors: new Set(['server', 'client', 'pg']),
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -30,6 +31,7 @@ describe('readConfig', () => {
         CAUSEWAY_RING_RECORDS: '4096',
         CAUSEWAY_QUIET: 'true',
         CAUSEWAY_ACCESSES: 'writes',
+        CAUSEWAY_INTERCEPTORS: 'server, pg',
       },
       undefined,
       '/',
@@ -40,17 +42,25 @@ describe('readConfig', () => {
     assert.equal(config.ringRecords, 4096);
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
+    assert.deepEqual([...config.interceptors], ['server', 'pg']);
+    assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
   });
 
   it('falls back to the default for a value it does not understand', () => {
     const config = readConfig(
-      { CAUSEWAY_ENABLED: 'maybe', CAUSEWAY_RING_RECORDS: '1000', CAUSEWAY_ACCESSES: 'some' },
+      {
+        CAUSEWAY_ENABLED: 'maybe',
+        CAUSEWAY_RING_RECORDS: '1000',
+        CAUSEWAY_ACCESSES: 'some',
+        CAUSEWAY_INTERCEPTORS: 'server,redis',
+      },
       'x.js',
       '/',
     );
     assert.equal(config.enabled, true);
     assert.equal(config.accesses, 'all');
+    assert.equal(config.interceptors.size, 3);
     assert.equal(config.ringRecords, DEFAULT_RING_RECORDS);
   });
 

@@ -1,0 +1,17 @@
+/**
+ * The interceptors: what records HTTP exchanges and database queries without user code
+ * (docs/instrumentation.md, "Interceptors"). register.ts installs the ones CAUSEWAY_INTERCEPTORS
+ * selects; each returns what uninstalls it, for tests.
+ */
+
+import type { InterceptorName } from '../config.ts';
+import type { Recorder } from '../runtime/recorder.ts';
+import { installHttpServer } from './http-server.ts';
+
+export function installInterceptors(recorder: Recorder, names: ReadonlySet<InterceptorName>): () => void {
+  const uninstall: (() => void)[] = [];
+  if (names.has('server')) uninstall.push(installHttpServer(recorder));
+  return () => {
+    for (const undo of uninstall) undo();
+  };
+}
