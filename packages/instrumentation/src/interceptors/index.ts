@@ -6,11 +6,13 @@
 
 import type { InterceptorName } from '../config.ts';
 import type { Recorder } from '../runtime/recorder.ts';
+import { installHttpClient } from './http-client.ts';
 import { installHttpServer } from './http-server.ts';
 
 export function installInterceptors(recorder: Recorder, names: ReadonlySet<InterceptorName>): () => void {
   const uninstall: (() => void)[] = [];
   if (names.has('server')) uninstall.push(installHttpServer(recorder));
+  if (names.has('client')) uninstall.push(installHttpClient(recorder));
   return () => {
     for (const undo of uninstall) undo();
   };
