@@ -4,14 +4,17 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type LoadedTrace, loadTraceFile } from '@causeway/core';
+import { buildFindingReports, type LoadedTrace, loadTraceFile, SiteIndex, StringIndex } from '@causeway/core';
 import { decodeRecords, EventKind } from '@causeway/core/event-format';
+import pg from 'pg';
 
+const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 const FIXTURES = fileURLToPath(new URL('./fixtures/bank/', import.meta.url));
 
 export interface RunningApp {
@@ -104,6 +107,71 @@ describe('interceptors, end to end', () => {
       assert.ok(loaded.trace.concurrent(owners[0] as number, owners[1] as number));
     } finally {
       loaded.trace.dispose();
+    }
+  });
+
+  it('finds the lost update of two requests on a PostgreSQL row, and none when the row is locked', async (t) => {
+    const admin = new pg.Client({ ...PG, connectionTimeoutMillis: 2000 });
+    try {
+      await admin.connect();
+    } catch (error) {
+      t.skip(`no PostgreSQL at 127.0.0.1:5432 (${(error as Error).message})`);
+      return;
+    }
+    const schema = `causeway_e2e_${randomBytes(4).toString('hex')}`;
+    const table = `${schema}.accounts`;
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, balance int NOT NULL)`);
+    await admin.query(`INSERT INTO ${table} VALUES (1, 100), (2, 100)`);
+    try {
+      const tracePath = join(mkdtempSync(join(tmpdir(), 'causeway-intercept-')), 'bank-pg.cwtrace');
+      const app = await startApp('pg-app.ts', tracePath, { BANK_TABLE: table });
+      const withdraw = (path: string, amount: number) =>
+        fetch(`${app.base}${path}?amount=${amount}`, { method: 'POST' }).then(
+          async (response) => ((await response.json()) as { balance: number }).balance,
+        );
+      const unlocked = await Promise.all([withdraw('/withdraw/1', 10), withdraw('/withdraw/1', 30)]);
+      const locked = await Promise.all([
+        withdraw('/withdraw-locked/2', 10),
+        withdraw('/withdraw-locked/2', 30),
+      ]);
+      await fetch(`${app.base}/shutdown`, { method: 'POST' });
+      const { code, stderr } = await app.exited;
+      assert.equal(code, 0, stderr);
+      // Row 1 lost a withdrawal; row 2, locked, did not.
+      assert.deepEqual(unlocked.sort(), [70, 90]);
+      assert.deepEqual(locked.sort(), [60, 90]);
+      const balances = await admin.query(`SELECT id, balance FROM ${table} ORDER BY id`);
+      assert.equal(balances.rows[1].balance, 60);
+
+      const loaded = loadTraceFile(tracePath);
+      try {
+        const requests = requestTasks(loaded);
+        assert.equal(requests.length, 5);
+        const findings = loaded.trace.findings();
+        const lost = findings.filter((f) => f.class === 'lost-update');
+        assert.equal(lost.length, 1);
+        const finding = lost[0] as (typeof lost)[number];
+        const owners = finding.accesses.map((access) => requestOf(loaded, requests, access.task));
+        assert.equal(owners[0], owners[2]);
+        assert.notEqual(owners[0], owners[1]);
+        const reports = buildFindingReports(
+          findings,
+          new SiteIndex(loaded.file.sites),
+          new StringIndex(loaded.file.strings),
+        );
+        // The lost update is on row 1, and the locked row 2 has no finding at all. (The app's
+        // in-memory gates race too, harmlessly: those findings name objects, not rows.)
+        const lostReport = reports.find((report) => report.class === 'lost-update');
+        assert.equal(lostReport?.location.name, `row ${table}[1]`);
+        const rows = reports.map((report) => report.location.name).filter((name) => name.startsWith('row '));
+        assert.deepEqual([...new Set(rows)], [`row ${table}[1]`]);
+      } finally {
+        loaded.trace.dispose();
+      }
+    } finally {
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
     }
   });
 });

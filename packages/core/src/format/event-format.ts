@@ -175,6 +175,13 @@ export interface SiteTable {
   sites: SiteRow[];
 }
 
+/**
+ * The `file` of the site tables the PostgreSQL interceptor registers: one per statement that
+ * touches a row, whose site's functionName is the statement and name the table. Accesses at these
+ * sites are to database rows: the object is a table (and key column), the key the row's key.
+ */
+export const DB_SITE_FILE = '<postgres>';
+
 /** The name site tables give a function that has none. */
 export const ANONYMOUS = '<anonymous>';
 

@@ -8,11 +8,13 @@ import type { InterceptorName } from '../config.ts';
 import type { Recorder } from '../runtime/recorder.ts';
 import { installHttpClient } from './http-client.ts';
 import { installHttpServer } from './http-server.ts';
+import { installPg } from './pg.ts';
 
 export function installInterceptors(recorder: Recorder, names: ReadonlySet<InterceptorName>): () => void {
   const uninstall: (() => void)[] = [];
   if (names.has('server')) uninstall.push(installHttpServer(recorder));
   if (names.has('client')) uninstall.push(installHttpClient(recorder));
+  if (names.has('pg')) uninstall.push(installPg(recorder));
   return () => {
     for (const undo of uninstall) undo();
   };

@@ -215,6 +215,20 @@ export class Recorder {
     this.ring.writePair(kind, flags, this.#seq++, this.#task, low, high, b, floatB, false);
   }
 
+  /**
+   * Runs `record` with `task` as the current task: an interceptor recording, from a callback, for
+   * the task that started the operation (a pooled query).
+   */
+  inTask(task: number, record: () => void): void {
+    const current = this.#task;
+    this.#task = task;
+    try {
+      record();
+    } finally {
+      this.#task = current;
+    }
+  }
+
   /** Milliseconds on the recorder's clock (what durations are measured with). */
   now(): number {
     return this.#clock.now();
