@@ -81,8 +81,9 @@ export function installHttpServer(recorder: Recorder): () => void {
 
   const onRequestStart = guarded('http server', (message: unknown) => {
     const { request, response } = message as RequestMessage;
-    const task = recorder.beginRequest(request.method ?? '', pathOf(request.url ?? ''));
-    exchanges.set(request, { task, start: recorder.now(), route: null, ended: false });
+    const start = recorder.now();
+    const task = recorder.beginRequest(request.method ?? '', pathOf(request.url ?? ''), start);
+    exchanges.set(request, { task, start, route: null, ended: false });
     response.once('close', onClose);
   });
 

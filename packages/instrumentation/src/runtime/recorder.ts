@@ -181,9 +181,10 @@ export class Recorder {
 
   /**
    * An incoming HTTP request starts being handled (an interceptor saw it before the application):
-   * starts its task, in which the handler's synchronous part then runs. Returns the task id.
+   * starts its task, in which the handler's synchronous part then runs. `now` is the clock, when
+   * the caller has read it already. Returns the task id.
    */
-  beginRequest(method: string, target: string): number {
+  beginRequest(method: string, target: string, now: number = this.#clock.now()): number {
     const task = this.#nextTask++;
     this.#task = task;
     this.#lastObject = null;
@@ -195,7 +196,7 @@ export class Recorder {
       task,
       this.strings.valueOf(method),
       this.strings.valueOf(target),
-      this.#clock.now(),
+      now,
       true,
       true,
     );
