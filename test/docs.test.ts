@@ -113,6 +113,7 @@ describe('docs/event-format.md', () => {
     );
     assert.match(rust, new RegExp(`pub const FLAG_FAILED: u8 = ${ExchangeFlag.Failed};`));
     assert.match(rust, new RegExp(`pub const FLAG_TIMEOUT: u8 = ${ExchangeFlag.Timeout};`));
+    assert.match(rust, new RegExp(`pub const FLAG_MALFORMED: u8 = ${ExchangeFlag.Malformed};`));
   });
 
   it('lists the site kinds', () => {

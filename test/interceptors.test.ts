@@ -140,7 +140,14 @@ describe('interceptors, end to end', () => {
       assert.equal(code, 0, stderr);
       // Row 1 lost a withdrawal; row 2, locked, did not.
       assert.deepEqual(unlocked.sort(), [70, 90]);
-      assert.deepEqual(locked.sort(), [60, 90]);
+      // Whichever went first, the second saw its write.
+      assert.ok(
+        [
+          [60, 70],
+          [60, 90],
+        ].some((expected) => expected.join() === locked.sort().join()),
+        `locked answers ${locked}`,
+      );
       const balances = await admin.query(`SELECT id, balance FROM ${table} ORDER BY id`);
       assert.equal(balances.rows[1].balance, 60);
 

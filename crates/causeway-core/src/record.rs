@@ -63,11 +63,14 @@ pub enum Kind {
     DbQuery = 15,
     /// The query of exchange `a.low` completed with `a.high` rows; `b` the duration.
     DbResult = 16,
+    /// The request that started the task carried propagation headers: `a` is (sender's trace id
+    /// as a string id, sender's exchange id), `b` the sender's stream. Flag [`FLAG_MALFORMED`].
+    MessageReceived = 17,
 }
 
 impl Kind {
     /// The highest kind value this version knows.
-    pub const MAX: u8 = Kind::DbResult as u8;
+    pub const MAX: u8 = Kind::MessageReceived as u8;
 
     pub fn try_from_u8(value: u8) -> Option<Kind> {
         Some(match value {
@@ -87,6 +90,7 @@ impl Kind {
             14 => Kind::HttpClientError,
             15 => Kind::DbQuery,
             16 => Kind::DbResult,
+            17 => Kind::MessageReceived,
             _ => return None,
         })
     }
@@ -103,6 +107,7 @@ impl Kind {
                 | Kind::HttpClientError
                 | Kind::DbQuery
                 | Kind::DbResult
+                | Kind::MessageReceived
         )
     }
 
@@ -124,6 +129,8 @@ pub const FLAG_UPDATE: u8 = 16;
 pub const FLAG_FAILED: u8 = 1;
 /// Flag bit of `HttpClientError`: a timeout fired.
 pub const FLAG_TIMEOUT: u8 = 2;
+/// Flag bit of `MessageReceived`: a propagation header was malformed and ignored.
+pub const FLAG_MALFORMED: u8 = 4;
 
 /// The low three flag bits of `Read` and `Write`: what `b` holds (docs/event-format.md, "Value tag").
 pub const VALUE_TAG_MASK: u8 = 7;

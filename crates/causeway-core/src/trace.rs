@@ -352,6 +352,7 @@ mod tests {
         w.record(Kind::DbQuery, 0, 2, 0, 7, 1);
         w.push(Kind::AwaitSuspend, 2, 21, 100);
         w.record(Kind::HttpRequest, 0, 3, 0, 1 | (2 << 32), 2.0f64.to_bits());
+        w.record(Kind::MessageReceived, 0, 3, 0, 4 | (12 << 32), 1);
         w.read(3, 20, BALANCE, 100.0);
         w.push(Kind::AwaitSuspend, 3, 21, 200);
         w.record(Kind::DbResult, FLAG_FAILED, 3, 0, 1 | (0xffff_ffff << 32), 0.5f64.to_bits());
@@ -363,7 +364,7 @@ mod tests {
         w.record(Kind::HttpResponse, 0, 5, 0, 2 | (200 << 32), 3.5f64.to_bits());
         w.record(Kind::HttpResponse, FLAG_FAILED, 5, 0, 3 | (200 << 32), 3.0f64.to_bits());
         let mut trace = Trace::new();
-        assert_eq!(trace.ingest(S, &w.bytes), Ok(16));
+        assert_eq!(trace.ingest(S, &w.bytes), Ok(17));
 
         let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
         assert_eq!(trace.tasks().len(), 5);

@@ -12,7 +12,8 @@ if (session.config.enabled && session.output !== null) {
   const { createLoadHook } = await import('./hooks.ts');
   if (session.config.interceptors.size > 0) {
     const { installInterceptors } = await import('./interceptors/index.ts');
-    installInterceptors(session.recorder, session.config.interceptors);
+    const { traceId, stream } = session.output;
+    installInterceptors(session.recorder, session.config.interceptors, { traceId, stream });
   }
   registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
 }

@@ -59,6 +59,8 @@ export const EventKind = {
   DbQuery: 15,
   /** The query of exchange a.low completed with a.high rows (0xffffffff: unknown); b = duration. */
   DbResult: 16,
+  /** The request of the task carried propagation headers: a = sender trace id string | exchange << 32, b = sender stream. */
+  MessageReceived: 17,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -79,14 +81,17 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.HttpClientError]: 'http-client-error',
   [EventKind.DbQuery]: 'db-query',
   [EventKind.DbResult]: 'db-result',
+  [EventKind.MessageReceived]: 'message-received',
 };
 
-/** Flag bits of the records that end an exchange (HttpResponse, HttpClientError, DbResult). */
+/** Flag bits of the interceptor records (HttpResponse, HttpClientError, DbResult, MessageReceived). */
 export const ExchangeFlag = {
   /** HttpResponse: the connection closed before the response was complete; DbResult: the query failed. */
   Failed: 1,
   /** HttpClientError: a timeout fired. */
   Timeout: 2,
+  /** MessageReceived: a propagation header was malformed or oversized, and was ignored. */
+  Malformed: 4,
 } as const;
 
 /** DbResult row count when the number of rows is not known. */

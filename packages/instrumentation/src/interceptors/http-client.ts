@@ -16,7 +16,9 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
 import type { Recorder } from '../runtime/recorder.ts';
-import { guarded } from './guard.ts';
+import { guarded, interceptorFailed } from './guard.ts';
+import type { RecordingIdentity } from './index.ts';
+import { CAUSEWAY_TRACE, causewayTraceHeader, TRACEPARENT, traceparentHeader } from './propagation.ts';
 
 interface ClientExchange {
   id: number;
@@ -30,6 +32,9 @@ interface UndiciRequest {
   method?: unknown;
   origin?: unknown;
   path?: unknown;
+  /** Name, value, name, value, ... */
+  headers?: unknown;
+  addHeader?: (name: string, value: string) => unknown;
 }
 
 export const CLIENT_CHANNELS = {
@@ -68,7 +73,7 @@ function urlOf(origin: string, path: string): string {
 }
 
 /** Subscribes the client interceptor; returns what unsubscribes it. */
-export function installHttpClient(recorder: Recorder): () => void {
+export function installHttpClient(recorder: Recorder, identity: RecordingIdentity | null = null): () => void {
   const exchanges = new WeakMap<object, ClientExchange>();
 
   function begin(request: object, method: string, url: string): ClientExchange {
@@ -108,8 +113,21 @@ export function installHttpClient(recorder: Recorder): () => void {
     // The Host header carries the port when it is not the default; ClientRequest does not.
     const host = request.getHeader('host');
     const origin = `${request.protocol}//${typeof host === 'string' ? host : request.host}`;
-    begin(request, request.method, urlOf(origin, request.path));
+    const { id } = begin(request, request.method, urlOf(origin, request.path));
     request.once('timeout', onTimeout);
+    if (identity !== null) {
+      try {
+        if (!request.hasHeader(TRACEPARENT)) {
+          request.setHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+        }
+        if (!request.hasHeader(CAUSEWAY_TRACE)) {
+          request.setHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));
+        }
+      } catch (error) {
+        // Headers already sent (a request flushed in its constructor): it goes without them.
+        interceptorFailed('http client', error);
+      }
+    }
   });
   const onHttpResponse = guarded('http client', (message: unknown) => {
     const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
@@ -124,7 +142,18 @@ export function installHttpClient(recorder: Recorder): () => void {
     const { request } = message as { request: UndiciRequest };
     const { method, origin, path } = request;
     if (typeof origin !== 'string' || typeof path !== 'string') return;
-    begin(request, typeof method === 'string' ? method : 'GET', urlOf(origin, path));
+    const { id } = begin(request, typeof method === 'string' ? method : 'GET', urlOf(origin, path));
+    if (identity !== null && typeof request.addHeader === 'function') {
+      const headers = Array.isArray(request.headers) ? request.headers : [];
+      const has = (name: string) =>
+        headers.some((value, i) => i % 2 === 0 && String(value).toLowerCase() === name);
+      if (!has(TRACEPARENT)) {
+        request.addHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+      }
+      if (!has(CAUSEWAY_TRACE)) {
+        request.addHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));
+      }
+    }
   });
   const onUndiciHeaders = guarded('fetch', (message: unknown) => {
     const { request, response } = message as { request: object; response: { statusCode?: unknown } };

@@ -13,8 +13,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
+import { InstrumentationErrorCode, warn } from '../errors.ts';
 import type { Recorder } from '../runtime/recorder.ts';
 import { guarded } from './guard.ts';
+import { CAUSEWAY_TRACE, type Received, readPropagation, TRACEPARENT } from './propagation.ts';
 
 interface ServerExchange {
   task: number;
@@ -59,6 +61,35 @@ function expressRoute(request: IncomingMessage): string | null {
   return typeof routed.baseUrl === 'string' ? routed.baseUrl + path : path;
 }
 
+let malformedHeaders = 0;
+
+/** Requests whose propagation headers were malformed and ignored, since the process started. */
+export function malformedPropagationHeaders(): number {
+  return malformedHeaders;
+}
+
+/** Writes the MessageReceived record of the request task just begun. */
+function recordReceived(recorder: Recorder, received: NonNullable<Received>): void {
+  if ('malformed' in received) {
+    malformedHeaders++;
+    warn(
+      InstrumentationErrorCode.PROBE_INPUT,
+      `ignored a malformed or oversized ${received.malformed} header of an incoming request (see docs/propagation.md); later ones are only counted`,
+    );
+    recorder.exchangeStep(EventKind.MessageReceived, ExchangeFlag.Malformed, 0, 0, 0, false);
+    return;
+  }
+  const { traceId, stream, exchange } = received.sender;
+  recorder.exchangeStep(
+    EventKind.MessageReceived,
+    0,
+    recorder.strings.valueOf(traceId),
+    exchange,
+    stream,
+    false,
+  );
+}
+
 /** Subscribes the server interceptor; returns what unsubscribes it. */
 export function installHttpServer(recorder: Recorder): () => void {
   const exchanges = new WeakMap<IncomingMessage, ServerExchange>();
@@ -84,6 +115,9 @@ export function installHttpServer(recorder: Recorder): () => void {
     const start = recorder.now();
     const task = recorder.beginRequest(request.method ?? '', pathOf(request.url ?? ''), start);
     exchanges.set(request, { task, start, route: null, ended: false });
+    const headers = request.headers;
+    const received = readPropagation(headers[CAUSEWAY_TRACE], headers[TRACEPARENT]);
+    if (received !== null) recordReceived(recorder, received);
     response.once('close', onClose);
   });
 

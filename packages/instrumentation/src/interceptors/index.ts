@@ -10,10 +10,20 @@ import { installHttpClient } from './http-client.ts';
 import { installHttpServer } from './http-server.ts';
 import { installPg } from './pg.ts';
 
-export function installInterceptors(recorder: Recorder, names: ReadonlySet<InterceptorName>): () => void {
+/** Who is recording: what outgoing requests' propagation headers name. */
+export interface RecordingIdentity {
+  traceId: string;
+  stream: number;
+}
+
+export function installInterceptors(
+  recorder: Recorder,
+  names: ReadonlySet<InterceptorName>,
+  identity: RecordingIdentity | null,
+): () => void {
   const uninstall: (() => void)[] = [];
   if (names.has('server')) uninstall.push(installHttpServer(recorder));
-  if (names.has('client')) uninstall.push(installHttpClient(recorder));
+  if (names.has('client')) uninstall.push(installHttpClient(recorder, identity));
   if (names.has('pg')) uninstall.push(installPg(recorder));
   return () => {
     for (const undo of uninstall) undo();

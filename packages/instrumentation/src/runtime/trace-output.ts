@@ -60,6 +60,8 @@ export function claimTracePath(path: string, pid: number): string {
 
 export class TraceOutput {
   readonly path: string;
+  /** The recording's trace id (META.traceId), which propagation headers carry. */
+  readonly traceId: string;
   readonly #recorder: Recorder;
   readonly #stream: number;
   readonly #quiet: boolean;
@@ -71,12 +73,24 @@ export class TraceOutput {
     this.#written += records.byteLength / RECORD_SIZE;
   };
 
-  private constructor(recorder: Recorder, writer: TraceFileWriter, stream: number, quiet: boolean) {
+  private constructor(
+    recorder: Recorder,
+    writer: TraceFileWriter,
+    traceId: string,
+    stream: number,
+    quiet: boolean,
+  ) {
     this.path = writer.path;
+    this.traceId = traceId;
     this.#recorder = recorder;
     this.#writer = writer;
     this.#stream = stream;
     this.#quiet = quiet;
+  }
+
+  /** The stream the recorder's records are filed under. */
+  get stream(): number {
+    return this.#stream;
   }
 
   /** Creates the trace file and starts draining into it; null (after a warning) if it cannot. */
@@ -89,10 +103,11 @@ export class TraceOutput {
     const started = new Date(performance.timeOrigin);
     const path = claimTracePath(defaultTracePath(config, started, process.pid), process.pid);
     let writer: TraceFileWriter;
+    const traceId = randomBytes(16).toString('hex');
     try {
       mkdirSync(dirname(path), { recursive: true });
       writer = TraceFileWriter.create(path, {
-        traceId: randomBytes(16).toString('hex'),
+        traceId,
         service: config.service,
         pid: process.pid,
         startedAt: started.toISOString(),
@@ -107,7 +122,7 @@ export class TraceOutput {
       );
       return null;
     }
-    const output = new TraceOutput(recorder, writer, stream, config.quiet);
+    const output = new TraceOutput(recorder, writer, traceId, stream, config.quiet);
     output.#timer = setInterval(() => output.drain(), DRAIN_INTERVAL_MS);
     output.#timer.unref();
     process.once('exit', () => output.finish());
