@@ -89,7 +89,7 @@ describe('pane lines', () => {
       evidence: 'concurrent',
       confidence: 'medium',
       severity: 'medium',
-      location: { stream: 1, objectId: n, property: '.x' },
+      location: { stream: 1, objectId: n, property: '.x', name: `object #${n} .x` },
       occurrences: 1,
       related: 0,
       accesses: [],

@@ -5,6 +5,7 @@
  */
 
 import type { AccessRole, RaceClass, RaceEvidence, RaceFinding } from './causal-trace.ts';
+import { DB_SITE_FILE } from './format/event-format.ts';
 import { type Site, type SiteIndex, siteLocation } from './sites.ts';
 import type { StringIndex } from './strings.ts';
 import { renderValue } from './values.ts';
@@ -35,8 +36,11 @@ export interface FindingReport {
   confidence: Confidence;
   /** Derived from `class` alone: high when a write is lost or a task misreads its own write. */
   severity: Severity;
-  /** The object and property: `object #1 .balance`. */
-  location: { stream: number; objectId: number; property: string };
+  /**
+   * The object and property; `name` is how to say it: `object #1 .balance`, or for a database
+   * row (accessed at the PostgreSQL interceptor's sites) `row accounts[42]`.
+   */
+  location: { stream: number; objectId: number; property: string; name: string };
   /** How many times the detector met this shape (same class, location and sites). */
   occurrences: number;
   /** Plain races between the same accesses that this finding explains. */
@@ -139,6 +143,17 @@ function story(finding: RaceFinding, accesses: AccessReport[], property: string)
   return `${task(0)} ${one}, and ${task(1)} ${other}, with nothing ordering the two tasks.`;
 }
 
+/**
+ * `row accounts[42]` when the accesses are the PostgreSQL interceptor's (their site names the
+ * table, the key is the row's key), else null.
+ */
+function rowName(accesses: readonly AccessReport[], property: string): string | null {
+  const site = accesses.find((access) => access.site?.file === DB_SITE_FILE)?.site;
+  if (site === undefined || site === null) return null;
+  const key = property.startsWith('.') ? `[${JSON.stringify(property.slice(1))}]` : property;
+  return `row ${site.name}${key}`;
+}
+
 /** The core's findings, with sites, property names and values resolved, in the core's order. */
 export function buildFindingReports(
   findings: readonly RaceFinding[],
@@ -154,14 +169,14 @@ export function buildFindingReports(
       site: sites.lookup(finding.stream, access.site),
       value: renderValue(strings, finding.stream, access.valueTag, access.value),
     }));
-    const named = `object #${finding.objectId} ${property}`;
+    const named = rowName(accesses, property) ?? `object #${finding.objectId} ${property}`;
     return {
       class: finding.class,
       title: TITLES[finding.class],
       evidence: finding.evidence,
       confidence: CONFIDENCE[finding.evidence],
       severity: SEVERITY[finding.class],
-      location: { stream: finding.stream, objectId: finding.objectId, property },
+      location: { stream: finding.stream, objectId: finding.objectId, property, name: named },
       occurrences: finding.occurrences,
       related: finding.related,
       accesses,
