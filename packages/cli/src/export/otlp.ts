@@ -127,10 +127,7 @@ export function toOtlp(report: TraceReport, scopeVersion: string): OtlpTraces {
           str('causeway.finding.severity', finding.severity),
           str('causeway.access.role', access.role),
           str('causeway.access.kind', access.kind),
-          str(
-            'causeway.access.location',
-            `object #${finding.location.objectId} ${finding.location.property}`,
-          ),
+          str('causeway.access.location', finding.location.name),
           str('causeway.finding.recommendation', finding.recommendation),
         ];
         if (access.value !== null) eventAttributes.push(str('causeway.access.value', access.value));
