@@ -3,17 +3,43 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildTraceReport, type FindingReport, loadTraceFile } from '@causeway/core';
+import pg from 'pg';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/express-banking/', import.meta.url));
 const run = promisify(execFile);
+const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Why the PostgreSQL walkthrough cannot run here, or null when it can. */
+async function postgresAbsent(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return null;
+  } catch (error) {
+    return `no PostgreSQL at ${DATABASE_URL} (${(error as Error).message}): the PostgreSQL walkthrough is skipped`;
+  }
+}
+const noPostgres = await postgresAbsent();
+
+async function dropTable(table: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP TABLE IF EXISTS ${table}`);
+  } finally {
+    await client.end();
+  }
+}
 
 interface Bank {
   url: string;
@@ -140,4 +166,54 @@ describe('express-banking', () => {
       [],
     );
   });
+
+  describe('with PostgreSQL', { skip: noPostgres ?? false }, () => {
+    const table = `bank_e2e_${randomBytes(4).toString('hex')}`;
+    after(() => dropTable(table));
+
+    it('racy transfers lose money, and the lost update is about the database row', async () => {
+      const { said, findings } = await walkthrough([
+        '--store',
+        'postgres',
+        '--database-url',
+        DATABASE_URL,
+        '--table',
+        table,
+      ]);
+      assert.match(said, /went missing/);
+      const lost = findings.filter((f) => f.class === 'lost-update');
+      assert.ok(lost.length >= 1, `no lost update among ${findings.map((f) => f.class).join(', ')}`);
+      const row = lost.find((f) => f.location.name === `row ${table}["carol"]`);
+      assert.ok(row, JSON.stringify(lost.map((f) => f.location.name)));
+      assert.equal(row.evidence, 'observed');
+      const [read, remote, second] = row.accesses;
+      assert.deepEqual([read?.kind, remote?.kind, second?.kind], ['read', 'write', 'write']);
+      assert.match(
+        read?.site?.functionName ?? '',
+        new RegExp(`^SELECT id, owner, balance FROM ${table} WHERE id = \\$1`),
+      );
+      assert.match(
+        second?.site?.functionName ?? '',
+        new RegExp(`^UPDATE ${table} SET balance = \\$1 WHERE id = \\$2`),
+      );
+    });
+
+    it('atomic UPDATE ... SET balance = balance + $1 transfers keep every cent and report no race', async () => {
+      const { said, findings } = await walkthrough([
+        '--store',
+        'postgres',
+        '--database-url',
+        DATABASE_URL,
+        '--table',
+        table,
+        '--fixed',
+      ]);
+      assert.match(said, /every transfer arrived: no money went missing/);
+      assert.deepEqual(
+        findings.filter((f) => f.class !== 'read-write').map((f) => f.story),
+        [],
+      );
+    });
+  });
+  it(`skips the PostgreSQL walkthrough: ${noPostgres}`, { skip: noPostgres ?? true }, () => {});
 });
