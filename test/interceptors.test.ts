@@ -110,6 +110,25 @@ describe('interceptors, end to end', () => {
     }
   });
 
+  it('records no interceptor records with CAUSEWAY_INTERCEPTORS=off', async () => {
+    const tracePath = join(mkdtempSync(join(tmpdir(), 'causeway-intercept-')), 'off.cwtrace');
+    const app = await startApp('express-app.ts', tracePath, { CAUSEWAY_INTERCEPTORS: 'off' });
+    await fetch(`${app.base}/shutdown`, { method: 'POST' });
+    const { code, stderr } = await app.exited;
+    assert.equal(code, 0, stderr);
+    const loaded = loadTraceFile(tracePath);
+    try {
+      const kinds = loaded.file.events.flatMap((chunk) => decodeRecords(chunk.records).map((r) => r.kind));
+      assert.ok(kinds.includes(EventKind.FnEnter), 'the app itself is still recorded');
+      assert.deepEqual(
+        kinds.filter((kind) => kind >= EventKind.HttpRequest),
+        [],
+      );
+    } finally {
+      loaded.trace.dispose();
+    }
+  });
+
   it('finds the lost update of two requests on a PostgreSQL row, and none when the row is locked', async (t) => {
     const admin = new pg.Client({ ...PG, connectionTimeoutMillis: 2000 });
     try {
