@@ -84,14 +84,19 @@ describe('interceptors, end to end', () => {
     );
     // Both read 100: one withdrawal is lost.
     assert.deepEqual(answers.sort(), [70, 90]);
+    const relayed = (await (await fetch(`${app.base}/relay`)).json()) as Record<string, string>;
     await fetch(`${app.base}/shutdown`, { method: 'POST' });
     const { code, stderr } = await app.exited;
     assert.equal(code, 0, stderr);
 
     const loaded = loadTraceFile(tracePath);
     try {
+      // The app's own fetch carried headers naming this recording.
+      const traceId = loaded.file.meta.traceId;
+      assert.match(relayed.causeway ?? '', new RegExp(`^1-${traceId}-1-\\d+$`));
+      assert.match(relayed.traceparent ?? '', new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
       const requests = requestTasks(loaded);
-      assert.equal(requests.length, 3, 'two withdrawals and the shutdown');
+      assert.equal(requests.length, 5, 'two withdrawals, the relay, its echo and the shutdown');
       const lost = loaded.trace.findings().filter((f) => f.class === 'lost-update');
       assert.equal(
         lost.length,

@@ -30,6 +30,11 @@ export interface RuntimeConfig {
    * Fastify), `client` (outgoing HTTP: http.request, fetch) and `pg` (PostgreSQL queries).
    */
   interceptors: ReadonlySet<InterceptorName>;
+  /**
+   * CAUSEWAY_PROPAGATE (default 1): the client interceptor adds propagation headers
+   * (`traceparent`, `x-causeway-trace`) to outgoing requests; 0 sends requests unchanged.
+   */
+  propagate: boolean;
 }
 
 export type InterceptorName = 'server' | 'client' | 'pg';
@@ -119,5 +124,6 @@ export function readConfig(
     quiet: flag(env, 'CAUSEWAY_QUIET', false),
     accesses: accessLevel(env),
     interceptors: interceptors(env),
+    propagate: flag(env, 'CAUSEWAY_PROPAGATE', true),
   };
 }

@@ -15,6 +15,7 @@ describe('readConfig', () => {
       quiet: false,
       accesses: 'all',
       interceptors: new Set(['server', 'client', 'pg']),
+      propagate: true,
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -32,6 +33,7 @@ describe('readConfig', () => {
         CAUSEWAY_QUIET: 'true',
         CAUSEWAY_ACCESSES: 'writes',
         CAUSEWAY_INTERCEPTORS: 'server, pg',
+        CAUSEWAY_PROPAGATE: '0',
       },
       undefined,
       '/',
@@ -43,6 +45,7 @@ describe('readConfig', () => {
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
     assert.deepEqual([...config.interceptors], ['server', 'pg']);
+    assert.equal(config.propagate, false);
     assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
   });
