@@ -140,12 +140,15 @@ export const EdgeKind = {
   Await: 1,
   /** A task settled a promise (an async function returned or threw) that the other task's await waited for. */
   Resolve: 2,
+  /** A task sent an HTTP request whose handling, in another recording, is the other task. */
+  Message: 3,
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
 export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Await]: 'await',
   [EdgeKind.Resolve]: 'resolve',
+  [EdgeKind.Message]: 'message',
 };
 
 /** What kind of construct a site is. Values are stable: never renumber, only add. */
