@@ -5,14 +5,17 @@
  */
 
 import { CausewayError, CoreErrorCode } from './errors.ts';
-import { type EdgeKind, EventKind, VALUE_TAG_MASK, ValueTag } from './format/event-format.ts';
+import { type EdgeKind, EventKind, VALUE_TAG_MASK, type ValueTag } from './format/event-format.ts';
+import { type CapturedValue, decodeValue, f64FromWords, u64FromWords } from './values.ts';
 import {
   ACCESS_WORDS,
   type CoreExports,
   EDGE_ROW_WORDS,
   EvidenceCode,
+  FAILURE_HEAD_WORDS,
   FINDING_ROW_WORDS,
   FindingClassCode,
+  NONE_WORD,
   RoleCode,
   STATS_WORDS,
   TASK_ROW_WORDS,
@@ -66,6 +69,37 @@ export interface TraceStats {
   lateAccesses: number;
 }
 
+/**
+ * One call of a failure cascade (docs/detectors.md, "Failures"): where the error surfaced
+ * (depth 0), each async call down whose throw rejected the await above it, and the root cause.
+ */
+export interface FailureStep {
+  /** Which cascade, in the order failures surfaced. */
+  failure: number;
+  /** 0 where the error surfaced; the deepest step is the root cause. */
+  depth: number;
+  stream: number;
+  /** The async function's site. */
+  site: number;
+  invocation: number;
+  /** Task indices. */
+  enteredIn: number;
+  /** null if the call never ended. */
+  endedIn: number | null;
+  /** The await that resumed rejected; null when the call threw by itself. */
+  rejectedAwait: {
+    site: number;
+    /** The continuation's task. */
+    task: number;
+    /** The task that suspended there (its start bounds how long the await waited); null if unknown. */
+    suspendedIn: number | null;
+    /** The task recorded just before the continuation: the likeliest rejecter (a timer, I/O). */
+    after: number | null;
+  } | null;
+  /** Function sites that returned runs of the same function called and this run never did. */
+  neverCalled: number[];
+}
+
 /** What kind of race a finding is (docs/detectors.md). */
 export type RaceClass =
   | 'lost-update'
@@ -107,7 +141,7 @@ export interface RaceAccess {
    * the object's id (per stream) or the string's id (in the stream's string table) for Object and
    * String; `undefined` when the runtime did not capture it (valueTag None).
    */
-  value: number | boolean | null | undefined;
+  value: CapturedValue;
 }
 
 export interface RaceFinding {
@@ -150,38 +184,6 @@ function named<T>(names: Readonly<Record<number, T>>, code: number, what: string
   const name = names[code];
   if (name === undefined) throw new Error(`CausalTrace: the core reported unknown ${what} ${code}`);
   return name;
-}
-
-const f64Scratch = new Float64Array(1);
-const u32Scratch = new Uint32Array(f64Scratch.buffer);
-
-function f64FromWords(low: number, high: number): number {
-  u32Scratch[0] = low;
-  u32Scratch[1] = high;
-  return f64Scratch[0] as number;
-}
-
-function u64FromWords(low: number, high: number): number {
-  return low + high * 2 ** 32;
-}
-
-function decodeValue(tag: ValueTag, low: number, high: number): RaceAccess['value'] {
-  switch (tag) {
-    case ValueTag.Number:
-      return f64FromWords(low, high);
-    case ValueTag.Null:
-      return null;
-    case ValueTag.False:
-      return false;
-    case ValueTag.True:
-      return true;
-    case ValueTag.Object:
-    case ValueTag.String:
-      return u64FromWords(low, high);
-    default:
-      // Undefined, and None (not captured): valueTag tells them apart.
-      return undefined;
-  }
 }
 
 /** One access slot of a cw_findings row, starting at `at`. */
@@ -338,6 +340,43 @@ export class CausalTrace {
       });
     }
     return findings;
+  }
+
+  /** Every failure cascade in what was ingested so far, each from where it surfaced down to its root cause. */
+  failures(): FailureStep[] {
+    const w = this.#result(this.#call(this.#core.cw_failures(this.#live())));
+    const task = (word: number): number | null => (word === NONE_WORD ? null : word);
+    const steps: FailureStep[] = [];
+    let at = 0;
+    while (at < w.length) {
+      if (at + FAILURE_HEAD_WORDS > w.length)
+        throw new Error(`CausalTrace: cw_failures gave ${w.length} words`);
+      const tail = w[at + 12] as number;
+      const end = at + FAILURE_HEAD_WORDS + tail;
+      if (end > w.length) throw new Error(`CausalTrace: cw_failures gave ${w.length} words`);
+      const rejectedSite = w[at + 8] as number;
+      steps.push({
+        failure: w[at] as number,
+        depth: w[at + 1] as number,
+        stream: w[at + 2] as number,
+        site: w[at + 3] as number,
+        invocation: u64FromWords(w[at + 4] as number, w[at + 5] as number),
+        enteredIn: w[at + 6] as number,
+        endedIn: task(w[at + 7] as number),
+        rejectedAwait:
+          rejectedSite === 0
+            ? null
+            : {
+                site: rejectedSite,
+                task: w[at + 9] as number,
+                suspendedIn: task(w[at + 10] as number),
+                after: task(w[at + 11] as number),
+              },
+        neverCalled: [...w.subarray(at + FAILURE_HEAD_WORDS, end)],
+      });
+      at = end;
+    }
+    return steps;
   }
 
   /** Frees the core's memory for this trace. Further calls throw. */

@@ -3,6 +3,7 @@
 export type {
   AccessRole,
   Edge,
+  FailureStep,
   RaceAccess,
   RaceClass,
   RaceEvidence,
@@ -12,6 +13,8 @@ export type {
 } from './causal-trace.ts';
 export { CausalTrace } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
+export type { FailureCallReport, FailureReport } from './failure-report.ts';
+export { buildFailureReports } from './failure-report.ts';
 export type { RecordFields, SiteRow, SiteTable } from './format/event-format.ts';
 export {
   AccessFlag,
@@ -56,12 +59,16 @@ export type { LoadedRecordings } from './load-recordings.ts';
 export { globalStream, loadRecordings, STREAMS_PER_FILE } from './load-recordings.ts';
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';
-export type { AccessReport, FindingReport } from './race-report.ts';
-export { buildFindingReports, describeEvidence } from './race-report.ts';
+export type { AccessReport, Confidence, FindingReport, Severity } from './race-report.ts';
+export { buildFindingReports, confidenceOf, describeEvidence, severityOf } from './race-report.ts';
 export type { EdgeReport, TaskReport, TraceReport } from './report.ts';
 export { buildTraceReport, REPORT_VERSION } from './report.ts';
 export type { Site } from './sites.ts';
 export { SiteIndex, siteLocation } from './sites.ts';
 export { StringIndex } from './strings.ts';
+export type { AccessKind, EventAccess, EventFilter, LocationState, TraceEvent } from './trace-events.ts';
+export { TraceEvents } from './trace-events.ts';
+export type { CapturedValue } from './values.ts';
+export { renderValue } from './values.ts';
 export type { CoreExports } from './wasm/exports.ts';
 export { instantiateCore, loadCore } from './wasm/load.ts';

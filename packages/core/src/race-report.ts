@@ -4,10 +4,11 @@
  * `causeway analyze` prints, and what the server and the TUI will show.
  */
 
-import type { AccessRole, RaceAccess, RaceClass, RaceEvidence, RaceFinding } from './causal-trace.ts';
-import { DB_SITE_FILE, ValueTag } from './format/event-format.ts';
+import type { AccessRole, RaceClass, RaceEvidence, RaceFinding } from './causal-trace.ts';
+import { DB_SITE_FILE } from './format/event-format.ts';
 import { type Site, type SiteIndex, siteLocation } from './sites.ts';
 import type { StringIndex } from './strings.ts';
+import { renderValue } from './values.ts';
 
 export interface AccessReport {
   role: AccessRole;
@@ -20,11 +21,21 @@ export interface AccessReport {
   value: string | null;
 }
 
+/** How sure Causeway is, from the evidence: observed -> high, concurrent -> medium, possible -> low. */
+export type Confidence = 'high' | 'medium' | 'low';
+
+/** What the race costs when it happens, from its class (docs/detectors.md, docs/cli.md). */
+export type Severity = 'high' | 'medium' | 'low';
+
 export interface FindingReport {
   class: RaceClass;
   /** `Lost update`, `Write-write race`, ... */
   title: string;
   evidence: RaceEvidence;
+  /** Derived from `evidence` alone. */
+  confidence: Confidence;
+  /** Derived from `class` alone: high when a write is lost or a task misreads its own write. */
+  severity: Severity;
   /**
    * The object and property; `name` is how to say it: `object #1 .balance`, or for a database
    * row (accessed at the PostgreSQL interceptor's sites) `row accounts[42]`.
@@ -65,11 +76,36 @@ const RECOMMENDATIONS: Record<RaceClass, string> = {
     'The read may or may not see the write depending on timing: order them explicitly (await the writer first).',
 };
 
+const CONFIDENCE: Record<RaceEvidence, Confidence> = {
+  observed: 'high',
+  concurrent: 'medium',
+  possible: 'low',
+};
+
+const SEVERITY: Record<RaceClass, Severity> = {
+  'lost-update': 'high',
+  'overwritten-write': 'high',
+  'inconsistent-read': 'medium',
+  'intermediate-read': 'medium',
+  'write-write': 'medium',
+  'read-write': 'low',
+};
+
 const EVIDENCE: Record<RaceEvidence, string> = {
   observed: 'observed in this run',
   concurrent: 'the two tasks were concurrent in this run',
   possible: 'possible: nothing orders these tasks, though this run did not interleave them harmfully',
 };
+
+/** A finding's confidence, from its evidence alone. */
+export function confidenceOf(evidence: RaceEvidence): Confidence {
+  return CONFIDENCE[evidence];
+}
+
+/** A finding's severity, from its class alone. */
+export function severityOf(raceClass: RaceClass): Severity {
+  return SEVERITY[raceClass];
+}
 
 export function describeEvidence(evidence: RaceEvidence): string {
   return EVIDENCE[evidence];
@@ -107,28 +143,6 @@ function story(finding: RaceFinding, accesses: AccessReport[], property: string)
   return `${task(0)} ${one}, and ${task(1)} ${other}, with nothing ordering the two tasks.`;
 }
 
-/** Renders a captured value as source text; null when it was not captured. */
-export function renderValue(strings: StringIndex, stream: number, access: RaceAccess): string | null {
-  const { value } = access;
-  switch (access.valueTag) {
-    case ValueTag.Number:
-      return Object.is(value, -0) ? '-0' : String(value);
-    case ValueTag.Undefined:
-    case ValueTag.Null:
-    case ValueTag.False:
-    case ValueTag.True:
-      return String(value);
-    case ValueTag.Object:
-      return `object #${value}`;
-    case ValueTag.String: {
-      const text = strings.string(stream, value as number);
-      return text === null ? `string #${value}` : JSON.stringify(text);
-    }
-    default:
-      return null;
-  }
-}
-
 /**
  * `row accounts[42]` when the accesses are the PostgreSQL interceptor's (their site names the
  * table, the key is the row's key), else null.
@@ -153,13 +167,15 @@ export function buildFindingReports(
       task: access.task,
       kind: access.kind,
       site: sites.lookup(finding.stream, access.site),
-      value: renderValue(strings, finding.stream, access),
+      value: renderValue(strings, finding.stream, access.valueTag, access.value),
     }));
     const named = rowName(accesses, property) ?? `object #${finding.objectId} ${property}`;
     return {
       class: finding.class,
       title: TITLES[finding.class],
       evidence: finding.evidence,
+      confidence: CONFIDENCE[finding.evidence],
+      severity: SEVERITY[finding.class],
       location: { stream: finding.stream, objectId: finding.objectId, property, name: named },
       occurrences: finding.occurrences,
       related: finding.related,

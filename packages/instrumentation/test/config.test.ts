@@ -14,6 +14,8 @@ describe('readConfig', () => {
       ringRecords: DEFAULT_RING_RECORDS,
       quiet: false,
       accesses: 'all',
+      server: null,
+      apiKey: null,
       interceptors: new Set(['server', 'client', 'pg']),
       propagate: true,
     });
@@ -32,6 +34,8 @@ describe('readConfig', () => {
         CAUSEWAY_RING_RECORDS: '4096',
         CAUSEWAY_QUIET: 'true',
         CAUSEWAY_ACCESSES: 'writes',
+        CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
+        CAUSEWAY_API_KEY: 'sesame',
         CAUSEWAY_INTERCEPTORS: 'server, pg',
         CAUSEWAY_PROPAGATE: '0',
       },
@@ -42,6 +46,8 @@ describe('readConfig', () => {
     assert.equal(config.service, 'billing api');
     assert.equal(config.traceFile, '/tmp/t.cwtrace');
     assert.equal(config.ringRecords, 4096);
+    assert.equal(config.server, 'http://127.0.0.1:7777');
+    assert.equal(config.apiKey, 'sesame');
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
     assert.deepEqual([...config.interceptors], ['server', 'pg']);

@@ -15,6 +15,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
+import { BATCH_CONTENT_TYPE } from '@causeway/server/wire-format';
 import type { Recorder } from '../runtime/recorder.ts';
 import { guarded, interceptorFailed } from './guard.ts';
 import type { RecordingIdentity } from './index.ts';
@@ -64,6 +65,17 @@ export function errorName(error: unknown): string {
 function isTimeout(error: unknown): boolean {
   const name = errorName(error);
   return TIMEOUT_CODES.has(name) || name === 'TimeoutError';
+}
+
+/** Does an undici request carry the wire format's content type (runtime/transport.ts sends it)? */
+function isCausewayBatch(headers: unknown): boolean {
+  if (!Array.isArray(headers)) return false;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (String(headers[i]).toLowerCase() === 'content-type') {
+      return String(headers[i + 1]).startsWith(BATCH_CONTENT_TYPE);
+    }
+  }
+  return false;
 }
 
 /** origin + path without the query (it often carries tokens). */
@@ -142,6 +154,9 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
     const { request } = message as { request: UndiciRequest };
     const { method, origin, path } = request;
     if (typeof origin !== 'string' || typeof path !== 'string') return;
+    // Causeway's own batches to its server are not the application's traffic: recording them
+    // would add records to the trace while it is being sent.
+    if (isCausewayBatch(request.headers)) return;
     const { id } = begin(request, typeof method === 'string' ? method : 'GET', urlOf(origin, path));
     if (identity !== null && typeof request.addHeader === 'function') {
       const headers = Array.isArray(request.headers) ? request.headers : [];
