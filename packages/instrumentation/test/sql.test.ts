@@ -75,7 +75,7 @@ describe('the pg query wrapper', () => {
       },
     });
     class FakeClient {
-      query(text: string, values?: unknown, callback?: (error: unknown, result: unknown) => void): unknown {
+      query(text: string, _values?: unknown, callback?: (error: unknown, result: unknown) => void): unknown {
         const outcome = text.startsWith('FAIL')
           ? Promise.reject(new Error('syntax'))
           : Promise.resolve({ rowCount: 1 });
