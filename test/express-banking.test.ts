@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { buildTraceReport, type FindingReport, loadTraceFile } from '@causeway/core';
+import { buildTraceReport, type FindingReport, loadTraceFile, type TaskReport } from '@causeway/core';
 import pg from 'pg';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/express-banking/', import.meta.url));
@@ -81,7 +81,9 @@ async function stopBank(bank: Bank): Promise<void> {
 }
 
 /** Runs the walkthrough against a fresh bank and returns test-race's output and the findings. */
-async function walkthrough(args: string[]): Promise<{ said: string; findings: FindingReport[] }> {
+async function walkthrough(
+  args: string[],
+): Promise<{ said: string; findings: FindingReport[]; tasks: TaskReport[] }> {
   const bank = await startBank(args);
   try {
     const { stdout } = await run(process.execPath, ['test-race.ts', '--url', bank.url, '--transfers', '10'], {
@@ -90,7 +92,8 @@ async function walkthrough(args: string[]): Promise<{ said: string; findings: Fi
     await stopBank(bank);
     const loaded = loadTraceFile(bank.traceFile);
     try {
-      return { said: stdout, findings: buildTraceReport(bank.traceFile, loaded).findings };
+      const { findings, tasks } = buildTraceReport(bank.traceFile, loaded);
+      return { said: stdout, findings, tasks };
     } finally {
       loaded.trace.dispose();
     }
@@ -134,8 +137,12 @@ describe('express-banking', () => {
   });
 
   it('racy transfers lose money, and Causeway names the lost update on the balance with both sites', async () => {
-    const { said, findings } = await walkthrough([]);
+    const { said, findings, tasks } = await walkthrough([]);
     assert.match(said, /carol should have received 100 but received \d+: \d+ went missing/);
+    // Each transfer is a request task of its own (the interceptors), next to test-race's balance reads.
+    const requests = tasks.filter((task) => task.startedBy === 'request').map((task) => task.request);
+    assert.equal(requests.filter((request) => request === 'POST /transfers').length, 10);
+    assert.equal(requests.filter((request) => request === 'GET /accounts').length, 2);
 
     const lost = findings.filter((f) => f.class === 'lost-update');
     assert.ok(lost.length >= 1, `no lost update among ${findings.map((f) => f.class).join(', ')}`);

@@ -4,7 +4,14 @@
  */
 
 import { buildFailureReports, type FailureReport } from './failure-report.ts';
-import { EDGE_KIND_NAMES, type EdgeKind, SiteKind } from './format/event-format.ts';
+import {
+  EDGE_KIND_NAMES,
+  type EdgeKind,
+  EventKind,
+  RECORD_SIZE,
+  RecordOffset,
+  SiteKind,
+} from './format/event-format.ts';
 import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
 import type { LoadedTrace } from './load-trace.ts';
 import { buildFindingReports, type FindingReport } from './race-report.ts';
@@ -27,12 +34,30 @@ export interface TaskReport {
   records: number;
   /**
    * What started the task: 'root' (the program's start), 'await' (the continuation of an await),
-   * 'callback' (an event-loop callback whose scheduling was not recorded), or 'unknown' (the
-   * record that started it was lost).
+   * 'callback' (an event-loop callback whose scheduling was not recorded), 'request' (an
+   * incoming HTTP request, recorded by the interceptors), or 'unknown' (the record that started
+   * it was lost).
    */
-  startedBy: 'root' | 'await' | 'callback' | 'unknown';
-  /** Where it started: the await of a continuation, the function a callback entered; null for the root. */
+  startedBy: 'root' | 'await' | 'callback' | 'request' | 'unknown';
+  /** Where it started: the await of a continuation, the function a callback entered; null for the root and requests. */
   site: Site | null;
+  /** For a request: its method and path (`POST /transfers`); null otherwise. */
+  request: string | null;
+}
+
+/** The method and path of each task an `HttpRequest` record started, by `stream:localId`. */
+function requestsOf(file: LoadedTrace['file'], strings: StringIndex): Map<string, string> {
+  const requests = new Map<string, string>();
+  for (const { stream, records } of file.events) {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
+      if (view.getUint8(at + RecordOffset.kind) !== EventKind.HttpRequest) continue;
+      const method = strings.string(stream, view.getUint32(at + RecordOffset.a, true)) ?? '?';
+      const target = strings.string(stream, view.getUint32(at + RecordOffset.a + 4, true)) ?? '?';
+      requests.set(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`, `${method} ${target}`);
+    }
+  }
+  return requests;
 }
 
 export interface EdgeReport {
@@ -69,8 +94,11 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
   const sites = new SiteIndex(file.sites);
   const edges = trace.edges();
   const coreTasks = trace.tasks();
+  const strings = new StringIndex(file.strings);
+  const requests = requestsOf(file, strings);
   const tasks: TaskReport[] = coreTasks.map((task) => {
     const site = sites.lookup(task.stream, task.beginSite);
+    const request = requests.get(`${task.stream}:${task.localId}`) ?? null;
     const startedBy =
       task.beginMs === null
         ? 'unknown'
@@ -78,7 +106,9 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
           ? 'await'
           : site?.kind === SiteKind.Function
             ? 'callback'
-            : 'root';
+            : request !== null
+              ? 'request'
+              : 'root';
     return {
       id: task.index,
       stream: task.stream,
@@ -89,6 +119,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
       records: task.records,
       startedBy,
       site,
+      request,
     };
   });
   const { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes } = trace.stats();
@@ -99,7 +130,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
     streams: file.streams,
     end: file.end,
     stats: { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes },
-    findings: buildFindingReports(trace.findings(), sites, new StringIndex(file.strings)),
+    findings: buildFindingReports(trace.findings(), sites, strings),
     failures: buildFailureReports(trace.failures(), coreTasks, sites),
     tasks,
     edges: edges.map((edge) => ({

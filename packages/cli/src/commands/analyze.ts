@@ -180,6 +180,7 @@ function renderFailures(failures: readonly FailureReport[]): string[] {
 
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
+  if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
   if (task.site === null)
     return task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)';
   const how = task.startedBy === 'callback' ? 'callback into' : 'await';

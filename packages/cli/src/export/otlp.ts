@@ -66,6 +66,7 @@ function unixNano(ms: number): string {
 
 function spanName(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
+  if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
   if (task.site === null) return task.startedBy === 'unknown' ? 'task (start record lost)' : 'await';
   return `${task.startedBy === 'callback' ? 'callback' : 'await'} ${task.site.functionName}`;
 }
