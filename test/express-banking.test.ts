@@ -161,6 +161,10 @@ describe('express-banking', () => {
     assert.equal(second?.site?.functionName, 'MemoryAccountStore.save');
     assert.notEqual(read?.task, remote?.task);
     assert.match(stale.recommendation, /atomic/);
+    // Both transfers read the same balance; the lost write moved it by the amount of one transfer.
+    assert.equal(stale.lost?.read.value, read?.value);
+    assert.equal(Math.abs(stale.lost?.change ?? 0), 10);
+    assert.match(stale.story, /had read \d+ as well: its change of [+-]10 is what was lost\./);
   });
 
   it('atomic transfers keep every cent, and no atomicity violation or write-write race is reported', async () => {

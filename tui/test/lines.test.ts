@@ -95,6 +95,7 @@ describe('pane lines', () => {
       accesses: [],
       story: `story ${n}`,
       recommendation: `fix ${n}`,
+      lost: null,
     });
     const lines = findingLines([finding(1), finding(2)], [2], 80, false);
     assert.match(lines[0] ?? '', /^▶ 2\. Write-write race on object #2 \.x · the two tasks were concurrent/);

@@ -3,6 +3,7 @@
  * and what the server and the TUI will serve and show. Every task and edge comes from the core.
  */
 
+import type { RaceFinding, Task } from './causal-trace.ts';
 import { buildFailureReports, type FailureReport } from './failure-report.ts';
 import {
   EDGE_KIND_NAMES,
@@ -11,12 +12,15 @@ import {
   RECORD_SIZE,
   RecordOffset,
   SiteKind,
+  VALUE_TAG_MASK,
+  ValueTag,
 } from './format/event-format.ts';
 import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
 import type { LoadedTrace } from './load-trace.ts';
 import { buildFindingReports, type FindingReport } from './race-report.ts';
 import { type Site, SiteIndex } from './sites.ts';
 import { StringIndex } from './strings.ts';
+import { decodeValue, renderValue } from './values.ts';
 
 /** Version of the report's shape; bumped when a field changes meaning or goes away. */
 export const REPORT_VERSION = 3;
@@ -90,12 +94,75 @@ export interface TraceReport {
   edges: EdgeReport[];
 }
 
+/**
+ * Completes each lost update with the read its overwritten (remote) task made before writing:
+ * the latest read of the location by that task or one that happens before it, recorded before
+ * the write. "Task #5 had read 100 as well: its change of -30 is what was lost."
+ */
+function explainLostUpdates(
+  reports: FindingReport[],
+  findings: readonly RaceFinding[],
+  { file, trace }: LoadedTrace,
+  tasks: readonly Task[],
+  sites: SiteIndex,
+  strings: StringIndex,
+): void {
+  const taskIndex = new Map(tasks.map((task) => [`${task.stream}:${task.localId}`, task.index]));
+  findings.forEach((finding, i) => {
+    const report = reports[i] as FindingReport;
+    const remote = finding.accesses[1];
+    const remoteReport = report.accesses[1];
+    if (finding.class !== 'lost-update' || remote === undefined || remoteReport === undefined) return;
+    let best: { seq: number; task: number; site: number; tag: ValueTag; low: number; high: number } | null =
+      null;
+    for (const { stream, records } of file.events) {
+      if (stream !== finding.stream) continue;
+      const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+      for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
+        if (view.getUint8(at + RecordOffset.kind) !== EventKind.Read) continue;
+        if (view.getUint32(at + RecordOffset.a, true) !== finding.objectId) continue;
+        if (view.getUint32(at + RecordOffset.a + 4, true) !== finding.keyId) continue;
+        const seq = view.getUint32(at + RecordOffset.seq, true);
+        if (seq >= remote.seq || (best !== null && seq < best.seq)) continue;
+        const task = taskIndex.get(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`);
+        if (task === undefined || (task !== remote.task && !trace.happensBefore(task, remote.task))) continue;
+        best = {
+          seq,
+          task,
+          site: view.getUint32(at + RecordOffset.site, true),
+          tag: (view.getUint8(at + RecordOffset.flags) & VALUE_TAG_MASK) as ValueTag,
+          low: view.getUint32(at + RecordOffset.b, true),
+          high: view.getUint32(at + RecordOffset.b + 4, true),
+        };
+      }
+    }
+    if (best === null) return;
+    const value = decodeValue(best.tag, best.low, best.high);
+    const read = {
+      role: 'remote' as const,
+      task: best.task,
+      kind: 'read' as const,
+      site: sites.lookup(finding.stream, best.site),
+      value: renderValue(strings, finding.stream, best.tag, value),
+    };
+    const written = remote.valueTag === ValueTag.Number ? remote.value : undefined;
+    const change = typeof value === 'number' && typeof written === 'number' ? written - value : null;
+    report.lost = { read, change };
+    const readAgain = read.value !== null && read.value === report.accesses[0]?.value ? ' as well' : '';
+    const lostChange = change === null ? 'its write' : `its change of ${change > 0 ? '+' : ''}${change}`;
+    report.story += ` Task #${remoteReport.task} had read ${read.value ?? 'it'}${readAgain}: ${lostChange} is what was lost.`;
+  });
+}
+
 export function buildTraceReport(path: string, { file, trace }: LoadedTrace): TraceReport {
   const sites = new SiteIndex(file.sites);
   const edges = trace.edges();
   const coreTasks = trace.tasks();
   const strings = new StringIndex(file.strings);
   const requests = requestsOf(file, strings);
+  const raceFindings = trace.findings();
+  const findings = buildFindingReports(raceFindings, sites, strings);
+  explainLostUpdates(findings, raceFindings, { file, trace }, coreTasks, sites, strings);
   const tasks: TaskReport[] = coreTasks.map((task) => {
     const site = sites.lookup(task.stream, task.beginSite);
     const request = requests.get(`${task.stream}:${task.localId}`) ?? null;
@@ -130,7 +197,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
     streams: file.streams,
     end: file.end,
     stats: { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes },
-    findings: buildFindingReports(trace.findings(), sites, strings),
+    findings,
     failures: buildFailureReports(trace.failures(), coreTasks, sites),
     tasks,
     edges: edges.map((edge) => ({
