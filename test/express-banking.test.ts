@@ -180,17 +180,11 @@ describe('express-banking', () => {
 
   describe('with PostgreSQL', { skip: noPostgres ?? false }, () => {
     const table = `bank_e2e_${randomBytes(4).toString('hex')}`;
+    const postgres = ['--store', 'postgres', '--database-url', DATABASE_URL, '--table', table];
     after(() => dropTable(table));
 
     it('racy transfers lose money, and the lost update is about the database row', async () => {
-      const { said, findings } = await walkthrough([
-        '--store',
-        'postgres',
-        '--database-url',
-        DATABASE_URL,
-        '--table',
-        table,
-      ]);
+      const { said, findings } = await walkthrough(postgres);
       assert.match(said, /went missing/);
       const lost = findings.filter((f) => f.class === 'lost-update');
       assert.ok(lost.length >= 1, `no lost update among ${findings.map((f) => f.class).join(', ')}`);
@@ -210,15 +204,7 @@ describe('express-banking', () => {
     });
 
     it('atomic UPDATE ... SET balance = balance + $1 transfers keep every cent and report no race', async () => {
-      const { said, findings } = await walkthrough([
-        '--store',
-        'postgres',
-        '--database-url',
-        DATABASE_URL,
-        '--table',
-        table,
-        '--fixed',
-      ]);
+      const { said, findings } = await walkthrough([...postgres, '--fixed']);
       assert.match(said, /every transfer arrived: no money went missing/);
       assert.deepEqual(
         findings.filter((f) => f.class !== 'read-write').map((f) => f.story),
