@@ -101,13 +101,15 @@ export interface FailureStep {
 }
 
 /** What kind of race a finding is (docs/detectors.md). */
-export type RaceClass =
-  | 'lost-update'
-  | 'inconsistent-read'
-  | 'intermediate-read'
-  | 'overwritten-write'
-  | 'write-write'
-  | 'read-write';
+export const RACE_CLASSES = [
+  'lost-update',
+  'inconsistent-read',
+  'intermediate-read',
+  'overwritten-write',
+  'write-write',
+  'read-write',
+] as const;
+export type RaceClass = (typeof RACE_CLASSES)[number];
 
 /**
  * Why Causeway believes a finding, most convincing first: the harmful interleaving of an atomicity

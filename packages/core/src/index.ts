@@ -11,7 +11,7 @@ export type {
   Task,
   TraceStats,
 } from './causal-trace.ts';
-export { CausalTrace } from './causal-trace.ts';
+export { CausalTrace, RACE_CLASSES } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
 export type { FailureCallReport, FailureReport } from './failure-report.ts';
 export { buildFailureReports } from './failure-report.ts';
