@@ -445,6 +445,7 @@ export function createServer(options: ServerOptions): CausewayServer {
     }
     live.clear();
   });
+  app.addHook('onClose', async () => analyzer.dispose());
 
   return { app, metrics, analyzer, routes, retain };
 }

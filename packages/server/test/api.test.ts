@@ -134,6 +134,9 @@ for (const kind of STORE_KINDS) {
         end: true,
       });
       assert.equal((await postBatch(server, toJsonBatch(first))).statusCode, 200);
+      // Analysed with 7 records; the second batch is then added to the same core trace.
+      const partial = await getJson(server, `/v1/traces/${traceId}`);
+      assert.equal(partial.body.stats.records, 7);
       const ack = await postBatch(server, encodeBatch(second));
       assert.deepEqual(ack.json(), { traceId, records: 8, duplicate: false, firstIndex: 7, created: false });
       const again = await postBatch(server, encodeBatch(second));
@@ -142,6 +145,17 @@ for (const kind of STORE_KINDS) {
       assert.equal(summary.body.records, 15);
       assert.equal(summary.body.ended, true);
       assert.equal(summary.body.findings, 1);
+      // The same as a fresh analysis of the whole trace.
+      const fresh = createServer({ store, analyzeIntervalMs: 0 });
+      try {
+        for (const path of ['', '/graph', '/findings', '/events?limit=1000']) {
+          const incremental = await getJson(server, `/v1/traces/${traceId}${path}`);
+          const whole = await getJson(fresh, `/v1/traces/${traceId}${path}`);
+          assert.deepEqual(incremental.body, whole.body, path);
+        }
+      } finally {
+        await fresh.app.close();
+      }
     });
 
     it('gives each process of a trace its own streams', async () => {

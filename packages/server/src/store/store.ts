@@ -431,8 +431,8 @@ export class TraceStore {
     return rows[0] === undefined ? null : toRow(rows[0]);
   }
 
-  /** Everything stored for a trace, or null. */
-  async loadTrace(traceId: string): Promise<StoredTrace | null> {
+  /** Everything stored for a trace (its event chunks from trace index `fromIndex` on), or null. */
+  async loadTrace(traceId: string, fromIndex = 0): Promise<StoredTrace | null> {
     const rows = await this.db.all<TraceDbRow>('SELECT * FROM traces WHERE trace_id = ?', [traceId]);
     const r = rows[0];
     if (r === undefined) return null;
@@ -449,7 +449,7 @@ export class TraceStore {
       'SELECT stream, first_id, strings FROM strings WHERE trace_id = ? ORDER BY stream, first_id',
       [traceId],
     );
-    const events = await this.eventChunks(traceId, 0, Number.MAX_SAFE_INTEGER);
+    const events = await this.eventChunks(traceId, fromIndex, Number.MAX_SAFE_INTEGER);
     const spans = await this.db.all<Record<string, string | number | null>>(
       'SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id',
       [traceId],
