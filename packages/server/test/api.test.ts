@@ -160,14 +160,14 @@ for (const kind of STORE_KINDS) {
 
     it('gives each process of a trace its own streams', async () => {
       const traceId = newTraceId();
-      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 1 })));
-      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 2, service: 'ledger' })));
+      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 1, stream: 1 })));
+      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 2, service: 'ledger', stream: 1 })));
       const summary = await getJson(server, `/v1/traces/${traceId}`);
       assert.deepEqual(
         summary.body.streams.map((s: { stream: number; pid: number }) => [s.stream, s.pid]),
         [
-          [0, 1],
-          [1, 2],
+          [1, 1],
+          [2, 2],
         ],
       );
       assert.deepEqual(summary.body.services, ['bank', 'ledger']);

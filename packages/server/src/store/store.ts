@@ -243,10 +243,14 @@ export class TraceStore {
         }
         return entry;
       };
+      const used = new Set(streamRows.map((r) => Number(r.stream)));
       for (const info of batch.streams) {
         const key = JSON.stringify([meta.service, meta.pid, info.stream]);
         if (bySource.has(key)) continue;
-        const stream = nextStream++;
+        // The sender's number when free (a one-process trace keeps the numbers of its trace file).
+        const stream = used.has(info.stream) ? nextStream : info.stream;
+        used.add(stream);
+        nextStream = Math.max(nextStream, stream + 1);
         await tx.run('INSERT INTO streams (trace_id, stream, source, info) VALUES (?, ?, ?, ?)', [
           meta.traceId,
           stream,
