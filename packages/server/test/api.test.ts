@@ -174,6 +174,32 @@ for (const kind of STORE_KINDS) {
       assert.equal(summary.body.findings, 2, 'one lost update in each process');
     });
 
+    it('takes batches of one trace from four processes at the same time', async () => {
+      const traceId = newTraceId();
+      const answers = await Promise.all(
+        [1, 2, 3, 4].map((pid) =>
+          postBatch(server, encodeBatch(makeBatch({ traceId, pid, service: `svc-${pid}` }))),
+        ),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.statusCode),
+        [200, 200, 200, 200],
+      );
+      assert.deepEqual(
+        answers.map((a) => a.json().firstIndex).sort((x, y) => x - y),
+        [0, 15, 30, 45],
+      );
+      const summary = await getJson(server, `/v1/traces/${traceId}`);
+      assert.equal(summary.body.records, 60);
+      assert.equal(summary.body.findings, 4);
+      const byService = await getJson(server, '/v1/traces?service=svc-3');
+      assert.deepEqual(
+        byService.body.traces.map((t: { traceId: string }) => t.traceId),
+        [traceId],
+      );
+      assert.equal((await getJson(server, '/v1/traces?service=svc')).body.total, 0, 'names match exactly');
+    });
+
     it('joins OTLP spans of other services to the trace with the same id', async () => {
       const traceId = newTraceId();
       const gateway = otlp('gateway', [span(traceId, 'a'.repeat(16), 'checkout')]);

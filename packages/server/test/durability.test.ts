@@ -68,6 +68,19 @@ describe('causeway serve, as a process', () => {
     assert.match(err, /--api-key/);
   });
 
+  it('refuses bad options with exit 2 and a usage line', async () => {
+    for (const [args, problem] of [
+      [['--port', 'http'], /--port http should be an integer/],
+      [['--max-age', '3 weeks'], /--max-age 3 weeks should be a number and a unit/],
+      [['--log-level', 'loud'], /--log-level loud/],
+      [['extra'], /unexpected argument 'extra'/],
+    ] as const) {
+      const { code, err } = await runToExit([...args], dir);
+      assert.equal(code, 2, err);
+      assert.match(err, problem);
+    }
+  });
+
   it('prints one start line with the address, the store and the version', async () => {
     const { child, base } = await startServer(['--store', 'start.db'], dir);
     try {

@@ -128,6 +128,15 @@ function conflict(message: string): never {
   throw new ServerError(ServerErrorCode.BATCH_CONFLICT, message);
 }
 
+/**
+ * Serialises the transactions that change one trace. SQLite has one writer at a time already; on
+ * PostgreSQL two processes sending to one trace at once would otherwise both number their records
+ * from the same index.
+ */
+async function lockTrace(tx: Db, traceId: string): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(hashtext(?))', [traceId]);
+}
+
 const TABLES = ['traces', 'streams', 'sites', 'strings', 'events', 'batches', 'spans'];
 
 export class TraceStore {
@@ -176,6 +185,7 @@ export class TraceStore {
     const { meta } = batch;
     const source = JSON.stringify([meta.service, meta.pid]);
     return this.db.transaction(async (tx) => {
+      await lockTrace(tx, meta.traceId);
       const seen = await tx.all(
         'SELECT 1 AS x FROM batches WHERE trace_id = ? AND source = ? AND batch = ?',
         [meta.traceId, source, meta.batch],
@@ -350,6 +360,7 @@ export class TraceStore {
     }
     return this.db.transaction(async (tx) => {
       const created: string[] = [];
+      for (const traceId of [...byTrace.keys()].sort()) await lockTrace(tx, traceId);
       for (const [traceId, list] of byTrace) {
         const current = (await tx.all<TraceDbRow>('SELECT * FROM traces WHERE trace_id = ?', [traceId]))[0];
         const services = current === undefined ? [] : (JSON.parse(current.services) as string[]);
@@ -412,9 +423,13 @@ export class TraceStore {
       params.push(query.to);
     }
     if (query.service !== undefined) {
-      // services is a JSON array of strings: match the quoted name.
-      where.push('services LIKE ?');
-      params.push(`%${JSON.stringify(query.service).replace(/[%_]/g, '')}%`);
+      // services is a JSON array of strings.
+      where.push(
+        this.db.dialect === 'sqlite'
+          ? 'EXISTS (SELECT 1 FROM json_each(services) WHERE value = ?)'
+          : 'services::jsonb @> ?::jsonb',
+      );
+      params.push(this.db.dialect === 'sqlite' ? query.service : JSON.stringify([query.service]));
     }
     if (query.hasFindings === true) where.push('findings > 0');
     if (query.hasFindings === false) where.push('findings = 0');
@@ -424,10 +439,7 @@ export class TraceStore {
       [...params, query.limit, query.offset],
     );
     const total = await this.db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM traces ${clause}`, params);
-    let traces = rows.map(toRow);
-    if (query.service !== undefined)
-      traces = traces.filter((t) => t.services.includes(query.service as string));
-    return { traces, total: Number(total[0]?.n ?? 0) };
+    return { traces: rows.map(toRow), total: Number(total[0]?.n ?? 0) };
   }
 
   async getTrace(traceId: string): Promise<TraceRow | null> {
