@@ -210,9 +210,14 @@ for (const kind of STORE_KINDS) {
         const response = await server.app.inject({ method: 'POST', url: '/v1/traces', payload: body });
         assert.equal(response.statusCode, 200, response.body);
       }
+      const spansOnly = await getJson(server, `/v1/traces/${traceId}`);
+      assert.equal(spansOnly.status, 200);
+      assert.deepEqual([spansOnly.body.records, spansOnly.body.spans, spansOnly.body.findings], [0, 2, 0]);
+      assert.equal(spansOnly.body.startedAt, '2026-11-23T10:00:00.000Z', 'the earliest span start');
       assert.equal((await postBatch(server, encodeBatch(makeBatch({ traceId })))).statusCode, 200);
       const summary = await getJson(server, `/v1/traces/${traceId}`);
       assert.deepEqual(summary.body.services, ['gateway', 'ledger-go', 'bank']);
+      assert.equal(summary.body.meta.service, 'bank', 'META comes from the first recording process');
       assert.equal(summary.body.spans, 2);
       assert.equal(summary.body.records, 15);
       const graph = await getJson(server, `/v1/traces/${traceId}/graph`);
