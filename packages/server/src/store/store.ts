@@ -27,7 +27,7 @@ export interface TraceRow {
   records: number;
   dropped: number;
   spans: number;
-  /** Has every recording process of the trace sent its END? (At least one has.) */
+  /** Has a recording process of the trace sent its END chunk? */
   ended: boolean;
   /** Race findings at the last analysis; null when not analyzed since the last records arrived. */
   findings: number | null;
