@@ -74,6 +74,39 @@ async function walkthrough(args: string[]): Promise<{ said: string; findings: Fi
 }
 
 describe('express-banking', () => {
+  it('a slow shipping partner times an order out: the cascade is rooted in the shipping await, and finalizeOrder never ran', async () => {
+    const bank = await startBank([]);
+    let report: ReturnType<typeof buildTraceReport>;
+    try {
+      const ok = await fetch(`${bank.url}/orders/1/process`, { method: 'POST' });
+      assert.equal(ok.status, 200);
+      const slow = await fetch(`${bank.url}/orders/2/process?shippingMs=500`, { method: 'POST' });
+      assert.equal(slow.status, 504);
+      assert.match(((await slow.json()) as { error: string }).error, /shipping did not answer for order '2'/);
+      await stopBank(bank);
+      const loaded = loadTraceFile(bank.traceFile);
+      report = buildTraceReport(bank.traceFile, loaded);
+      loaded.trace.dispose();
+    } finally {
+      bank.process.kill('SIGKILL');
+    }
+    assert.equal(report.failures.length, 1, JSON.stringify(report.failures.map((f) => f.story)));
+    const [failure] = report.failures;
+    const names = failure?.calls.map((call) => call.function?.functionName);
+    assert.deepEqual(names?.slice(0, 2), ['OrderService.scheduleShipping', 'OrderService.processOrder']);
+    const [root, processOrder] = failure?.calls ?? [];
+    assert.equal(root?.rejectedAt?.file, 'src/orders.ts');
+    assert.ok(
+      (root?.waitedMs ?? 0) >= 90,
+      `the shipping await waited ${root?.waitedMs} ms, about the 100 ms deadline`,
+    );
+    assert.deepEqual(
+      processOrder?.neverCalled.map((site) => site.functionName),
+      ['OrderService.finalizeOrder'],
+    );
+    assert.match(failure?.story ?? '', /never called OrderService\.finalizeOrder/);
+  });
+
   it('racy transfers lose money, and Causeway names the lost update on the balance with both sites', async () => {
     const { said, findings } = await walkthrough([]);
     assert.match(said, /carol should have received 100 but received \d+: \d+ went missing/);

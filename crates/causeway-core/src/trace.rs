@@ -1,6 +1,7 @@
 //! One trace's events, ingested batch by batch, and the causal graph built from them.
 
 use crate::access::{Access, AccessKind, Location};
+use crate::failures::FailureTracker;
 use crate::graph::{CausalGraph, Edge, EdgeKind};
 use crate::hash::FastMap;
 use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
@@ -82,6 +83,7 @@ pub struct Trace {
     /// Chains that just ended, reused.
     ended: Vec<ChainIx>,
     settle: SettleTracker,
+    failures: FailureTracker,
     /// Scratch list of a new task's causes, kept to avoid an allocation per task.
     causes: Vec<(TaskIx, EdgeKind)>,
     resolvers: Vec<TaskIx>,
@@ -143,6 +145,7 @@ impl Trace {
             }
         };
         self.settle.on_record(stream, task, rec);
+        self.failures.on_record(stream, task, rec);
         let info = &mut self.tasks[task.index()];
         info.records += 1;
         info.last_seq = rec.seq;
@@ -224,6 +227,10 @@ impl Trace {
     }
 
     /// The race detector, with the findings of everything ingested so far.
+    pub fn failures(&self) -> &FailureTracker {
+        &self.failures
+    }
+
     pub fn races(&self) -> &RaceDetector {
         &self.races
     }

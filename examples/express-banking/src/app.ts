@@ -47,8 +47,11 @@ export function createApp({ store, orders, fixed }: BankOptions): express.Expres
     res.json({ from, to, amount, status: 'done' });
   });
 
+  // `?shippingMs=500` plays a shipping partner that answers slowly for this order.
   app.post('/orders/:id/process', async (req: Request, res: Response) => {
-    res.json(await orders.processOrder(String(req.params.id)));
+    const slow = req.query.shippingMs;
+    const shippingMs = typeof slow === 'string' && /^\d+$/.test(slow) ? Number(slow) : undefined;
+    res.json(await orders.processOrder(String(req.params.id), shippingMs));
   });
 
   app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { CausewayError } from '@causeway/core/errors';
 import { analyze } from './commands/analyze.ts';
+import { instrument } from './commands/instrument.ts';
 import { serve } from './commands/serve.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
@@ -14,6 +15,7 @@ wrong between concurrent requests.
 
 Commands:
   analyze <trace-file>   show the tasks of a recorded run and the happens-before edges between them
+  instrument <dir>       instrument a source tree ahead of time (--out-dir DIR)
   serve                  start the server that stores traces and serves the REST API (127.0.0.1:7777)
 
 Record a trace:
@@ -28,7 +30,7 @@ Docs: docs/architecture.md, docs/cli.md
 
 type Command = (args: string[], io: Io) => number | Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = { analyze, serve };
+const COMMANDS: Readonly<Record<string, Command>> = { analyze, instrument, serve };
 
 const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 

@@ -3,6 +3,7 @@
 import {
   buildTraceReport,
   describeEvidence,
+  type FailureReport,
   type FindingReport,
   loadTraceFile,
   siteLocation,
@@ -92,11 +93,34 @@ function renderFindings(findings: readonly FindingReport[]): string[] {
   return lines;
 }
 
+function renderFailures(failures: readonly FailureReport[]): string[] {
+  if (failures.length === 0) return [];
+  const lines = ['', `Failures (${failures.length})`];
+  failures.forEach((failure, i) => {
+    lines.push('', `${i + 1}. ${failure.title}`, `   ${failure.story}`);
+    lines.push(
+      table(
+        failure.calls.map((call, step) => [
+          `   ${step === 0 ? 'root cause' : 'then'}`,
+          `task #${call.task}`,
+          call.function?.functionName ?? '(site unknown)',
+          call.rejectedAt === null ? 'threw' : `await ${siteLocation(call.rejectedAt)} rejected`,
+          call.neverCalled.length === 0
+            ? ''
+            : `never called: ${call.neverCalled.map((site) => site.functionName).join(', ')}`,
+        ]),
+      ),
+    );
+  });
+  return lines;
+}
+
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
   if (task.site === null)
     return task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)';
-  return `await ${siteLocation(task.site)} in ${task.site.functionName}`;
+  const how = task.startedBy === 'callback' ? 'callback into' : 'await';
+  return `${how} ${siteLocation(task.site)} in ${task.site.functionName}`;
 }
 
 function ms(value: number | null): string {
@@ -128,7 +152,7 @@ export function renderReport(report: TraceReport): string {
   if (stats.dropped > 0) {
     lines.push(`note: ${stats.dropped} records were lost (ring full); edges near the gaps may be missing.`);
   }
-  lines.push('', ...renderFindings(report.findings));
+  lines.push('', ...renderFindings(report.findings), ...renderFailures(report.failures));
   lines.push('', 'Tasks');
   lines.push(
     table([
