@@ -21,10 +21,17 @@ function startServer(args: string[], cwd: string): Promise<{ child: ChildProcess
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
+    const tooLate = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the server did not start listening within 30 s: ${out}${err}`));
+    }, 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on (http:\/\/\S+) /.exec(out);
-      if (match !== null) resolve({ child, base: match[1] as string });
+      if (match !== null) {
+        clearTimeout(tooLate);
+        resolve({ child, base: match[1] as string });
+      }
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString();
