@@ -147,7 +147,25 @@ export function createServer(options: ServerOptions): CausewayServer {
   const metrics = new Metrics();
   const analyzer = new Analyzer(store, metrics);
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit, return503OnClosing: true });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit,
+    return503OnClosing: true,
+    // Every runtime sends ten batches a second: answered requests are logged below, at debug level
+    // when they succeeded.
+    disableRequestLogging: true,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    else if (reply.statusCode >= 400) request.log.warn(line, 'request refused');
+    else request.log.debug(line, 'request');
+  });
   const live = new Set<LiveClient>();
   let closing = false;
   const expectedKey = options.apiKey === undefined ? null : Buffer.from(options.apiKey);
@@ -202,6 +220,7 @@ export function createServer(options: ServerOptions): CausewayServer {
       return;
     }
     if (request.method === 'POST') metrics.batchesRejected++;
+    request.log.warn({ code: served.code }, served.message);
     reply.status(served.status).send({ code: served.code, message: served.message });
   });
 

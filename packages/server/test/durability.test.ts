@@ -101,6 +101,33 @@ describe('causeway serve, as a process', () => {
     }
   });
 
+  it('applies --max-traces when it starts', async () => {
+    const store = join(dir, 'retention.db');
+    const [older, newer] = [newTraceId(), newTraceId()];
+    const first = await startServer(['--store', store], dir);
+    try {
+      for (const traceId of [older, newer]) {
+        const body = encodeBatch(makeBatch({ traceId }));
+        const response = await fetch(`${first.base}/v1/batches`, {
+          method: 'POST',
+          headers: { 'content-type': BATCH_CONTENT_TYPE },
+          body,
+        });
+        assert.equal(response.status, 200);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // distinct update times
+      }
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+    const second = await startServer(['--store', store, '--max-traces', '1'], dir);
+    try {
+      assert.equal((await fetch(`${second.base}/v1/traces/${older}`)).status, 404);
+      assert.equal((await fetch(`${second.base}/v1/traces/${newer}`)).status, 200);
+    } finally {
+      second.child.kill('SIGKILL');
+    }
+  });
+
   it('keeps every acknowledged batch when killed with SIGKILL during ingest', async () => {
     const store = join(dir, 'durable.db');
     const traceId = newTraceId();
