@@ -371,8 +371,28 @@ export function createServer(options: ServerOptions): CausewayServer {
   });
 
   app.get('/v1/traces/:traceId/graph', async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    const from = queryInt(q, 'from', 0);
+    const limit = q.limit === undefined ? null : queryInt(q, 'limit', 0);
     const { report, stored } = await analysed(request);
-    return { tasks: report.tasks, edges: report.edges, spans: stored.spans };
+    if (limit === null && from === 0) {
+      return {
+        totalTasks: report.tasks.length,
+        tasks: report.tasks,
+        edges: report.edges,
+        spans: stored.spans,
+        next: null,
+      };
+    }
+    // A page of tasks, with the edges into them: each edge is on the page of the task it leads to.
+    const end = limit === null ? report.tasks.length : Math.min(report.tasks.length, from + limit);
+    return {
+      totalTasks: report.tasks.length,
+      tasks: report.tasks.slice(from, end),
+      edges: report.edges.filter((edge) => edge.to >= from && edge.to < end),
+      spans: from === 0 ? stored.spans : [],
+      next: end < report.tasks.length ? end : null,
+    };
   });
 
   app.get('/v1/traces/:traceId/findings', async (request) => {

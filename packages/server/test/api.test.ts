@@ -117,6 +117,22 @@ for (const kind of STORE_KINDS) {
       const graph = await getJson(server, `/v1/traces/${traceId}/graph`);
       assert.equal(graph.body.tasks.length, 5);
       assert.ok(graph.body.edges.length >= 4);
+      const pages = [];
+      for (let from: number | null = 0; from !== null; ) {
+        const page = await getJson(server, `/v1/traces/${traceId}/graph?from=${from}&limit=2`);
+        assert.equal(page.body.totalTasks, 5);
+        pages.push(page.body);
+        from = page.body.next;
+      }
+      assert.equal(pages.length, 3);
+      assert.deepEqual(
+        pages.flatMap((p) => p.tasks),
+        graph.body.tasks,
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.edges).sort((x, y) => x.to - y.to || x.from - y.from),
+        [...graph.body.edges].sort((x, y) => x.to - y.to || x.from - y.from),
+      );
 
       const findings = await getJson(server, `/v1/traces/${traceId}/findings`);
       assert.equal(findings.body.findings[0].class, 'lost-update');
