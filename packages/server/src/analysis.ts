@@ -57,6 +57,15 @@ export class Analyzer {
     return result;
   }
 
+  /** Drops what is kept of traces that were deleted (a trace started again under the same id is analysed afresh). */
+  forget(traceIds: readonly string[]): Promise<void> {
+    const done = this.#queue.then(() => {
+      for (const traceId of traceIds) this.#evict(traceId);
+    });
+    this.#queue = done.catch(() => undefined);
+    return done;
+  }
+
   /** Frees the core's memory of every cached trace. */
   dispose(): void {
     for (const entry of this.#cache.values()) entry.trace.dispose();

@@ -440,6 +440,7 @@ export function createServer(options: ServerOptions): CausewayServer {
   const retain = async () => {
     if (options.retention === undefined) return [];
     const deleted = await store.retain(options.retention);
+    await analyzer.forget(deleted);
     if (deleted.length > 0) app.log.info({ deleted: deleted.length }, 'retention deleted traces');
     return deleted;
   };

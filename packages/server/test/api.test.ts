@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { EventKind } from '@causeway/core/event-format';
 import { API_KEY_HEADER, type CausewayServer, createServer } from '../src/app.ts';
 import { ServerErrorCode } from '../src/errors.ts';
 import type { TraceStore } from '../src/store/store.ts';
@@ -483,6 +484,32 @@ for (const kind of STORE_KINDS) {
       // The deleted trace's rows are gone: the same id starts afresh.
       const again = await store.ingestBatch(makeBatch({ traceId: old }), now);
       assert.equal(again.created, true);
+    });
+
+    it('analyses a trace deleted by retention and sent again afresh', async () => {
+      const traceId = newTraceId();
+      const retaining = createServer({ store, analyzeIntervalMs: 0, retention: { maxAgeMs: 0 } });
+      try {
+        await postBatch(retaining, encodeBatch(makeBatch({ traceId })));
+        assert.equal((await getJson(retaining, `/v1/traces/${traceId}`)).body.records, 15);
+        await new Promise((resolve) => setTimeout(resolve, 5)); // older than "now" by a few ms
+        assert.ok((await retaining.retain()).includes(traceId));
+        // The same id again, with other values written and more records than before.
+        const changed = LOST_UPDATE.map((e) => (e.kind === EventKind.Write ? { ...e, b: e.b + 1 } : e));
+        await postBatch(retaining, encodeBatch(makeBatch({ traceId, events: records(changed) })));
+        const more = [LOST_UPDATE[0], LOST_UPDATE[1]] as typeof LOST_UPDATE;
+        await postBatch(
+          retaining,
+          encodeBatch(makeBatch({ traceId, batch: 2, first: false, events: records(more, 15) })),
+        );
+        const writes = await getJson(retaining, `/v1/traces/${traceId}/events?kind=write`);
+        assert.deepEqual(
+          writes.body.events.map((e: { access: { value: string } }) => e.access.value),
+          ['71', '51'],
+        );
+      } finally {
+        await retaining.app.close();
+      }
     });
 
     it('reports health and metrics', async () => {
