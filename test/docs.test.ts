@@ -8,6 +8,7 @@ import {
   AccessFlag,
   EVENT_FORMAT_VERSION,
   EventKind,
+  ExchangeFlag,
   RECORD_SIZE,
   RecordOffset,
   ResumeFlag,
@@ -103,6 +104,17 @@ describe('docs/event-format.md', () => {
     );
     assert.deepEqual(tags, ValueTag);
     assert.deepEqual(rustEnum(rust, 'ValueTag'), ValueTag);
+  });
+
+  it('lists the exchange flags of the TS and Rust owners', () => {
+    const rows = table(doc, 'Exchange kind');
+    assert.deepEqual(
+      Object.fromEntries(rows.map(([, bit, name]) => [unquote(name as string), Number(bit)])),
+      ExchangeFlag,
+    );
+    assert.match(rust, new RegExp(`pub const FLAG_FAILED: u8 = ${ExchangeFlag.Failed};`));
+    assert.match(rust, new RegExp(`pub const FLAG_TIMEOUT: u8 = ${ExchangeFlag.Timeout};`));
+    assert.match(rust, new RegExp(`pub const FLAG_MALFORMED: u8 = ${ExchangeFlag.Malformed};`));
   });
 
   it('lists the site kinds', () => {

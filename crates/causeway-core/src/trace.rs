@@ -181,9 +181,11 @@ impl Trace {
                     }
                 }
             }
-            // A task begun at a site is an event-loop callback whose scheduling was not recorded.
-            // Whatever scheduled it, the event loop runs it after the program's start.
-            Kind::TaskBegin if rec.site != 0 => {
+            // A task begun at a site is an event-loop callback whose scheduling was not recorded;
+            // a request's handling has no recorded cause in this stream either (message edges
+            // from the sender are not recorded yet). Whatever caused them, the event loop runs
+            // them after the program's start.
+            Kind::TaskBegin | Kind::HttpRequest if rec.site != 0 || rec.kind == Kind::HttpRequest => {
                 if let Some(startup) = self.streams.get(&stream).and_then(|s| s.startup) {
                     self.causes.push((startup, EdgeKind::Startup));
                 }
@@ -375,6 +377,54 @@ mod tests {
         let err = trace.ingest(S, &stale.bytes).unwrap_err();
         assert_eq!(err, IngestError::SeqWentBack { index: 0, seq: 0, expected: 1 });
         assert_eq!(trace.stats().records, 1);
+    }
+
+    #[test]
+    fn each_http_request_starts_a_task_of_its_own_and_exchange_steps_change_nothing() {
+        use crate::findings::FindingClass;
+        use crate::record::FLAG_FAILED;
+        // Two requests (tasks 2 and 3) each read a balance, await, and write it (tasks 4 and 5),
+        // interleaved; their responses and a query arrive in between.
+        const BALANCE: u64 = 1 | (5 << 32);
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.record(Kind::HttpRequest, 0, 2, 0, 1 | (2 << 32), 1.0f64.to_bits());
+        w.read(2, 20, BALANCE, 100.0);
+        w.record(Kind::DbQuery, 0, 2, 0, 7, 1);
+        w.push(Kind::AwaitSuspend, 2, 21, 100);
+        w.record(Kind::HttpRequest, 0, 3, 0, 1 | (2 << 32), 2.0f64.to_bits());
+        w.record(Kind::MessageReceived, 0, 3, 0, 4 | (12 << 32), 1);
+        w.read(3, 20, BALANCE, 100.0);
+        w.push(Kind::AwaitSuspend, 3, 21, 200);
+        w.record(Kind::DbResult, FLAG_FAILED, 3, 0, 1 | (0xffff_ffff << 32), 0.5f64.to_bits());
+        w.resume(4, 21, 100, 3.0);
+        w.write(4, 22, BALANCE, 90.0);
+        w.resume(5, 21, 200, 4.0);
+        w.write(5, 22, BALANCE, 80.0);
+        w.record(Kind::HttpRoute, 0, 5, 0, 2 | (9 << 32), 0);
+        w.record(Kind::HttpResponse, 0, 5, 0, 2 | (200 << 32), 3.5f64.to_bits());
+        w.record(Kind::HttpResponse, FLAG_FAILED, 5, 0, 3 | (200 << 32), 3.0f64.to_bits());
+        let mut trace = Trace::new();
+        assert_eq!(trace.ingest(S, &w.bytes), Ok(17));
+
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(trace.tasks().len(), 5);
+        assert_eq!(trace.stats().orphan_tasks, 0);
+        assert!(trace.graph().concurrent(t(2), t(3)));
+        assert!(
+            trace.graph().happens_before(t(1), t(2)),
+            "a request's only recorded cause is the program's start"
+        );
+        assert!(trace.graph().happens_before(t(2), t(4)) && trace.graph().happens_before(t(3), t(5)));
+        assert_eq!(trace.tasks()[t(3).index()].begin_ms, 2.0);
+        let lost: Vec<_> = trace
+            .races()
+            .findings()
+            .all()
+            .iter()
+            .filter(|f| f.key.class == FindingClass::LostUpdate)
+            .collect();
+        assert_eq!(lost.len(), 1);
     }
 
     #[test]

@@ -16,6 +16,7 @@ describe('readConfig', () => {
       accesses: 'all',
       server: null,
       apiKey: null,
+      interceptors: new Set(['server', 'client', 'pg']),
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -34,6 +35,7 @@ describe('readConfig', () => {
         CAUSEWAY_ACCESSES: 'writes',
         CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
         CAUSEWAY_API_KEY: 'sesame',
+        CAUSEWAY_INTERCEPTORS: 'server, pg',
       },
       undefined,
       '/',
@@ -46,17 +48,25 @@ describe('readConfig', () => {
     assert.equal(config.apiKey, 'sesame');
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
+    assert.deepEqual([...config.interceptors], ['server', 'pg']);
+    assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
   });
 
   it('falls back to the default for a value it does not understand', () => {
     const config = readConfig(
-      { CAUSEWAY_ENABLED: 'maybe', CAUSEWAY_RING_RECORDS: '1000', CAUSEWAY_ACCESSES: 'some' },
+      {
+        CAUSEWAY_ENABLED: 'maybe',
+        CAUSEWAY_RING_RECORDS: '1000',
+        CAUSEWAY_ACCESSES: 'some',
+        CAUSEWAY_INTERCEPTORS: 'server,redis',
+      },
       'x.js',
       '/',
     );
     assert.equal(config.enabled, true);
     assert.equal(config.accesses, 'all');
+    assert.equal(config.interceptors.size, 3);
     assert.equal(config.ringRecords, DEFAULT_RING_RECORDS);
   });
 

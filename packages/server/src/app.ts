@@ -397,7 +397,7 @@ export function createServer(options: ServerOptions): CausewayServer {
 
   app.get('/v1/traces/:traceId/findings', async (request) => {
     const { report } = await analysed(request);
-    return { findings: report.findings };
+    return { findings: report.findings, failures: report.failures };
   });
 
   app.get('/v1/live', async (request, reply: FastifyReply) => {

@@ -70,7 +70,7 @@ describe('causeway serve, as a process', () => {
 
   it('refuses to listen on a public address without an API key, and says why', async () => {
     const { code, err } = await runToExit(['--host', '0.0.0.0', '--port', '0'], dir);
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(err, /refusing to listen on 0\.0\.0\.0 without an API key/);
     assert.match(err, /--api-key/);
   });

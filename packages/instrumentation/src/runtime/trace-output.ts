@@ -67,6 +67,7 @@ export function claimTracePath(path: string, pid: number): string {
 
 export class TraceOutput {
   readonly path: string;
+  /** The recording's trace id (META.traceId), which propagation headers carry. */
   readonly traceId: string;
   readonly #recorder: Recorder;
   readonly #stream: number;
@@ -95,6 +96,11 @@ export class TraceOutput {
     this.#writer = writer;
     this.#stream = stream;
     this.#quiet = quiet;
+  }
+
+  /** The stream the recorder's records are filed under. */
+  get stream(): number {
+    return this.#stream;
   }
 
   /** Creates the trace file and starts draining into it; null (after a warning) if it cannot. */
