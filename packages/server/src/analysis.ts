@@ -36,6 +36,8 @@ interface Entry {
 }
 
 const CACHED_TRACES = 4;
+/** Records ingested into the core between two turns of the event loop (some tens of ms). */
+const YIELD_EVERY_RECORDS = 32_768;
 
 export class Analyzer {
   readonly #store: TraceStore;
@@ -99,9 +101,16 @@ export class Analyzer {
     // Counted from the chunks themselves: a batch committed after the trace row was read may be among them.
     let records = from;
     try {
+      let sinceYield = 0;
       for (const chunk of stored.events) {
         trace.ingest(chunk.stream, chunk.records, `trace ${traceId}: records from ${chunk.firstIndex}`);
         records += chunk.records.byteLength / RECORD_SIZE;
+        sinceYield += chunk.records.byteLength / RECORD_SIZE;
+        if (sinceYield >= YIELD_EVERY_RECORDS) {
+          // Let batches and other requests in: a large trace takes the core seconds.
+          sinceYield = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
       if (entry !== undefined) stored.events = [...entry.analysis.stored.events, ...stored.events];
       const file: TraceFile = {
@@ -113,11 +122,9 @@ export class Analyzer {
         end: stored.end,
       };
       const loaded = { file, trace };
-      const analysis = {
-        stored,
-        report: buildTraceReport(`trace ${traceId}`, loaded),
-        events: TraceEvents.of(loaded),
-      };
+      const report = buildTraceReport(`trace ${traceId}`, loaded);
+      await new Promise((resolve) => setImmediate(resolve));
+      const analysis = { stored, report, events: TraceEvents.of(loaded) };
       this.#cache.set(traceId, { trace, records, spans: stored.row.spans, analysis });
       while (this.#cache.size > CACHED_TRACES) this.#evict(this.#cache.keys().next().value as string);
       // The findings count lets the trace list filter on findings without analysing every trace.

@@ -8,7 +8,12 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { EVENT_KIND_NAMES, type EventFilter, type TraceEvent } from '@causeway/core';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { type Analysis, Analyzer } from './analysis.ts';
 import { ServerError, ServerErrorCode } from './errors.ts';
 import { Metrics } from './metrics.ts';
@@ -153,7 +158,7 @@ export function createServer(options: ServerOptions): CausewayServer {
     return503OnClosing: true,
     // Every runtime sends ten batches a second: answered requests are logged below, at debug level
     // when they succeeded.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.addHook('onResponse', async (request, reply) => {
     const line = {

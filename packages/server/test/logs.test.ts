@@ -44,6 +44,7 @@ describe('logs', () => {
         [40, 'POST', '/v1/batches', 400],
       ],
     );
+    assert.ok(!lines.some((l) => l.msg === 'incoming request'), "fastify's own line per request is off");
     const refusal = lines.find((l) => l.code === 'CW_SERVER_BATCH_INVALID');
     assert.ok(refusal !== undefined, JSON.stringify(lines));
     assert.equal(refusal.level, 40);
