@@ -36,8 +36,8 @@ interface Entry {
 }
 
 const CACHED_TRACES = 4;
-/** Records ingested into the core between two turns of the event loop (some tens of ms). */
-const YIELD_EVERY_RECORDS = 32_768;
+/** Records ingested into the core between two turns of the event loop (about 20 ms). */
+const YIELD_EVERY_RECORDS = 8192;
 
 export class Analyzer {
   readonly #store: TraceStore;
