@@ -277,6 +277,18 @@ export class CausalTrace {
     return this.#call(this.#core.cw_happens_before(this.#live(), a, b)) === 1;
   }
 
+  /**
+   * Declares that the HTTP request task `toLocal` of `toStream`, not ingested yet, handles a
+   * request sent by task `fromLocal` of `fromStream`, already ingested: when it is ingested it
+   * gets a message edge from the sender. Returns false when nothing was declared (the sender is
+   * unknown, or the receiver already ingested).
+   */
+  expectMessage(fromStream: number, fromLocal: number, toStream: number, toLocal: number): boolean {
+    return (
+      this.#call(this.#core.cw_expect_message(this.#live(), fromStream, fromLocal, toStream, toLocal)) === 1
+    );
+  }
+
   /** Are `a` and `b` distinct tasks unordered by happens-before? */
   concurrent(a: number, b: number): boolean {
     return a !== b && !this.happensBefore(a, b) && !this.happensBefore(b, a);
