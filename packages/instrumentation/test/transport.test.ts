@@ -10,8 +10,8 @@ import { describe, it } from 'node:test';
 import { buildTraceReport, loadTraceFile } from '@causeway/core';
 import { EventKind, encodeRecords } from '@causeway/core/event-format';
 import { readTraceFile } from '@causeway/core/trace-file';
+import { decodeBatch } from '@causeway/core/wire-format';
 import { createServer, TraceStore } from '@causeway/server';
-import { decodeBatch } from '@causeway/server/wire-format';
 import { ServerTransport } from '../src/runtime/transport.ts';
 
 const META = {

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventKind, RECORD_SIZE, RecordOffset, ValueTag } from '@causeway/core/event-format';
+import { BATCH_CONTENT_TYPE, type Batch, encodeBatch } from '@causeway/core/wire-format';
 import pg from 'pg';
 import { createServer } from '../src/app.ts';
 import type { PostgresDb } from '../src/store/db.ts';
 import { TraceStore } from '../src/store/store.ts';
-import { BATCH_CONTENT_TYPE, type Batch, encodeBatch } from '../src/wire-format.ts';
 
 const { values } = parseArgs({
   options: {

@@ -7,7 +7,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { EVENT_KIND_NAMES, type EventFilter, type TraceEvent } from '@causeway/core';
+import {
+  CausewayError,
+  CoreErrorCode,
+  EVENT_KIND_NAMES,
+  type EventFilter,
+  type TraceEvent,
+} from '@causeway/core';
+import { BATCH_CONTENT_TYPE, type Batch, decodeBatch, decodeJsonBatch } from '@causeway/core/wire-format';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -19,7 +26,21 @@ import { ServerError, ServerErrorCode } from './errors.ts';
 import { Metrics } from './metrics.ts';
 import { parseOtlpTraces } from './otlp.ts';
 import type { Retention, TraceRow, TraceStore } from './store/store.ts';
-import { BATCH_CONTENT_TYPE, decodeBatch, decodeJsonBatch } from './wire-format.ts';
+
+/** A request body as a batch; the core's decoding errors become the server's 400s. */
+function decodedBatch(body: unknown): Batch {
+  try {
+    return Buffer.isBuffer(body) ? decodeBatch(body) : decodeJsonBatch(body);
+  } catch (error) {
+    if (error instanceof CausewayError && error.code === CoreErrorCode.BATCH_VERSION) {
+      throw new ServerError(ServerErrorCode.BATCH_VERSION, error.message);
+    }
+    if (error instanceof CausewayError && error.code === CoreErrorCode.BATCH_INVALID) {
+      throw new ServerError(ServerErrorCode.BATCH_INVALID, error.message);
+    }
+    throw error;
+  }
+}
 
 export const { version: SERVER_VERSION } = createRequire(import.meta.url)('../package.json') as {
   version: string;
@@ -257,7 +278,7 @@ export function createServer(options: ServerOptions): CausewayServer {
     // Requests that arrive after close() began get 503 from fastify (return503OnClosing); one
     // already being received when it began is finished and committed.
     if (typeof request.body === 'string') throw unsupported(request);
-    const batch = Buffer.isBuffer(request.body) ? decodeBatch(request.body) : decodeJsonBatch(request.body);
+    const batch = decodedBatch(request.body);
     const result = await store.ingestBatch(batch);
     if (result.duplicate) metrics.batchesDuplicate++;
     else {

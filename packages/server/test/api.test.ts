@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EventKind } from '@causeway/core/event-format';
+import { BATCH_CONTENT_TYPE, encodeBatch, toJsonBatch, WIRE_VERSION } from '@causeway/core/wire-format';
 import { API_KEY_HEADER, type CausewayServer, createServer } from '../src/app.ts';
 import { ServerErrorCode } from '../src/errors.ts';
 import type { TraceStore } from '../src/store/store.ts';
-import { BATCH_CONTENT_TYPE, encodeBatch, toJsonBatch, WIRE_VERSION } from '../src/wire-format.ts';
 import { LOST_UPDATE, makeBatch, newTraceId, records } from './fixtures.ts';
 import { STORE_KINDS } from './stores.ts';
 

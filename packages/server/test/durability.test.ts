@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EventKind, encodeRecords, ValueTag } from '@causeway/core/event-format';
-import { BATCH_CONTENT_TYPE, encodeBatch } from '../src/wire-format.ts';
+import { BATCH_CONTENT_TYPE, encodeBatch } from '@causeway/core/wire-format';
 import { makeBatch, newTraceId } from './fixtures.ts';
 
 const CLI = new URL('../../cli/bin/causeway.js', import.meta.url).pathname;

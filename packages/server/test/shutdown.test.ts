@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
+import { BATCH_CONTENT_TYPE, encodeBatch } from '@causeway/core/wire-format';
 import { createServer } from '../src/app.ts';
 import { TraceStore } from '../src/store/store.ts';
-import { BATCH_CONTENT_TYPE, encodeBatch } from '../src/wire-format.ts';
 import { makeBatch, newTraceId } from './fixtures.ts';
 
 describe('graceful shutdown', () => {

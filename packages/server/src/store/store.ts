@@ -11,8 +11,8 @@
 import { resolve } from 'node:path';
 import type { SiteTable } from '@causeway/core/event-format';
 import type { StreamInfo, TraceEnd, TraceMeta } from '@causeway/core/trace-file';
+import { type Batch, seqRange } from '@causeway/core/wire-format';
 import { ServerError, ServerErrorCode } from '../errors.ts';
-import { type Batch, seqRange } from '../wire-format.ts';
 import { type Db, migrate, PostgresDb, SqliteDb } from './db.ts';
 
 /** A trace as listed: what the traces table holds. */
