@@ -136,6 +136,38 @@ describe('express-banking', () => {
     assert.match(failure?.story ?? '', /never called OrderService\.finalizeOrder/);
   });
 
+  it("an order whose shipping is slow, though in time, shows as a slow await against its site's usual", async () => {
+    const bank = await startBank([]);
+    let report: ReturnType<typeof buildTraceReport>;
+    try {
+      for (let i = 1; i <= 9; i++) {
+        assert.equal((await fetch(`${bank.url}/orders/${i}/process`, { method: 'POST' })).status, 200);
+      }
+      assert.equal(
+        (await fetch(`${bank.url}/orders/10/process?shippingMs=80`, { method: 'POST' })).status,
+        200,
+      );
+      await stopBank(bank);
+      const loaded = loadTraceFile(bank.traceFile);
+      report = buildTraceReport(bank.traceFile, loaded);
+      loaded.trace.dispose();
+    } finally {
+      bank.process.kill('SIGKILL');
+    }
+    const shipping = report.anomalies.find(
+      (a) => a.kind === 'slow-await' && a.site?.functionName === 'OrderService.scheduleShipping',
+    );
+    assert.ok(shipping, JSON.stringify(report.anomalies.map((a) => a.story)));
+    assert.ok((shipping.durationMs ?? 0) >= 70, `${shipping.durationMs} ms: about the 80 ms asked for`);
+    assert.ok((shipping.medianMs ?? Infinity) < 40, `usual ${shipping.medianMs} ms`);
+    assert.equal(shipping.samples, 10);
+    assert.match(
+      shipping.story,
+      /^the await at src\/orders\.ts:\d+:\d+ in OrderService\.scheduleShipping took/,
+    );
+    assert.deepEqual(report.failures, [], 'nothing failed');
+  });
+
   it('racy transfers lose money, and Causeway names the lost update on the balance with both sites', async () => {
     const { said, findings, tasks } = await walkthrough([]);
     assert.match(said, /carol should have received 100 but received \d+: \d+ went missing/);

@@ -1,7 +1,10 @@
 // @causeway/core: the causal analysis engine (WebAssembly) and the formats it reads.
 
+export type { AnomalyReport } from './anomaly-report.ts';
+export { buildAnomalyReports } from './anomaly-report.ts';
 export type {
   AccessRole,
+  Anomaly,
   Edge,
   FailureStep,
   RaceAccess,

@@ -423,7 +423,7 @@ export function createServer(options: ServerOptions): CausewayServer {
 
   app.get('/v1/traces/:traceId/findings', async (request) => {
     const { report } = await analysed(request);
-    return { findings: report.findings, failures: report.failures };
+    return { findings: report.findings, failures: report.failures, anomalies: report.anomalies };
   });
 
   app.get('/v1/live', async (request, reply: FastifyReply) => {
