@@ -18,6 +18,7 @@ import { ChunkType, TRACE_FILE_VERSION } from '@causeway/core/trace-file';
 import { InstrumentErrorCode } from '../babel-plugin/src/errors.ts';
 import { CliErrorCode } from '../packages/cli/src/errors.ts';
 import { InstrumentationErrorCode } from '../packages/instrumentation/src/errors.ts';
+import { ServerErrorCode } from '../packages/server/src/errors.ts';
 
 function read(path: string): string {
   return readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
@@ -131,7 +132,13 @@ describe('docs/errors.md', () => {
   it('lists exactly the codes the packages define', () => {
     const doc = read('docs/errors.md');
     const documented = [...doc.matchAll(/^\| `(CW_[A-Z_]+)`/gm)].map((m) => m[1]).sort();
-    const defined = [CoreErrorCode, InstrumentErrorCode, InstrumentationErrorCode, CliErrorCode]
+    const defined = [
+      CoreErrorCode,
+      InstrumentErrorCode,
+      InstrumentationErrorCode,
+      CliErrorCode,
+      ServerErrorCode,
+    ]
       .flatMap((codes) => Object.values(codes))
       .sort();
     assert.deepEqual(documented, defined);

@@ -1,6 +1,7 @@
 //! One trace's events, ingested batch by batch, and the causal graph built from them.
 
 use crate::access::{Access, AccessKind, Location};
+use crate::failures::FailureTracker;
 use crate::graph::{CausalGraph, Edge, EdgeKind};
 use crate::hash::FastMap;
 use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
@@ -61,6 +62,8 @@ struct StreamState {
     /// Position of the next record in the stream: its seq with wraps unwrapped, so that the
     /// order of two records of a stream is a comparison however long the stream runs.
     next_ord: u64,
+    /// The stream's first task: the program's start, which precedes every event-loop callback.
+    startup: Option<TaskIx>,
 }
 
 /// Sequence numbers are u32 and wrap; a gap of more than half the range is a step back.
@@ -80,6 +83,7 @@ pub struct Trace {
     /// Chains that just ended, reused.
     ended: Vec<ChainIx>,
     settle: SettleTracker,
+    failures: FailureTracker,
     /// Scratch list of a new task's causes, kept to avoid an allocation per task.
     causes: Vec<(TaskIx, EdgeKind)>,
     resolvers: Vec<TaskIx>,
@@ -141,6 +145,7 @@ impl Trace {
             }
         };
         self.settle.on_record(stream, task, rec);
+        self.failures.on_record(stream, task, rec);
         let info = &mut self.tasks[task.index()];
         info.records += 1;
         info.last_seq = rec.seq;
@@ -176,10 +181,21 @@ impl Trace {
                     }
                 }
             }
+            // A task begun at a site is an event-loop callback whose scheduling was not recorded.
+            // Whatever scheduled it, the event loop runs it after the program's start.
+            Kind::TaskBegin if rec.site != 0 => {
+                if let Some(startup) = self.streams.get(&stream).and_then(|s| s.startup) {
+                    self.causes.push((startup, EdgeKind::Startup));
+                }
+            }
             Kind::TaskBegin => {}
             _ => self.stats.orphan_tasks += 1,
         }
         let task = self.graph.add_task(&self.causes);
+        if rec.kind == Kind::TaskBegin && rec.site == 0 {
+            let state = self.streams.entry(stream).or_default();
+            state.startup.get_or_insert(task);
+        }
         let begins = rec.kind.begins_task();
         self.tasks.push(TaskInfo {
             stream,
@@ -211,6 +227,10 @@ impl Trace {
     }
 
     /// The race detector, with the findings of everything ingested so far.
+    pub fn failures(&self) -> &FailureTracker {
+        &self.failures
+    }
+
     pub fn races(&self) -> &RaceDetector {
         &self.races
     }
@@ -247,6 +267,27 @@ mod tests {
         assert_eq!(trace.tasks()[t(3).index()].records, 2);
         assert_eq!(trace.tasks()[t(2).index()].begin_ms, 5.0);
         assert_eq!(trace.stats(), TraceStats { records: 8, ..TraceStats::default() });
+    }
+
+    #[test]
+    fn event_loop_callbacks_come_after_the_start_of_the_program_and_nothing_else() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.callback(2, 20, 3.0);
+        w.callback(3, 20, 4.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        // Another stream's callback is not after this stream's start.
+        let mut other = RecordWriter::new();
+        other.callback(1, 20, 1.0);
+        trace.ingest(StreamId(2), &other.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert!(trace.graph().happens_before(t(1), t(2)));
+        assert!(trace.graph().happens_before(t(1), t(3)));
+        assert!(trace.graph().concurrent(t(2), t(3)));
+        assert_eq!(trace.edges()[0], Edge { from: t(1), to: t(2), kind: EdgeKind::Startup });
+        let foreign = trace.task_by_local(StreamId(2), LocalTaskId(1)).unwrap();
+        assert!(trace.graph().concurrent(t(1), foreign));
     }
 
     #[test]

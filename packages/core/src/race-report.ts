@@ -20,11 +20,21 @@ export interface AccessReport {
   value: string | null;
 }
 
+/** How sure Causeway is, from the evidence: observed -> high, concurrent -> medium, possible -> low. */
+export type Confidence = 'high' | 'medium' | 'low';
+
+/** What the race costs when it happens, from its class (docs/detectors.md, docs/cli.md). */
+export type Severity = 'high' | 'medium' | 'low';
+
 export interface FindingReport {
   class: RaceClass;
   /** `Lost update`, `Write-write race`, ... */
   title: string;
   evidence: RaceEvidence;
+  /** Derived from `evidence` alone. */
+  confidence: Confidence;
+  /** Derived from `class` alone: high when a write is lost or a task misreads its own write. */
+  severity: Severity;
   /** The object and property: `object #1 .balance`. */
   location: { stream: number; objectId: number; property: string };
   /** How many times the detector met this shape (same class, location and sites). */
@@ -62,11 +72,36 @@ const RECOMMENDATIONS: Record<RaceClass, string> = {
     'The read may or may not see the write depending on timing: order them explicitly (await the writer first).',
 };
 
+const CONFIDENCE: Record<RaceEvidence, Confidence> = {
+  observed: 'high',
+  concurrent: 'medium',
+  possible: 'low',
+};
+
+const SEVERITY: Record<RaceClass, Severity> = {
+  'lost-update': 'high',
+  'overwritten-write': 'high',
+  'inconsistent-read': 'medium',
+  'intermediate-read': 'medium',
+  'write-write': 'medium',
+  'read-write': 'low',
+};
+
 const EVIDENCE: Record<RaceEvidence, string> = {
   observed: 'observed in this run',
   concurrent: 'the two tasks were concurrent in this run',
   possible: 'possible: nothing orders these tasks, though this run did not interleave them harmfully',
 };
+
+/** A finding's confidence, from its evidence alone. */
+export function confidenceOf(evidence: RaceEvidence): Confidence {
+  return CONFIDENCE[evidence];
+}
+
+/** A finding's severity, from its class alone. */
+export function severityOf(raceClass: RaceClass): Severity {
+  return SEVERITY[raceClass];
+}
 
 export function describeEvidence(evidence: RaceEvidence): string {
   return EVIDENCE[evidence];
@@ -124,6 +159,8 @@ export function buildFindingReports(
       class: finding.class,
       title: TITLES[finding.class],
       evidence: finding.evidence,
+      confidence: CONFIDENCE[finding.evidence],
+      severity: SEVERITY[finding.class],
       location: { stream: finding.stream, objectId: finding.objectId, property },
       occurrences: finding.occurrences,
       related: finding.related,

@@ -82,8 +82,52 @@ export interface LocationState {
   task: number;
 }
 
-function locationKey(stream: number, objectId: number, keyId: number): string {
-  return `${stream}:${objectId}:${keyId}`;
+/** The writes of a trace by location (locations numbered in order of their first write). */
+interface WriteIndex {
+  /** Per event: the location it writes, -1 when it is not a write. */
+  locationOf: Int32Array;
+  locations: number;
+  /** Per location: its first write (increasing, as locations are numbered by it). */
+  firstWrite: Uint32Array;
+  /** Location n's writes are events[offsets[n] .. offsets[n + 1]), in trace order. */
+  offsets: Uint32Array;
+  events: Uint32Array;
+}
+
+/** How many of the first `length` elements of the increasing `values` are <= `value`. */
+function upperBound(values: Uint32Array, length: number, value: number): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((values[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Task index by a stream's local task id: a dense array when the ids are dense, else a map. */
+function taskLookup(tasks: readonly Task[]): (stream: number) => (localId: number) => number {
+  const byStream = new Map<number, Task[]>();
+  for (const task of tasks) {
+    const list = byStream.get(task.stream) ?? [];
+    list.push(task);
+    byStream.set(task.stream, list);
+  }
+  const none = () => -1;
+  const lookups = new Map<number, (localId: number) => number>();
+  for (const [stream, list] of byStream) {
+    const max = list.reduce((m, t) => Math.max(m, t.localId), 0);
+    if (max <= list.length * 4 + 1024) {
+      const dense = new Int32Array(max + 1).fill(-1);
+      for (const task of list) dense[task.localId] = task.index;
+      lookups.set(stream, (localId) => (localId <= max ? (dense[localId] as number) : -1));
+    } else {
+      const map = new Map(list.map((t) => [t.localId, t.index]));
+      lookups.set(stream, (localId) => map.get(localId) ?? -1);
+    }
+  }
+  return (stream) => lookups.get(stream) ?? none;
 }
 
 export class TraceEvents {
@@ -96,8 +140,11 @@ export class TraceEvents {
   readonly #firstOfChunk: Uint32Array;
   readonly #taskOf: Int32Array;
   readonly #kindOf: Uint8Array;
+  /** Built on first use: the writes of each location for time travel, each stream's events for locate. */
+  #writeCache: WriteIndex | null = null;
+  #streamRangeCache: Map<number, { firstSeq: number; events: Uint32Array }> | null = null;
 
-  constructor(file: TraceFile, tasks: readonly Task[]) {
+  constructor(file: TraceFile, tasks: readonly Task[] = []) {
     this.sites = new SiteIndex(file.sites);
     this.strings = new StringIndex(file.strings);
     this.#chunks = file.events.map((chunk) => ({
@@ -112,21 +159,32 @@ export class TraceEvents {
     });
     this.length = length;
 
-    const taskIndex = new Map<number, number>();
-    for (const task of tasks) taskIndex.set(task.stream * 2 ** 32 + task.localId, task.index);
     this.#chunkOf = new Uint32Array(length);
     this.#taskOf = new Int32Array(length);
     this.#kindOf = new Uint8Array(length);
+    this.#chunks.forEach(({ view }, c) => {
+      const first = this.#firstOfChunk[c] as number;
+      const count = Math.floor(view.byteLength / RECORD_SIZE);
+      this.#chunkOf.fill(c, first, first + count);
+      for (let r = 0; r < count; r++)
+        this.#kindOf[first + r] = view.getUint8(r * RECORD_SIZE + RecordOffset.kind);
+    });
+    this.assignTasks(tasks);
+  }
+
+  /**
+   * Gives each event the index of its task in `tasks` (what `CausalTrace.tasks()` returned), -1
+   * for none. The constructor does it; a reader that shows events before the core has analysed
+   * them (the TUI) builds with no tasks and calls this once the analysis is done.
+   */
+  assignTasks(tasks: readonly Task[]): void {
+    const lookup = taskLookup(tasks);
     this.#chunks.forEach(({ stream, view }, c) => {
       const first = this.#firstOfChunk[c] as number;
       const count = Math.floor(view.byteLength / RECORD_SIZE);
-      const streamBase = stream * 2 ** 32;
+      const ofStream = lookup(stream);
       for (let r = 0; r < count; r++) {
-        const at = r * RECORD_SIZE;
-        this.#chunkOf[first + r] = c;
-        this.#kindOf[first + r] = view.getUint8(at + RecordOffset.kind);
-        this.#taskOf[first + r] =
-          taskIndex.get(streamBase + view.getUint32(at + RecordOffset.task, true)) ?? -1;
+        this.#taskOf[first + r] = ofStream(view.getUint32(r * RECORD_SIZE + RecordOffset.task, true));
       }
     });
   }
@@ -202,30 +260,167 @@ export class TraceEvents {
    * Time travel: every location written at or before event `index`, with the last value written
    * there, in the order the locations were first written. Records of one stream are in the order
    * the program ran them, so this is the state the program itself saw after that event.
+   *
+   * The first call indexes the writes of the whole trace once (which location each write hits,
+   * and each location's writes in order); a call then costs a binary search per location.
    */
   stateAt(index: number): LocationState[] {
     this.#checked(index);
-    const state = new Map<string, LocationState>();
-    for (let i = 0; i <= index; i++) {
-      if (this.#kindOf[i] !== EventKind.Write) continue;
-      const event = this.at(i);
-      const access = event.access as EventAccess;
-      const key = locationKey(event.stream, access.objectId, access.keyId);
-      const written: LocationState = {
-        stream: event.stream,
-        objectId: access.objectId,
-        keyId: access.keyId,
-        property: access.property,
-        value: access.kind === 'delete' ? null : access.value,
-        deleted: access.kind === 'delete',
-        writtenAt: i,
-        task: event.task,
-      };
-      const previous = state.get(key);
-      if (previous === undefined) state.set(key, written);
-      else Object.assign(previous, written);
+    const writes = this.#writeIndex();
+    const count = upperBound(writes.firstWrite, writes.locations, index);
+    const state: LocationState[] = [];
+    for (let loc = 0; loc < count; loc++) {
+      const from = writes.offsets[loc] as number;
+      const to = writes.offsets[loc + 1] as number;
+      const last = writes.events[
+        from + upperBound(writes.events.subarray(from, to), to - from, index) - 1
+      ] as number;
+      state.push(this.#locationState(last));
     }
-    return [...state.values()];
+    return state;
+  }
+
+  /**
+   * The `limit` locations written most recently as of event `index`, latest first, and how many
+   * locations had been written by then: what a screen of time travel shows. It walks back from
+   * `index` only until it has `limit` distinct locations.
+   */
+  recentWrites(index: number, limit: number): { locations: LocationState[]; written: number } {
+    this.#checked(index);
+    const writes = this.#writeIndex();
+    const written = upperBound(writes.firstWrite, writes.locations, index);
+    const seen = new Set<number>();
+    const locations: LocationState[] = [];
+    for (let i = index; i >= 0 && locations.length < Math.min(limit, written); i--) {
+      const loc = writes.locationOf[i] as number;
+      if (loc < 0 || seen.has(loc)) continue;
+      seen.add(loc);
+      locations.push(this.#locationState(i));
+    }
+    return { locations, written };
+  }
+
+  /**
+   * The index of the event `seq` of `stream` (what a finding's access names), or -1 when that
+   * record is not in the trace (dropped). Records of one stream follow each other in seq order
+   * (modulo 2^32), so this is a binary search.
+   */
+  locate(stream: number, seq: number): number {
+    const ranges = this.#streamRanges().get(stream);
+    if (ranges === undefined) return -1;
+    const base = ranges.firstSeq;
+    const target = (seq - base) >>> 0;
+    const offsets = ranges.events;
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const event = offsets[mid] as number;
+      const at = (this.#seqAt(event) - base) >>> 0;
+      if (at === target) return event;
+      if (at < target) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  #writeIndex(): WriteIndex {
+    if (this.#writeCache !== null) return this.#writeCache;
+    const locationOf = new Int32Array(this.length).fill(-1);
+    /** Per stream, key id, object id: the location's number, in order of first write. */
+    const numbers = new Map<number, Map<number, Map<number, number>>>();
+    const firstWrite: number[] = [];
+    const counts: number[] = [];
+    for (let i = 0; i < this.length; i++) {
+      if (this.#kindOf[i] !== EventKind.Write) continue;
+      const c = this.#chunkOf[i] as number;
+      const { stream, view } = this.#chunks[c] as { stream: number; view: DataView };
+      const at = (i - (this.#firstOfChunk[c] as number)) * RECORD_SIZE + RecordOffset.a;
+      const objectId = view.getUint32(at, true);
+      const keyId = view.getUint32(at + 4, true);
+      let byKey = numbers.get(stream);
+      if (byKey === undefined) {
+        byKey = new Map();
+        numbers.set(stream, byKey);
+      }
+      let byObject = byKey.get(keyId);
+      if (byObject === undefined) {
+        byObject = new Map();
+        byKey.set(keyId, byObject);
+      }
+      let loc = byObject.get(objectId);
+      if (loc === undefined) {
+        loc = firstWrite.length;
+        byObject.set(objectId, loc);
+        firstWrite.push(i);
+        counts.push(0);
+      }
+      locationOf[i] = loc;
+      counts[loc] = (counts[loc] as number) + 1;
+    }
+    const offsets = new Uint32Array(firstWrite.length + 1);
+    for (let loc = 0; loc < counts.length; loc++)
+      offsets[loc + 1] = (offsets[loc] as number) + (counts[loc] as number);
+    const events = new Uint32Array(offsets[counts.length] as number);
+    const filled = offsets.slice(0, counts.length);
+    for (let i = 0; i < this.length; i++) {
+      const loc = locationOf[i] as number;
+      if (loc >= 0) events[(filled[loc] as number)++] = i;
+    }
+    this.#writeCache = {
+      locationOf,
+      locations: firstWrite.length,
+      firstWrite: Uint32Array.from(firstWrite),
+      offsets,
+      events,
+    };
+    return this.#writeCache;
+  }
+
+  #locationState(writeIndex: number): LocationState {
+    const event = this.at(writeIndex);
+    const access = event.access as EventAccess;
+    return {
+      stream: event.stream,
+      objectId: access.objectId,
+      keyId: access.keyId,
+      property: access.property,
+      value: access.kind === 'delete' ? null : access.value,
+      deleted: access.kind === 'delete',
+      writtenAt: writeIndex,
+      task: event.task,
+    };
+  }
+
+  /** Per stream, the indices of its events in trace order (built on first use). */
+  #streamRanges(): Map<number, { firstSeq: number; events: Uint32Array }> {
+    if (this.#streamRangeCache !== null) return this.#streamRangeCache;
+    const counts = new Map<number, number>();
+    this.#chunks.forEach(({ stream, view }) => {
+      counts.set(stream, (counts.get(stream) ?? 0) + Math.floor(view.byteLength / RECORD_SIZE));
+    });
+    const ranges = new Map<number, { firstSeq: number; events: Uint32Array }>();
+    const filled = new Map<number, number>();
+    for (const [stream, count] of counts) {
+      ranges.set(stream, { firstSeq: 0, events: new Uint32Array(count) });
+      filled.set(stream, 0);
+    }
+    this.#chunks.forEach(({ stream, view }, c) => {
+      const range = ranges.get(stream) as { firstSeq: number; events: Uint32Array };
+      const first = this.#firstOfChunk[c] as number;
+      let at = filled.get(stream) as number;
+      if (at === 0 && view.byteLength >= RECORD_SIZE) range.firstSeq = this.#seqAt(first);
+      for (let r = 0; r < Math.floor(view.byteLength / RECORD_SIZE); r++) range.events[at++] = first + r;
+      filled.set(stream, at);
+    });
+    this.#streamRangeCache = ranges;
+    return ranges;
+  }
+
+  #seqAt(index: number): number {
+    const c = this.#chunkOf[index] as number;
+    const { view } = this.#chunks[c] as { view: DataView };
+    return view.getUint32((index - (this.#firstOfChunk[c] as number)) * RECORD_SIZE + RecordOffset.seq, true);
   }
 
   #access(

@@ -151,4 +151,49 @@ describe('TraceEvents', () => {
     );
     assert.equal(last[1]?.task, events.taskAt(6));
   });
+
+  it('travels in time on a long trace, lists the latest writes, and locates a record by seq', () => {
+    // Each event writes its own position, to .status when it is a multiple of 3, else to
+    // .balance, so the answer at any event is known.
+    const count = 10_000;
+    const many: Event[] = [rec(EventKind.TaskBegin, 1, 0, 0, 0)];
+    for (let i = 1; i < count; i++) {
+      many.push(rec(EventKind.Write, 1, WRITE_SITE, i % 3 === 0 ? STATUS : BALANCE, i, ValueTag.Number));
+    }
+    const file = traceFile();
+    const firstSeq = 2 ** 32 - 10; // wraps within the trace
+    file.events = [
+      {
+        stream: STREAM,
+        records: encodeRecords(many.slice(0, 500).map((e, i) => ({ ...e, seq: (firstSeq + i) >>> 0 }))),
+      },
+      {
+        stream: STREAM,
+        records: encodeRecords(many.slice(500).map((e, i) => ({ ...e, seq: (firstSeq + 500 + i) >>> 0 }))),
+      },
+    ];
+    using trace = CausalTrace.create();
+    for (const chunk of file.events) trace.ingest(chunk.stream, chunk.records);
+    const events = TraceEvents.of({ file, trace });
+    for (const at of [1, 2, 3, 4095, 4096, 8199, count - 1]) {
+      const lastBalance = at % 3 === 0 ? at - 1 : at;
+      const lastStatus = at - (at % 3);
+      const state = events.stateAt(at);
+      assert.equal(state[0]?.property, '.balance', `at ${at}`);
+      assert.equal(state[0]?.value, String(lastBalance), `at ${at}`);
+      assert.equal(state[1]?.value, at >= 3 ? String(lastStatus) : undefined, `at ${at}`);
+      const recent = events.recentWrites(at, 5);
+      assert.equal(recent.written, at >= 3 ? 2 : 1);
+      assert.deepEqual(
+        recent.locations.map((l) => l.writtenAt),
+        at >= 3 ? [at, at % 3 === 0 ? lastBalance : lastStatus] : [at],
+      );
+    }
+    assert.deepEqual(events.recentWrites(count - 1, 1).locations.length, 1);
+    for (const at of [0, 9, 10, 499, 500, count - 1]) {
+      assert.equal(events.locate(STREAM, (firstSeq + at) >>> 0), at);
+    }
+    assert.equal(events.locate(STREAM, (firstSeq + count) >>> 0), -1);
+    assert.equal(events.locate(2, firstSeq), -1);
+  });
 });

@@ -24,6 +24,10 @@ export interface RuntimeConfig {
    * `all` (reads and writes), `writes` (cheaper; finds write-write races only) or `off`.
    */
   accesses: AccessLevel;
+  /** CAUSEWAY_SERVER: a `causeway serve` URL to send batches to, besides the trace file. */
+  server: string | null;
+  /** CAUSEWAY_API_KEY: sent to the server in the x-causeway-api-key header. */
+  apiKey: string | null;
 }
 
 export type AccessLevel = 'all' | 'writes' | 'off';
@@ -93,5 +97,7 @@ export function readConfig(
     ringRecords: ringRecords(env),
     quiet: flag(env, 'CAUSEWAY_QUIET', false),
     accesses: accessLevel(env),
+    server: env.CAUSEWAY_SERVER || null,
+    apiKey: env.CAUSEWAY_API_KEY || null,
   };
 }

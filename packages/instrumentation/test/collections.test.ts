@@ -12,10 +12,15 @@ import { buildTraceReport, loadTraceFile } from '@causeway/core';
 
 const REGISTER = import.meta.resolve('../src/register.ts');
 
-function record(source: string): {
+interface Recorded {
   stdout: string;
+  /** The findings as the CLI reports them. */
   findings: ReturnType<typeof buildTraceReport>['findings'];
-} {
+  /** The classes of CausalTrace.findings(), the core's own answer. */
+  classes: string[];
+}
+
+function record(source: string): Recorded {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-collections-'));
   writeFileSync(join(dir, 'main.ts'), source);
   const traceFile = join(dir, 'out.cwtrace');

@@ -14,6 +14,8 @@ describe('readConfig', () => {
       ringRecords: DEFAULT_RING_RECORDS,
       quiet: false,
       accesses: 'all',
+      server: null,
+      apiKey: null,
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -30,6 +32,8 @@ describe('readConfig', () => {
         CAUSEWAY_RING_RECORDS: '4096',
         CAUSEWAY_QUIET: 'true',
         CAUSEWAY_ACCESSES: 'writes',
+        CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
+        CAUSEWAY_API_KEY: 'sesame',
       },
       undefined,
       '/',
@@ -38,6 +42,8 @@ describe('readConfig', () => {
     assert.equal(config.service, 'billing api');
     assert.equal(config.traceFile, '/tmp/t.cwtrace');
     assert.equal(config.ringRecords, 4096);
+    assert.equal(config.server, 'http://127.0.0.1:7777');
+    assert.equal(config.apiKey, 'sesame');
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');

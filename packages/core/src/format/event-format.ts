@@ -100,12 +100,18 @@ export const EdgeKind = {
   Await: 1,
   /** A task settled a promise (an async function returned or threw) that the other task's await waited for. */
   Resolve: 2,
+  /**
+   * The stream's first task (the program's start) precedes an event-loop callback whose
+   * scheduling was not recorded: the event loop runs callbacks only after the start has finished.
+   */
+  Startup: 3,
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
 export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Await]: 'await',
   [EdgeKind.Resolve]: 'resolve',
+  [EdgeKind.Startup]: 'startup',
 };
 
 /** What kind of construct a site is. Values are stable: never renumber, only add. */

@@ -1,0 +1,85 @@
+// `causeway tui` refuses what it cannot show before the UI starts: one line on stderr, exit 2.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { run } from '../packages/cli/src/main.ts';
+import { project } from '../tui/test/fixture.ts';
+
+const BIN = fileURLToPath(new URL('../packages/cli/bin/causeway.js', import.meta.url));
+
+async function causeway(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(args, {
+    out: (text) => (out += text),
+    err: (text) => (err += text),
+    errIsTTY: false,
+  });
+  return { code, out, err };
+}
+
+describe('causeway tui', () => {
+  it('is listed in the main help and has its own', async () => {
+    const main = await causeway('--help');
+    assert.match(main.out, /^ {2}tui \[trace-file\] \[--server URL\] +the terminal UI/m);
+    const { code, out } = await causeway('tui', '--help');
+    assert.equal(code, 0);
+    assert.match(out, /^Usage: causeway tui \[trace-file\] \[--server URL\]/);
+    assert.match(out, /t {2}time travel/);
+  });
+
+  it('exits 2 with the reason for a missing file', async () => {
+    const { code, out, err } = await causeway('tui', 'no/such/trace.cwtrace');
+    assert.equal(code, 2);
+    assert.equal(out, '');
+    assert.equal(err, 'causeway: no/such/trace.cwtrace: cannot read the trace file (no such file)\n');
+  });
+
+  it('exits 2 with the reason for a file that is not a trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-tui-cli-'));
+    try {
+      const bad = join(dir, 'notes.cwtrace');
+      writeFileSync(bad, 'just some text');
+      const { code, err } = await causeway('tui', bad);
+      assert.equal(code, 2);
+      assert.match(err, /^causeway: .*notes\.cwtrace: not a Causeway trace file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 for extra arguments and for --server, which is not available yet', async () => {
+    const extra = await causeway('tui', 'a.cwtrace', 'b.cwtrace');
+    assert.equal(extra.code, 2);
+    assert.match(extra.err, /unexpected argument 'b\.cwtrace'/);
+    const server = await causeway('tui', '--server', 'http://127.0.0.1:4000');
+    assert.equal(server.code, 2);
+    assert.match(server.err, /--server is not available yet/);
+    const unknown = await causeway('tui', '--colour');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /Unknown option '--colour'/);
+  });
+
+  it('exits 2 when the project has no traces yet, saying how to record one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-tui-cli-'));
+    try {
+      const result = spawnSync(process.execPath, [BIN, 'tui'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, /no trace files in \.causeway\/traces\/\. Record one with 'node --import/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 without a terminal, after checking the trace', () => {
+    using p = project({ events: 30, racyEvery: 0 });
+    const result = spawnSync(process.execPath, [BIN, 'tui', p.trace], { encoding: 'utf8', stdio: 'pipe' });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /tui needs an interactive terminal/);
+  });
+});

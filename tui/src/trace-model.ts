@@ -1,0 +1,350 @@
+/**
+ * A loaded trace as the TUI shows it: the timeline's rows, the causal relationships, details and
+ * time-travel state of one event, the findings in words. Everything is computed for the event
+ * asked about (or the rows on screen), never for the whole trace per key, so a million-event
+ * trace stays interactive.
+ */
+
+import {
+  buildFindingReports,
+  CausalTrace,
+  EDGE_KIND_NAMES,
+  type EdgeKind,
+  type FindingReport,
+  type LocationState,
+  RECORD_SIZE,
+  type Site,
+  SiteKind,
+  siteLocation,
+  type Task,
+  type TraceEvent,
+  TraceEvents,
+  type TraceFile,
+  type TraceStats,
+} from '@causeway/core';
+import type { SourceLines } from './source-lines.ts';
+import type { RowSet } from './state.ts';
+
+/** A task as the causal pane names it. */
+export interface TaskSummary {
+  task: number;
+  /** `chain.position`, e.g. `1.3`. */
+  chain: string;
+  beganMs: number | null;
+  /** What began it: `await src/a.ts:12:3 in f`, `callback f`, `program start`. */
+  began: string;
+}
+
+export interface CausalLink {
+  kind: string;
+  other: TaskSummary;
+}
+
+export interface CausalView {
+  task: TaskSummary;
+  /** Edges into the event's task: what caused it. */
+  causedBy: CausalLink[];
+  /** Edges out of it: what it caused. */
+  caused: CausalLink[];
+  /** Tasks unordered with it, in task order, at most `limit`; `more` says whether there are others. */
+  concurrent: number[];
+  more: boolean;
+}
+
+export interface EventDetails {
+  event: TraceEvent;
+  /** `src/account.ts:12:5`, or null when the record names no known site. */
+  location: string | null;
+  /** The source line at the site, read from disk when the file is there. */
+  sourceLine: string | null;
+  task: TaskSummary | null;
+  /** The task's vector clock, one component per chain. */
+  clock: number[];
+  /** Numbers (1-based) of the findings this event takes part in. */
+  findings: number[];
+}
+
+const CONCURRENT_LIMIT = 8;
+
+/** Records handed to the core per step of the analysis: about 10 ms of work between two frames. */
+const ANALYSIS_BATCH = 4096;
+
+export interface AnalysisState {
+  done: boolean;
+  /** Share of the records the core has taken, 0 to 1. */
+  fraction: number;
+  /** Why the core refused the trace; null when it did not. */
+  error: string | null;
+}
+
+export class TraceModel {
+  readonly name: string;
+  readonly path: string;
+  readonly file: TraceFile;
+  readonly events: TraceEvents;
+  /** What the core found; empty until the analysis is done. */
+  tasks: readonly Task[] = [];
+  findings: readonly FindingReport[] = [];
+  stats: TraceStats | null = null;
+  /** Sorted event indices of the findings' accesses: the timeline's rows with `a`. */
+  findingEvents: Uint32Array = new Uint32Array(0);
+  readonly analysis: AnalysisState = { done: false, fraction: 0, error: null };
+  #trace: CausalTrace | null = null;
+  #disposed = false;
+  readonly #sources: SourceLines;
+  readonly #incoming = new Map<number, { from: number; kind: EdgeKind }[]>();
+  readonly #outgoing = new Map<number, { to: number; kind: EdgeKind }[]>();
+  readonly #findingsOfEvent = new Map<number, number[]>();
+  readonly #concurrentCache = new Map<number, { tasks: number[]; more: boolean }>();
+  readonly #allRows: RowSet;
+  #findingRows: RowSet;
+
+  /**
+   * A trace file's events, ready to show; the causal analysis (tasks, edges, findings) comes
+   * from `analyze`, which the UI runs after its first frame.
+   */
+  constructor(name: string, path: string, file: TraceFile, sources: SourceLines) {
+    this.name = name;
+    this.path = path;
+    this.file = file;
+    this.#sources = sources;
+    this.events = new TraceEvents(file);
+    this.#allRows = {
+      length: this.events.length,
+      eventAt: (row) => row,
+      rowAtOrBefore: (event) => Math.max(0, Math.min(event, this.events.length - 1)),
+      find: (query, from, direction) => this.#find(query, from, direction, this.events.length, (r) => r),
+    };
+    this.#findingRows = this.#rowsOf(this.findingEvents);
+  }
+
+  /**
+   * Hands the records to the core a batch at a time, yielding between batches so that keys keep
+   * working on a large trace; `onProgress` hears the fraction done. Refused records end the
+   * analysis with `analysis.error` set; the events stay on screen.
+   */
+  async analyze(onProgress: (fraction: number) => void = () => {}): Promise<void> {
+    if (this.#trace !== null || this.analysis.done || this.#disposed) return;
+    const trace = CausalTrace.create();
+    this.#trace = trace;
+    const total = Math.max(1, this.events.length);
+    let taken = 0;
+    try {
+      for (const chunk of this.file.events) {
+        for (let at = 0; at < chunk.records.byteLength; at += ANALYSIS_BATCH * RECORD_SIZE) {
+          const batch = chunk.records.subarray(at, at + ANALYSIS_BATCH * RECORD_SIZE);
+          trace.ingest(chunk.stream, batch, `${this.path}: stream ${chunk.stream}`);
+          taken += batch.byteLength / RECORD_SIZE;
+          this.analysis.fraction = taken / total;
+          onProgress(this.analysis.fraction);
+          await new Promise((resolve) => setImmediate(resolve));
+          if (this.#disposed) return;
+        }
+      }
+      this.#takeResults(trace);
+    } catch (error) {
+      this.analysis.error = error instanceof Error ? error.message : String(error);
+      this.#trace = null;
+      trace.dispose();
+    }
+    this.analysis.done = true;
+    onProgress(1);
+  }
+
+  #takeResults(trace: CausalTrace): void {
+    this.tasks = trace.tasks();
+    this.events.assignTasks(this.tasks);
+    this.stats = trace.stats();
+    const raw = trace.findings();
+    this.findings = buildFindingReports(raw, this.events.sites, this.events.strings);
+    raw.forEach((finding, number) => {
+      for (const access of finding.accesses) {
+        const index = this.events.locate(finding.stream, access.seq);
+        if (index < 0) continue;
+        const list = this.#findingsOfEvent.get(index) ?? [];
+        if (!list.includes(number + 1)) list.push(number + 1);
+        this.#findingsOfEvent.set(index, list);
+      }
+    });
+    this.findingEvents = Uint32Array.from([...this.#findingsOfEvent.keys()].sort((a, b) => a - b));
+    this.#findingRows = this.#rowsOf(this.findingEvents);
+    for (const edge of trace.edges()) {
+      const into = this.#incoming.get(edge.to) ?? [];
+      into.push({ from: edge.from, kind: edge.kind });
+      this.#incoming.set(edge.to, into);
+      const out = this.#outgoing.get(edge.from) ?? [];
+      out.push({ to: edge.to, kind: edge.kind });
+      this.#outgoing.set(edge.from, out);
+    }
+  }
+
+  #rowsOf(only: Uint32Array): RowSet {
+    return {
+      length: only.length,
+      eventAt: (row) => only[row] as number,
+      rowAtOrBefore: (event) => Math.max(0, upperBound(only, event) - 1),
+      find: (query, from, direction) =>
+        this.#find(query, from, direction, only.length, (r) => only[r] as number),
+    };
+  }
+
+  rows(findingsOnly: boolean): RowSet {
+    return findingsOnly ? this.#findingRows : this.#allRows;
+  }
+
+  findingsOf(event: number): readonly number[] {
+    return this.#findingsOfEvent.get(event) ?? [];
+  }
+
+  /** One timeline row: what happened, in which task, where. */
+  eventLine(index: number): string {
+    const event = this.events.at(index);
+    const task = event.task < 0 ? '#?' : `#${event.task}`;
+    const what = describeEvent(event);
+    const where = event.site === null ? '' : `  ${shortFile(event.site.file)}:${event.site.line}`;
+    const digits = String(Math.max(0, this.events.length - 1)).length;
+    return `${String(index).padStart(digits)} ${task.padStart(4)} ${event.kindName.padEnd(13)} ${what}${where}`;
+  }
+
+  /** Is event `index` one a search for `query` (lower case) finds? Function, file, property, value. */
+  matches(index: number, query: string): boolean {
+    const event = this.events.at(index);
+    const { site, access } = event;
+    if (site !== null && (contains(site.functionName, query) || contains(site.file, query))) return true;
+    if (access === null) return false;
+    return contains(access.property, query) || (access.value !== null && contains(access.value, query));
+  }
+
+  summary(task: number): TaskSummary {
+    const t = this.tasks[task] as Task;
+    const site = this.events.sites.lookup(t.stream, t.beginSite);
+    return { task, chain: `${t.chain}.${t.position}`, beganMs: t.beginMs, began: describeBegin(t, site) };
+  }
+
+  causal(index: number): CausalView | null {
+    const task = this.events.taskAt(index);
+    if (task < 0 || this.#trace === null) return null;
+    const { tasks, more } = this.#concurrentWith(task);
+    return {
+      task: this.summary(task),
+      causedBy: (this.#incoming.get(task) ?? []).map((e) => ({
+        kind: EDGE_KIND_NAMES[e.kind] ?? `kind ${e.kind}`,
+        other: this.summary(e.from),
+      })),
+      caused: (this.#outgoing.get(task) ?? []).map((e) => ({
+        kind: EDGE_KIND_NAMES[e.kind] ?? `kind ${e.kind}`,
+        other: this.summary(e.to),
+      })),
+      concurrent: tasks,
+      more,
+    };
+  }
+
+  details(index: number): EventDetails {
+    const event = this.events.at(index);
+    const task = event.task < 0 ? null : this.summary(event.task);
+    return {
+      event,
+      location: event.site === null ? null : siteLocation(event.site),
+      sourceLine: event.site === null ? null : this.#sources.line(event.site.file, event.site.line),
+      task,
+      clock: event.task < 0 || this.#trace === null ? [] : this.#trace.clock(event.task),
+      findings: [...this.findingsOf(index)],
+    };
+  }
+
+  /** Time travel: the `limit` locations written last as of event `index`, and how many were written. */
+  stateAt(index: number, limit: number): { locations: LocationState[]; written: number } {
+    return this.events.recentWrites(index, limit);
+  }
+
+  /** Stops the analysis and frees the core's memory; the model is not used afterwards. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#trace?.dispose();
+    this.#trace = null;
+  }
+
+  /**
+   * The tasks concurrent with `task`, nearest first so the few shown are the interesting ones;
+   * the scan stops once it has found enough, and is kept per task.
+   */
+  #concurrentWith(task: number): { tasks: number[]; more: boolean } {
+    const cached = this.#concurrentCache.get(task);
+    if (cached !== undefined) return cached;
+    const trace = this.#trace as CausalTrace;
+    const found: number[] = [];
+    let more = false;
+    for (let distance = 1; distance < this.tasks.length; distance++) {
+      for (const other of [task - distance, task + distance]) {
+        if (other < 0 || other >= this.tasks.length) continue;
+        if (!trace.concurrent(task, other)) continue;
+        if (found.length === CONCURRENT_LIMIT) more = true;
+        else found.push(other);
+      }
+      if (more) break;
+    }
+    const result = { tasks: found.sort((a, b) => a - b), more };
+    this.#concurrentCache.set(task, result);
+    return result;
+  }
+
+  #find(query: string, from: number, direction: 1 | -1, count: number, eventAt: (row: number) => number) {
+    const needle = query.toLowerCase();
+    for (let step = 0; step < count; step++) {
+      const row = (((from + step * direction) % count) + count) % count;
+      if (this.matches(eventAt(row), needle)) return row;
+    }
+    return -1;
+  }
+}
+
+/** The number of elements of sorted `values` that are <= `value`. */
+function upperBound(values: Uint32Array, value: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((values[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function contains(text: string, lowerNeedle: string): boolean {
+  return text.toLowerCase().includes(lowerNeedle);
+}
+
+function shortFile(file: string): string {
+  const slash = file.lastIndexOf('/');
+  return slash < 0 ? file : file.slice(slash + 1);
+}
+
+/** The part of a row after its kind: the access, or the function and invocation. */
+export function describeEvent(event: TraceEvent): string {
+  const { access, site } = event;
+  if (access !== null) {
+    const target = `obj#${access.objectId}${access.property}`;
+    const value = access.value ?? '?';
+    switch (access.kind) {
+      case 'read':
+        return `${target} → ${value}`;
+      case 'update':
+        return `${target} ⇐ ${value}`;
+      case 'delete':
+        return `delete ${target}`;
+      default:
+        return `${target} ← ${value}`;
+    }
+  }
+  const fn = site === null ? '' : site.functionName;
+  const time = event.timeMs === null ? '' : ` +${event.timeMs.toFixed(2)}ms`;
+  return `${fn}${time}`.trim();
+}
+
+function describeBegin(task: Task, site: Site | null): string {
+  if (task.beginMs === null) return 'start record lost';
+  if (site?.kind === SiteKind.Await) return `await ${siteLocation(site)} in ${site.functionName}`;
+  if (site?.kind === SiteKind.Function) return `callback into ${site.functionName} ${siteLocation(site)}`;
+  return 'program start';
+}
