@@ -5,9 +5,12 @@
  */
 
 import { registerHooks } from 'node:module';
+import { join } from 'node:path';
 import { session } from './runtime/session.ts';
 
 if (session.config.enabled && session.output !== null) {
   const { createLoadHook } = await import('./hooks.ts');
-  registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
+  const { TransformCache } = await import('./transform-cache.ts');
+  const cache = new TransformCache(join(process.cwd(), '.causeway', 'cache'));
+  registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses, cache) });
 }
