@@ -66,7 +66,7 @@ for suite in "${suites[@]}"; do
   (cd "$dir.run" && CAUSEWAY_TRACE_FILE="$scratch/$name.cwtrace" CAUSEWAY_RING_RECORDS=1048576 \
     "${tape[@]}" >"$scratch/$name.instrumented.tap" 2>"$scratch/$name.instrumented.err") || true
   read -r tests pass fail < <(counts "$scratch/$name.plain.tap")
-  records=$(sed -n 's/^causeway: trace written to .* (\([0-9]*\) records.*/\1/p' "$scratch/$name.instrumented.err")
+  records=$(sed -n 's/^causeway: trace .*written to .* (\([0-9]*\) records.*/\1/p' "$scratch/$name.instrumented.err")
   if [ "$tests" -gt 0 ] && [ -n "$records" ] && [ "$records" -gt 0 ] &&
     cmp -s "$scratch/$name.plain.tap" "$scratch/$name.instrumented.tap"; then
     summary+=("$name $version: $tests tests ($pass pass, $fail fail) plain; instrumented: identical output, $records records")
