@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, extname, join, matchesGlob, relative, resolve, sep } from 'node:path';
 import { DEFAULT_RUNTIME_MODULE } from '@causeway/babel-plugin';
-import { instrumentFile, isInstrumentable } from '@causeway/babel-plugin/transform';
+import { InstrumentErrorCode, instrumentFile, isInstrumentable } from '@causeway/babel-plugin/transform';
 import { CausewayError } from '@causeway/core/errors';
 import { SITE_KIND_NAMES, type SiteKind } from '@causeway/core/event-format';
 import { parseCommandArgs } from '../args.ts';
@@ -226,6 +226,7 @@ function instrumentTree(options: Options, io: Io): Summary {
         accesses: options.accesses,
         runtimeModule: options.runtimeModule,
         sourceMaps: 'separate',
+        verify: true,
         sourceFileName: relative(dirname(target), source).split(sep).join('/'),
       });
       mkdirSync(dirname(target), { recursive: true });
@@ -249,7 +250,8 @@ function instrumentTree(options: Options, io: Io): Summary {
     } catch (error) {
       if (!(error instanceof CausewayError)) throw error;
       summary.errors.push(error.message.replace(source, relative(process.cwd(), source) || path));
-      summary.skipped.push({ path, reason: 'syntax error (copied unchanged)' });
+      const reason = error.code === InstrumentErrorCode.SYNTAX ? 'syntax error' : 'could not be instrumented';
+      summary.skipped.push({ path, reason: `${reason} (copied unchanged)` });
       others.push(path);
     }
   });
