@@ -107,6 +107,8 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
       sourceMaps: separate ? true : 'inline',
       sourceFileName: request.sourceFileName ?? basename(request.filename),
       retainLines: true,
+      // Not 'auto': Babel would print a note on stderr for every file over 500 KB.
+      compact: false,
     });
     if (result?.code == null) throw new Error('Babel returned no code');
     const metadata = result.metadata?.causeway as CausewayMetadata | undefined;
