@@ -57,7 +57,11 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
   } else {
     lines.push('task: unknown');
   }
-  lines.push(`clock: ${describeClock(details.clock)}`);
+  lines.push(
+    details.clock === null
+      ? `clock: ${details.chains} chains, shown with Enter`
+      : `clock: ${describeClock(details.clock)}`,
+  );
   if (event.invocation !== null) lines.push(`invocation ${event.invocation}`);
   if (event.timeMs !== null) lines.push(`time ${ms(event.timeMs)}`);
   if (details.findings.length > 0) {
@@ -100,12 +104,16 @@ export function timeTravelLines(
 
 const ROLES: Record<string, string> = { first: 'first', remote: 'meanwhile', second: 'then' };
 
-/** The findings in words; those of the selected event first, then the rest in the core's order. */
+/**
+ * The findings in words; those of the selected event first, then the rest in the core's order.
+ * Stops once it has `limit` lines: a trace can hold thousands of findings, a pane a few lines.
+ */
 export function findingLines(
   findings: readonly FindingReport[],
   selected: readonly number[],
   width: number,
   full: boolean,
+  limit = Number.POSITIVE_INFINITY,
 ): string[] {
   if (findings.length === 0)
     return ['none: no two concurrent tasks touched a property with a write among them'];
@@ -113,6 +121,7 @@ export function findingLines(
   const first = order.filter((n) => selected.includes(n));
   const lines: string[] = [];
   for (const number of [...first, ...order.filter((n) => !selected.includes(n))]) {
+    if (lines.length >= limit) break;
     const finding = findings[number - 1] as FindingReport;
     const times = finding.occurrences > 1 ? ` · ${finding.occurrences} times` : '';
     const mark = selected.includes(number) ? '▶ ' : '';

@@ -58,13 +58,20 @@ export interface EventDetails {
   /** The source line at the site, read from disk when the file is there. */
   sourceLine: string | null;
   task: TaskSummary | null;
-  /** The task's vector clock, one component per chain. */
-  clock: number[];
+  /**
+   * The task's vector clock, one component per chain; null when not asked for (a trace with
+   * thousands of chains has clocks that long, so the compact pane leaves it to the Enter view).
+   */
+  clock: number[] | null;
+  /** How many chains (clock components) the trace has. */
+  chains: number;
   /** Numbers (1-based) of the findings this event takes part in. */
   findings: number[];
 }
 
 const CONCURRENT_LIMIT = 8;
+/** Clocks of at most this many chains are shown in the compact details pane. */
+const SHORT_CLOCK = 64;
 
 /** Records handed to the core per step of the analysis: about 10 ms of work between two frames. */
 const ANALYSIS_BATCH = 4096;
@@ -91,6 +98,7 @@ export class TraceModel {
   readonly analysis: AnalysisState = { done: false, fraction: 0, error: null };
   #trace: CausalTrace | null = null;
   #disposed = false;
+  #lastClock: { task: number; clock: number[] } | null = null;
   readonly #sources: SourceLines;
   readonly #incoming = new Map<number, { from: number; kind: EdgeKind }[]>();
   readonly #outgoing = new Map<number, { to: number; kind: EdgeKind }[]>();
@@ -142,6 +150,10 @@ export class TraceModel {
         }
       }
       this.#takeResults(trace);
+      // Index the writes now, between frames, so that the first `t` answers at once.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.#disposed) return;
+      if (this.events.length > 0) this.events.recentWrites(0, 1);
     } catch (error) {
       this.analysis.error = error instanceof Error ? error.message : String(error);
       this.#trace = null;
@@ -240,17 +252,27 @@ export class TraceModel {
     };
   }
 
-  details(index: number): EventDetails {
+  /** Details of event `index`; the clock only with `clock` true, or when it is short. */
+  details(index: number, clock = false): EventDetails {
     const event = this.events.at(index);
     const task = event.task < 0 ? null : this.summary(event.task);
+    const chains = this.stats?.chains ?? 0;
     return {
       event,
       location: event.site === null ? null : siteLocation(event.site),
       sourceLine: event.site === null ? null : this.#sources.line(event.site.file, event.site.line),
       task,
-      clock: event.task < 0 || this.#trace === null ? [] : this.#trace.clock(event.task),
+      clock: clock || chains <= SHORT_CLOCK ? this.#clockOf(event.task) : null,
+      chains,
       findings: [...this.findingsOf(index)],
     };
+  }
+
+  /** The last clock asked for is kept: moving through one task's events asks for it again. */
+  #clockOf(task: number): number[] {
+    if (task < 0 || this.#trace === null) return [];
+    if (this.#lastClock?.task !== task) this.#lastClock = { task, clock: this.#trace.clock(task) };
+    return this.#lastClock.clock;
   }
 
   /** Time travel: the `limit` locations written last as of event `index`, and how many were written. */

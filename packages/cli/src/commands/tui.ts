@@ -52,6 +52,9 @@ export async function tui(args: string[], io: Io): Promise<number> {
       `tui: --server is not available yet (the server's REST API has not landed); open a trace file instead: causeway tui <trace-file>.`,
     );
   }
+  // React's development build checks every element and halves the frame rate; this is an
+  // application, not a component under development. Set before React is first imported.
+  process.env.NODE_ENV ??= 'production';
   // Loaded here, not at the CLI's start: Ink and React are only needed by this command.
   const { FileTraceSource, runTui } = await import('@causeway/tui');
   const source = new FileTraceSource({ file });
