@@ -20,10 +20,13 @@ export function causalLines(view: CausalView | null): string[] {
   const lines = [`task ${taskName(view.task)} · ${ms(view.task.beganMs)}`, `  began: ${view.task.began}`];
   lines.push(view.causedBy.length === 0 ? 'caused by: nothing recorded' : 'caused by:');
   for (const link of view.causedBy) lines.push(`  ← ${link.kind.padEnd(7)} ${taskName(link.other)}`);
-  lines.push(view.caused.length === 0 ? 'caused: nothing' : 'caused:');
+  if (view.causedByTotal > view.causedBy.length)
+    lines.push(`  … ${view.causedByTotal - view.causedBy.length} more`);
+  lines.push(view.caused.length === 0 ? 'caused: nothing' : `caused (${view.causedTotal}):`);
   for (const link of view.caused) {
     lines.push(`  → ${link.kind.padEnd(7)} ${taskName(link.other)} ${link.other.began}`);
   }
+  if (view.causedTotal > view.caused.length) lines.push(`  … ${view.causedTotal - view.caused.length} more`);
   const concurrent = view.concurrent.map((t) => `#${t}`).join(' ');
   lines.push(
     view.concurrent.length === 0

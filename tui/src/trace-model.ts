@@ -42,10 +42,12 @@ export interface CausalLink {
 
 export interface CausalView {
   task: TaskSummary;
-  /** Edges into the event's task: what caused it. */
+  /** Edges into the event's task: what caused it (the first LINK_LIMIT), and how many in all. */
   causedBy: CausalLink[];
-  /** Edges out of it: what it caused. */
+  causedByTotal: number;
+  /** Edges out of it: what it caused (the first LINK_LIMIT), and how many in all. */
   caused: CausalLink[];
+  causedTotal: number;
   /** Tasks unordered with it, in task order, at most `limit`; `more` says whether there are others. */
   concurrent: number[];
   more: boolean;
@@ -70,6 +72,8 @@ export interface EventDetails {
 }
 
 const CONCURRENT_LIMIT = 8;
+/** Edges listed per direction in the causal pane. */
+const LINK_LIMIT = 16;
 /** Clocks of at most this many chains are shown in the compact details pane. */
 const SHORT_CLOCK = 64;
 
@@ -237,16 +241,21 @@ export class TraceModel {
     const task = this.events.taskAt(index);
     if (task < 0 || this.#trace === null) return null;
     const { tasks, more } = this.#concurrentWith(task);
+    const incoming = this.#incoming.get(task) ?? [];
+    const outgoing = this.#outgoing.get(task) ?? [];
+    // A task can cause thousands (a server's start awaits every request): a pane shows a few.
     return {
       task: this.summary(task),
-      causedBy: (this.#incoming.get(task) ?? []).map((e) => ({
+      causedBy: incoming.slice(0, LINK_LIMIT).map((e) => ({
         kind: EDGE_KIND_NAMES[e.kind] ?? `kind ${e.kind}`,
         other: this.summary(e.from),
       })),
-      caused: (this.#outgoing.get(task) ?? []).map((e) => ({
+      causedByTotal: incoming.length,
+      caused: outgoing.slice(0, LINK_LIMIT).map((e) => ({
         kind: EDGE_KIND_NAMES[e.kind] ?? `kind ${e.kind}`,
         other: this.summary(e.to),
       })),
+      causedTotal: outgoing.length,
       concurrent: tasks,
       more,
     };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FindingReport, LocationState } from '@causeway/core';
 import { layout } from '../src/layout.ts';
-import { describeClock, findingLines, timeTravelLines, wrap } from '../src/lines.ts';
+import { causalLines, describeClock, findingLines, timeTravelLines, wrap } from '../src/lines.ts';
 
 describe('layout', () => {
   it('divides 80x24 into a timeline of 17 rows, side panes and 4 lines of findings', () => {
@@ -46,6 +46,34 @@ describe('pane lines', () => {
     assert.equal(describeClock(long), 'c3=3 c70=70 (2 of 100 chains non-zero)');
     const busy = Array.from({ length: 20 }, () => 1);
     assert.match(describeClock(busy, 2), /^c0=1 c1=1 \+18 more \(20 of 20 chains non-zero\)$/);
+  });
+
+  it('says what caused a task and what it caused, counting the links it leaves out', () => {
+    const summary = (task: number) => ({
+      task,
+      chain: `0.${task}`,
+      beganMs: 1.5,
+      began: `await a.ts:${task}:1 in f`,
+    });
+    const links = Array.from({ length: 16 }, (_, i) => ({ kind: 'await', other: summary(i + 1) }));
+    const lines = causalLines({
+      task: summary(0),
+      causedBy: [],
+      causedByTotal: 0,
+      caused: links,
+      causedTotal: 20,
+      concurrent: [3, 4],
+      more: true,
+    });
+    assert.deepEqual(lines.slice(0, 4), [
+      'task #0 (chain 0.0) · +1.50 ms',
+      '  began: await a.ts:0:1 in f',
+      'caused by: nothing recorded',
+      'caused (20):',
+    ]);
+    assert.equal(lines[4], '  → await   #1 (chain 0.1) await a.ts:1:1 in f');
+    assert.deepEqual(lines.slice(-2), ['  … 4 more', 'concurrent with: #3 #4 …']);
+    assert.equal(causalLines(null)[0], 'this event belongs to no task the core knows');
   });
 
   it('lists time travel state latest first, deleted and uncaptured values said so', () => {

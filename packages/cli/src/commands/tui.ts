@@ -21,7 +21,7 @@ Keys:
   r  refresh         ?  help            q  quit
 
 Options:
-  --server URL  read traces from a Causeway server (not available yet: see docs/cli.md)
+  --server URL  read traces from a Causeway server (not supported yet: see docs/cli.md)
   -h, --help    show this help
 
 Examples:
@@ -49,7 +49,7 @@ export async function tui(args: string[], io: Io): Promise<number> {
   }
   if (values.server !== undefined) {
     throw new UsageError(
-      `tui: --server is not available yet (the server's REST API has not landed); open a trace file instead: causeway tui <trace-file>.`,
+      'tui: --server is not supported yet: the TUI reads trace files only (docs/cli.md). Open a trace file instead: causeway tui <trace-file>.',
     );
   }
   // React's development build checks every element and halves the frame rate; this is an
