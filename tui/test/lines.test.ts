@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FindingReport, LocationState } from '@causeway/core';
-import { layout } from '../src/layout.ts';
-import { causalLines, describeClock, findingLines, timeTravelLines, wrap } from '../src/lines.ts';
+import { layout, MIN_COLUMNS } from '../src/layout.ts';
+import { causalLines, describeClock, findingLines, HELP_LINES, timeTravelLines, wrap } from '../src/lines.ts';
 
 describe('layout', () => {
   it('divides 80x24 into a timeline of 17 rows, side panes and 4 lines of findings', () => {
@@ -34,6 +34,12 @@ describe('layout', () => {
 });
 
 describe('pane lines', () => {
+  it('has help that fits the smallest screen, in width and in height', () => {
+    for (const line of HELP_LINES)
+      assert.ok(line.length < MIN_COLUMNS, `too long for ${MIN_COLUMNS} columns: ${line}`);
+    assert.ok(HELP_LINES.length <= layout(MIN_COLUMNS, 24, false).rows - 2);
+  });
+
   it('wraps at spaces and cuts words longer than the width', () => {
     assert.deepEqual(wrap('one two three four', 10), ['one two', 'three four']);
     assert.deepEqual(wrap('abcdefghijklmnopqrstuvwxyz', 10), ['abcdefghij', 'klmnopqrst', 'uvwxyz']);

@@ -107,7 +107,9 @@ function summarize(model: TraceModel): string {
   if (!model.analysis.done) return `${events} · analysing ${Math.floor(model.analysis.fraction * 100)}%`;
   if (model.analysis.error !== null) return `${events} · analysis failed`;
   const dropped = model.stats !== null && model.stats.dropped > 0 ? ` · ${model.stats.dropped} dropped` : '';
-  return `${events} · ${plural(model.tasks.length, 'task')} · ${plural(model.findings.length, 'finding')}${dropped}`;
+  // The recording process died before closing its file: what was written is shown.
+  const unfinished = model.file.end === null ? ' · unfinished recording' : '';
+  return `${events} · ${plural(model.tasks.length, 'task')} · ${plural(model.findings.length, 'finding')}${dropped}${unfinished}`;
 }
 
 /** What the panes that need the core say until it has answered. */
