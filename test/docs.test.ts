@@ -8,6 +8,7 @@ import {
   AccessFlag,
   EVENT_FORMAT_VERSION,
   EventKind,
+  ExchangeFlag,
   RECORD_SIZE,
   RecordOffset,
   ResumeFlag,
@@ -18,6 +19,7 @@ import { ChunkType, TRACE_FILE_VERSION } from '@causeway/core/trace-file';
 import { InstrumentErrorCode } from '../babel-plugin/src/errors.ts';
 import { CliErrorCode } from '../packages/cli/src/errors.ts';
 import { InstrumentationErrorCode } from '../packages/instrumentation/src/errors.ts';
+import { ServerErrorCode } from '../packages/server/src/errors.ts';
 
 function read(path: string): string {
   return readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
@@ -104,6 +106,17 @@ describe('docs/event-format.md', () => {
     assert.deepEqual(rustEnum(rust, 'ValueTag'), ValueTag);
   });
 
+  it('lists the exchange flags of the TS and Rust owners', () => {
+    const rows = table(doc, 'Exchange kind');
+    assert.deepEqual(
+      Object.fromEntries(rows.map(([, bit, name]) => [unquote(name as string), Number(bit)])),
+      ExchangeFlag,
+    );
+    assert.match(rust, new RegExp(`pub const FLAG_FAILED: u8 = ${ExchangeFlag.Failed};`));
+    assert.match(rust, new RegExp(`pub const FLAG_TIMEOUT: u8 = ${ExchangeFlag.Timeout};`));
+    assert.match(rust, new RegExp(`pub const FLAG_MALFORMED: u8 = ${ExchangeFlag.Malformed};`));
+  });
+
   it('lists the site kinds', () => {
     const documented = Object.fromEntries(
       table(doc, 'Site kind').map(([kind, value]) => [unquote(kind as string), Number(value)]),
@@ -131,7 +144,13 @@ describe('docs/errors.md', () => {
   it('lists exactly the codes the packages define', () => {
     const doc = read('docs/errors.md');
     const documented = [...doc.matchAll(/^\| `(CW_[A-Z_]+)`/gm)].map((m) => m[1]).sort();
-    const defined = [CoreErrorCode, InstrumentErrorCode, InstrumentationErrorCode, CliErrorCode]
+    const defined = [
+      CoreErrorCode,
+      InstrumentErrorCode,
+      InstrumentationErrorCode,
+      CliErrorCode,
+      ServerErrorCode,
+    ]
       .flatMap((codes) => Object.values(codes))
       .sort();
     assert.deepEqual(documented, defined);

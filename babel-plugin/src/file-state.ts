@@ -3,7 +3,7 @@
  * generated, and which nodes are its own (so they are never instrumented again).
  */
 
-import { relative, sep } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import type { NodePath } from '@babel/core';
 import { types as t } from '@babel/core';
 import {
@@ -13,6 +13,7 @@ import {
   type SiteTable,
 } from '@causeway/core/event-format';
 import type { ResolvedOptions } from './options.ts';
+import { InputSourceMap, type SourceMapObject } from './source-map.ts';
 
 interface Temporaries {
   object: t.Identifier | null;
@@ -35,17 +36,41 @@ export class FileState {
   readonly #temporaries = new WeakMap<t.Node, Temporaries>();
   readonly #program: NodePath<t.Program>;
 
-  constructor(program: NodePath<t.Program>, filename: string | undefined, options: ResolvedOptions) {
+  /**
+   * The input's source map, when the file was generated from one original source: sites then
+   * name that source and their positions in it.
+   */
+  readonly #inputMap: InputSourceMap | null = null;
+
+  constructor(
+    program: NodePath<t.Program>,
+    filename: string | undefined,
+    options: ResolvedOptions,
+    inputMap: SourceMapObject | null = null,
+  ) {
     this.options = options;
     this.#program = program;
-    this.file = filename === undefined ? '<unknown>' : relative(options.root, filename).split(sep).join('/');
+    let file = filename;
+    if (inputMap !== null && filename !== undefined) {
+      const map = readableMap(inputMap);
+      const source = map?.sources.length === 1 ? map.sources[0] : undefined;
+      // A map from a bundle (several sources) cannot be expressed in one site table: such a
+      // file's sites keep its own positions.
+      if (map !== null && source !== undefined && source !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(source)) {
+        this.#inputMap = map;
+        file = resolve(dirname(filename), source);
+      }
+    }
+    this.file = file === undefined ? '<unknown>' : relative(options.root, file).split(sep).join('/');
     this.probes = program.scope.generateUidIdentifier('cw');
     this.siteBase = program.scope.generateUidIdentifier('cwSites');
   }
 
   /** Adds a site for `node` and returns the expression for its global id (`_cwSites + n`). */
   site(kind: SiteKind, node: t.Node, functionName: string, name = ''): t.Expression {
-    const start = node.loc?.start;
+    let start: { line: number; column: number } | null = node.loc?.start ?? null;
+    if (start !== null && this.#inputMap !== null)
+      start = this.#inputMap.originalPosition(start.line, start.column);
     this.#sites.push([kind, start?.line ?? 0, (start?.column ?? -1) + 1, functionName, name]);
     return t.binaryExpression('+', t.cloneNode(this.siteBase), t.numericLiteral(this.#sites.length - 1));
   }
@@ -113,5 +138,14 @@ export class FileState {
   topLevelInvocation(): t.Identifier {
     this.moduleInvocation ??= this.#program.scope.generateUidIdentifier('cwModule');
     return this.moduleInvocation;
+  }
+}
+
+/** The map, or null when it cannot be read (a broken map is ignored: sites keep their positions). */
+function readableMap(map: SourceMapObject): InputSourceMap | null {
+  try {
+    return new InputSourceMap(map);
+  } catch {
+    return null;
   }
 }

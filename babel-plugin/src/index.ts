@@ -12,15 +12,26 @@
 
 import type { NodePath, PluginAPI, PluginObject, PluginPass } from '@babel/core';
 import { types as t } from '@babel/core';
+import type { SiteTable } from '@causeway/core/event-format';
 import { declareTemporaries } from './constructs/accesses.ts';
+import { findSharedVariables, programVariablesObject } from './constructs/variables.ts';
 import { FileState } from './file-state.ts';
 import { type InstrumentOptions, resolveOptions } from './options.ts';
+import type { SourceMapObject } from './source-map.ts';
 import { instrumentationVisitor } from './visitor.ts';
 
 export type { AccessLevel, InstrumentOptions } from './options.ts';
 export { DEFAULT_RUNTIME_MODULE } from './options.ts';
 
 const STATE_KEY = Symbol('causeway');
+
+/** What the plugin leaves in Babel's `result.metadata.causeway` for its callers (transform.ts). */
+export interface CausewayMetadata {
+  /** The input was this plugin's output already: it was left as it was. */
+  alreadyInstrumented: boolean;
+  /** The file's site table, or null when it has no sites. */
+  sites: SiteTable | null;
+}
 
 /**
  * True when `program` is this plugin's output: it binds the probes namespace (an import or a
@@ -75,6 +86,12 @@ function header(program: NodePath<t.Program>, state: FileState): t.Statement[] {
       ),
     ]),
   ];
+  const variables = programVariablesObject(program, state);
+  if (variables !== null) {
+    statements.push(
+      t.variableDeclaration('var', [t.variableDeclarator(t.cloneNode(variables), t.objectExpression([]))]),
+    );
+  }
   if (state.moduleInvocation !== null) {
     statements.push(
       t.variableDeclaration('var', [
@@ -92,19 +109,32 @@ export default function causewayPlugin(api: PluginAPI, options: InstrumentOption
     visitor: {
       Program: {
         enter(program, pass: PluginPass) {
-          if (isInstrumented(program.node)) return;
-          const state = new FileState(program, pass.filename, resolveOptions(options, pass.cwd));
+          if (isInstrumented(program.node)) {
+            pass.file.metadata.causeway = {
+              alreadyInstrumented: true,
+              sites: null,
+            } satisfies CausewayMetadata;
+            return;
+          }
+          const inputMap = (pass.file.inputMap?.toObject() ?? null) as SourceMapObject | null;
+          const state = new FileState(program, pass.filename, resolveOptions(options, pass.cwd), inputMap);
           // CommonJS TypeScript is parsed as a module (for `import type`); mark it a script so
           // that no plugin treats it as one (TypeScript's would append `export {}`).
           if (state.options.format === 'commonjs') program.node.sourceType = 'script';
+          findSharedVariables(program, state);
           program.traverse(instrumentationVisitor, state);
           declareTemporaries(program, state);
           pass.set(STATE_KEY, state);
         },
         exit(program, pass: PluginPass) {
           const state = pass.get(STATE_KEY) as FileState | undefined;
-          if (state === undefined || state.siteCount === 0) return;
+          if (state === undefined) return;
           pass.set(STATE_KEY, undefined);
+          pass.file.metadata.causeway = {
+            alreadyInstrumented: false,
+            sites: state.siteCount === 0 ? null : state.table(),
+          } satisfies CausewayMetadata;
+          if (state.siteCount === 0) return;
           program.unshiftContainer('body', header(program, state));
         },
       },

@@ -4,18 +4,43 @@
  * source map pointing back to the original.
  */
 
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { type PluginItem, transformSync } from '@babel/core';
 import stripTypes from '@babel/plugin-transform-typescript';
+import type { SiteTable } from '@causeway/core/event-format';
 import { instrumentError } from './errors.ts';
-import causewayPlugin from './index.ts';
+import causewayPlugin, { type CausewayMetadata } from './index.ts';
 import type { InstrumentOptions } from './options.ts';
 
-export interface TransformRequest extends InstrumentOptions {
+export interface TransformRequest extends Omit<InstrumentOptions, 'format'> {
   /** Absolute path of the file; its extension selects the syntax. */
   filename: string;
-  /** `module` for ES modules, `commonjs` for CommonJS. */
-  format: 'module' | 'commonjs';
+  /**
+   * `module` for ES modules, `commonjs` for CommonJS, `unambiguous` for a file that is an ES
+   * module if it has `import` or `export` (Node's detection for files no package.json types).
+   */
+  format: 'module' | 'commonjs' | 'unambiguous';
+  /**
+   * `inline` (the default): the output ends with its source map as a data URL (for code run as
+   * it is transformed). `separate`: the map is returned as `map`, and the output ends with a
+   * `sourceMappingURL` comment naming `<file>.map`.
+   */
+  sourceMaps?: 'inline' | 'separate';
+  /** How the map names the original file (default: its base name, the output sitting beside it). */
+  sourceFileName?: string;
+}
+
+export interface TransformResult {
+  code: string;
+  /** The source map, with `sourceMaps: 'separate'` (null when the input was left as it was). */
+  map: object | null;
+  /**
+   * The site table of the output, or null when nothing in the file was instrumented (then `code`
+   * is the input, unchanged, unless TypeScript types were stripped).
+   */
+  sites: SiteTable | null;
+  /** The input was instrumented already: `code` is the input, unchanged. */
+  alreadyInstrumented: boolean;
 }
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -29,14 +54,23 @@ export function isInstrumentable(filename: string): boolean {
 
 /** Returns the instrumented JavaScript for `code`, or throws a CausewayError naming the file. */
 export function instrumentSource(code: string, request: TransformRequest): string {
+  return instrumentFile(code, request).code;
+}
+
+/**
+ * Instruments `code` and says what it did; throws a CausewayError naming the file (and the
+ * line and column of a syntax error).
+ */
+export function instrumentFile(code: string, request: TransformRequest): TransformResult {
   const ext = extname(request.filename);
+  const format = request.format === 'unambiguous' ? undefined : request.format;
   const plugins: PluginItem[] = [
     [
       causewayPlugin,
       {
         runtimeModule: request.runtimeModule,
         root: request.root,
-        format: request.format,
+        format,
         accesses: request.accesses,
       } satisfies InstrumentOptions,
     ],
@@ -45,6 +79,7 @@ export function instrumentSource(code: string, request: TransformRequest): strin
   if (typescript) {
     plugins.push([stripTypes, { disallowAmbiguousJSXLike: ext !== '.tsx' && ext !== '.ts' }]);
   }
+  const separate = request.sourceMaps === 'separate';
   try {
     const result = transformSync(code, {
       filename: request.filename,
@@ -60,11 +95,27 @@ export function instrumentSource(code: string, request: TransformRequest): strin
       configFile: false,
       browserslistConfigFile: false,
       plugins,
-      sourceMaps: 'inline',
+      // The input's own map (inline, or a file its sourceMappingURL names) is chained by Babel.
+      sourceMaps: separate ? true : 'inline',
+      sourceFileName: request.sourceFileName ?? basename(request.filename),
       retainLines: true,
     });
     if (result?.code == null) throw new Error('Babel returned no code');
-    return result.code;
+    const metadata = result.metadata?.causeway as CausewayMetadata | undefined;
+    if (metadata?.alreadyInstrumented) {
+      return { code, map: null, sites: null, alreadyInstrumented: true };
+    }
+    const sites = metadata?.sites ?? null;
+    // Nothing to instrument and no types to strip: the input is the output, as it was.
+    if (sites === null && !typescript) return { code, map: null, sites: null, alreadyInstrumented: false };
+    let output = result.code;
+    if (separate) output += `\n//# sourceMappingURL=${basename(request.filename)}.map\n`;
+    return {
+      code: output,
+      map: separate ? (result.map ?? null) : null,
+      sites,
+      alreadyInstrumented: false,
+    };
   } catch (cause) {
     throw instrumentError(request.filename, cause);
   }

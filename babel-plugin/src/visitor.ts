@@ -16,7 +16,15 @@ import {
 } from './constructs/accesses.ts';
 import { instrumentAwait, runningFunction } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
+import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
+import { isReexportGetter } from './constructs/commonjs.ts';
 import { instrumentFunction } from './constructs/functions.ts';
+import {
+  declareVariablesObject,
+  instrumentVariableAssignment,
+  instrumentVariableRead,
+  instrumentVariableUpdate,
+} from './constructs/variables.ts';
 import type { FileState } from './file-state.ts';
 
 /**
@@ -41,14 +49,30 @@ function inGenerator(path: NodePath): boolean {
 
 export const instrumentationVisitor: Visitor<FileState> = {
   Function: {
+    enter(path) {
+      // Left as written, accesses included, so Node still finds the re-export (commonjs.ts).
+      if (isReexportGetter(path)) path.skip();
+    },
     exit(path, state) {
       if (!isGenerator(path)) instrumentFunction(path, state);
       declareTemporaries(path, state);
+      declareVariablesObject(path, state);
     },
   },
   StaticBlock: {
     exit(path, state) {
       declareTemporaries(path, state);
+      declareVariablesObject(path, state);
+    },
+  },
+  BlockStatement: {
+    exit(path, state) {
+      declareVariablesObject(path, state);
+    },
+  },
+  Identifier: {
+    exit(path, state) {
+      if (!inGenerator(path)) instrumentVariableRead(path, state);
     },
   },
   MemberExpression: {
@@ -58,17 +82,39 @@ export const instrumentationVisitor: Visitor<FileState> = {
   },
   AssignmentExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentAssignment(path, state);
+      if (inGenerator(path)) return;
+      instrumentAssignment(path, state);
+      if (path.isAssignmentExpression()) instrumentVariableAssignment(path, state);
     },
   },
   UpdateExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentUpdate(path, state);
+      if (inGenerator(path)) return;
+      instrumentUpdate(path, state);
+      if (path.isUpdateExpression()) instrumentVariableUpdate(path, state);
     },
   },
   UnaryExpression: {
     exit(path, state) {
       if (!inGenerator(path)) instrumentDelete(path, state);
+    },
+  },
+  CallExpression: {
+    exit(path, state) {
+      if (!inGenerator(path)) instrumentCollectionCall(path, state);
+    },
+  },
+  ForOfStatement: {
+    exit(path, state) {
+      if (!path.node.await && !inGenerator(path)) instrumentIteration(path.get('right'), state);
+    },
+  },
+  SpreadElement: {
+    exit(path, state) {
+      // Spreading into an array or arguments iterates; spreading into an object literal does not.
+      if (!path.parentPath.isObjectExpression() && !inGenerator(path)) {
+        instrumentIteration(path.get('argument'), state);
+      }
     },
   },
   AwaitExpression: {

@@ -17,6 +17,7 @@ import { fakeProbes } from ${JSON.stringify(import.meta.url)};
 export const {
   registerSites, invocation, enter, enterAsync, exit, threw, suspend, resume, caught,
   read, readKey, write, writeKey, update, updateKey, postfix, postfixKey, remove, removeKey,
+  readSize, mapGet, has, mapSet, setAdd, entryDelete, clear, iterate, arrayPush, arrayResize, arrayReorder,
 } = fakeProbes(() => globalThis.__probeLog);
 `;
 
@@ -106,6 +107,17 @@ export function fakeProbes(log: () => ProbeCall[]): Record<string, (...args: nev
     postfixKey: access('postfixKey', 5, 3),
     remove: access('remove', 3),
     removeKey: access('removeKey', 4),
+    readSize: access('readSize', 3),
+    mapGet: access('mapGet', 4, 2),
+    has: access('has', 4, 2),
+    mapSet: access('mapSet', 5, 2),
+    setAdd: access('setAdd', 4, 2),
+    entryDelete: access('entryDelete', 4, 2),
+    clear: access('clear', 3, 2),
+    iterate: access('iterate', 3, 2),
+    arrayPush: access('arrayPush', 3, 2),
+    arrayResize: access('arrayResize', 3, 2),
+    arrayReorder: access('arrayReorder', 3, 2),
     registerSites: (table: unknown) => {
       nextInvocation = 1;
       record('registerSites', table);

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { CausewayError } from '@causeway/core/errors';
 import { SiteKind, type SiteTable } from '@causeway/core/event-format';
 import { InstrumentErrorCode } from '../src/errors.ts';
@@ -184,8 +188,44 @@ describe('instrumentSource', () => {
     const module = { exports: {} as unknown };
     new Function('module', 'require', output)(module, () => fakeProbes(() => log));
     assert.equal((module.exports as () => number)(), 1);
-    // Site 1 is the write of module.exports (its value: the function, site 0).
-    assert.deepEqual(trail(log), ['write:s1:object:function', 'enter:s0', 'exit:s0:0']);
+    // The write of module.exports is left as written (commonjs.ts).
+    assert.deepEqual(trail(log), ['enter:s0', 'exit:s0:0']);
+  });
+
+  it('leaves CommonJS exports as Node’s export detection reads them, for ES modules importing the file', async () => {
+    const source = [
+      "const m = require('./m.cjs');",
+      'exports.a = 1;',
+      'module.exports.b = 2;',
+      "Object.defineProperty(exports, 'c', { enumerable: true, get: function () { return m.c; } });",
+      "Object.defineProperty(exports, 'd', { enumerable: true, get() { return m.d; } });",
+      'const local = { exports: {} };',
+      'local.exports.e = 3;',
+      'function f() { exports.g = 4; return exports.a; }',
+    ].join('\n');
+    const output = instrument(source, 'input.cjs', 'commonjs');
+    const squeeze = (text: string) => text.replace(/\s+/g, '');
+    for (const line of source.split('\n').slice(1, 5)) {
+      assert.ok(squeeze(output).includes(squeeze(line)), `kept as written: ${line}`);
+    }
+    // A local object named like them is still instrumented, and so is the function around them.
+    assert.match(output, /_cw\.write\(_cwSites \+ \d+, _cwObj = _cw\.read\(/);
+    assert.match(output, /function f\(\) \{_cw\.enter\(/);
+    // Node finds the four named exports of the instrumented file.
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-cjs-'));
+    writeFileSync(join(dir, 'm.cjs'), 'exports.c = 5; exports.d = 6;');
+    writeFileSync(
+      join(dir, 'input.cjs'),
+      output.replace(
+        /require\("[^"]*fake-probes[^"]*"\)/,
+        '{ registerSites: () => 0, enter() {}, exit() {}, threw() {}, read: (s, o, v) => v, write: (s, o, v) => v }',
+      ),
+    );
+    const imported = await import(pathToFileURL(join(dir, 'input.cjs')).href);
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd'].map((name) => imported[name]),
+      [1, 2, 5, 6],
+    );
   });
 
   it('instruments CommonJS TypeScript that uses import type and top-level return', () => {

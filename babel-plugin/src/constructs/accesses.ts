@@ -44,6 +44,7 @@ import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
 import { fieldName, functionName, staticBlockName } from '../function-name.ts';
 import { runningFunction } from './awaits.ts';
+import { isModuleExports } from './commonjs.ts';
 
 type Wrapper =
   | t.TSAsExpression
@@ -65,7 +66,7 @@ function isWrapper(node: t.Node | null | undefined): node is Wrapper {
   );
 }
 
-function unwrap(node: t.Node): t.Node {
+export function unwrap(node: t.Node): t.Node {
   let inner = node;
   while (isWrapper(inner)) inner = inner.expression;
   return inner;
@@ -116,7 +117,7 @@ function isReadPosition(path: NodePath): boolean {
   }
 }
 
-interface AccessContext {
+export interface AccessContext {
   /** Where the access's temporaries are declared: a function, a static block or the program. */
   scope: NodePath<t.Function | t.StaticBlock | t.Program>;
   /**
@@ -133,7 +134,7 @@ interface AccessContext {
  * (TypeScript folds those), in a decorator, or in a `with` body (where the temporaries' names could
  * resolve to the `with` object's properties). (Accesses in generators never get here: visitor.ts.)
  */
-function accessContext(path: NodePath): AccessContext | null {
+export function accessContext(path: NodePath): AccessContext | null {
   let owner: string | null = null;
   let shared = false;
   // The function the code runs in: not one whose computed key it is part of.
@@ -169,7 +170,7 @@ function accessContext(path: NodePath): AccessContext | null {
 }
 
 /** The property name a static key spells (`p`, `#p`, `'p'`, `0`), or null for a computed key. */
-function staticName(member: t.MemberExpression): string | null {
+export function staticName(member: t.MemberExpression): string | null {
   const key = member.property;
   if (t.isPrivateName(key)) return `#${key.id.name}`;
   if (!member.computed && t.isIdentifier(key)) return key.name;
@@ -182,7 +183,7 @@ function staticName(member: t.MemberExpression): string | null {
  * `expression`, kept from being named after the temporary it is assigned to: `_o = function () {}`
  * would name the function `_o`, `_o = (0, function () {})` does not.
  */
-function unnamed(expression: t.Expression): t.Expression {
+export function unnamed(expression: t.Expression): t.Expression {
   const inner = unwrap(expression);
   const anonymous =
     t.isArrowFunctionExpression(inner) ||
@@ -242,7 +243,7 @@ function capture(member: t.MemberExpression, context: AccessContext, state: File
 }
 
 /** `_cw.<name>(...args)`, placed at `at` in the original source (for retained lines and source maps). */
-function probe(state: FileState, name: string, args: t.Expression[], at: t.Node): t.CallExpression {
+export function probe(state: FileState, name: string, args: t.Expression[], at: t.Node): t.CallExpression {
   const call = state.call(name, args);
   call.loc = at.loc ?? null;
   return call;
@@ -252,7 +253,7 @@ function probe(state: FileState, name: string, args: t.Expression[], at: t.Node)
  * Replaces the access at `path` with its instrumented form, which is not visited again: its parts
  * were visited before (accesses are handled on exit) and the rest is the plugin's own.
  */
-function replace(path: NodePath, node: t.Node): void {
+export function replace(path: NodePath, node: t.Node): void {
   path.replaceWith(node);
   path.skip();
 }
@@ -265,6 +266,7 @@ function replace(path: NodePath, node: t.Node): void {
 function captureAccess(path: NodePath, node: t.Node, state: FileState): Capture | null {
   const member = unwrap(node);
   if (!t.isMemberExpression(member) || t.isSuper(member.object)) return null;
+  if (isModuleExports(path, unwrap(member.object))) return null;
   const context = accessContext(path);
   return context && capture(member, context, state);
 }
@@ -293,7 +295,12 @@ export function instrumentRead(path: NodePath<t.MemberExpression>, state: FileSt
   if (state.options.accesses !== 'all' || state.isGenerated(member) || !isReadPosition(path)) return;
   const captured = captureAccess(path, member, state);
   if (!captured) return;
-  const name = captured.key ? 'readKey' : 'read';
+  // `c.size` of a Map or Set is a read of its whole contents (collections.ts); the probe decides.
+  const name = captured.key
+    ? 'readKey'
+    : staticName(member) === 'size' && !member.computed
+      ? 'readSize'
+      : 'read';
   replace(
     path,
     probe(state, name, [captured.site(SiteKind.Read), ...captured.args, captured.access()], member),

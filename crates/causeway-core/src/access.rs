@@ -102,6 +102,13 @@ impl Access {
         let tag = self.value_tag();
         tag != ValueTag::None && tag == other.value_tag() && self.value == other.value
     }
+
+    /// Do two writes leave the same result in either order, so that their race is harmless? The
+    /// same value written twice, or two updates (`x.n += d`), each a read and a write in one task,
+    /// which JavaScript runs without interruption: neither can lose the other.
+    pub fn commutes_with(&self, other: &Access) -> bool {
+        self.same_value(other) || (self.kind == AccessKind::Update && other.kind == AccessKind::Update)
+    }
 }
 
 #[cfg(test)]

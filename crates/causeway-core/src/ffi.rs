@@ -279,6 +279,60 @@ pub extern "C" fn cw_findings(handle: u32) -> i32 {
     .unwrap_or(status::BAD_HANDLE)
 }
 
+/// u32 words in the fixed head of each [`cw_failures`] row.
+pub const FAILURE_HEAD_WORDS: u32 = 13;
+
+/// Means "none" in a task or site word of [`cw_failures`].
+pub const NONE: u32 = u32::MAX;
+
+/// Fills the result buffer with the steps of every failure cascade (failures.rs), surfaced
+/// failure first, then each call down to the root cause. Rows have a 13-word head and a tail:
+///
+/// | word | meaning                                                                  |
+/// | ---: | ------------------------------------------------------------------------ |
+/// | 0, 1 | failure index, depth (0 = where the error surfaced)                      |
+/// | 2, 3 | stream, function site                                                    |
+/// | 4, 5 | invocation id, low and high word                                         |
+/// | 6, 7 | task entered in, task ended in (NONE if it never ended)                  |
+/// | 8    | rejected await site (0 = none: the call threw by itself)                 |
+/// | 9    | continuation task of the rejected await (NONE if none)                   |
+/// | 10   | task that suspended at that await (NONE if unknown)                      |
+/// | 11   | task recorded just before the continuation (NONE if none)                |
+/// | 12   | n: function sites returned runs of this function called and this one did not |
+/// | 13.. | those n sites                                                            |
+///
+/// Returns the number of words, or a negative status.
+#[no_mangle]
+pub extern "C" fn cw_failures(handle: u32) -> i32 {
+    with_trace(handle, |trace, result| {
+        result.clear();
+        let failures = trace.failures();
+        let task = |t: Option<TaskIx>| t.map_or(NONE, |t| t.0);
+        for step in failures.cascades() {
+            let inv = &failures.invocations()[step.invocation as usize];
+            let rejected = inv.rejected;
+            result.extend_from_slice(&[
+                step.failure,
+                step.depth,
+                inv.stream.0,
+                inv.site,
+                inv.id as u32,
+                (inv.id >> 32) as u32,
+                inv.entered_in.0,
+                task(inv.ended_in),
+                rejected.map_or(0, |r| r.site),
+                task(rejected.map(|r| r.task)),
+                task(rejected.and_then(|r| r.suspended_in)),
+                task(rejected.and_then(|r| r.after)),
+                step.never_called.len() as u32,
+            ]);
+            result.extend_from_slice(&step.never_called);
+        }
+        result.len() as i32
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
 /// 1 if task `a` happens before task `b`, 0 if not, negative on a bad handle or task.
 #[no_mangle]
 pub extern "C" fn cw_happens_before(handle: u32, a: u32, b: u32) -> i32 {

@@ -3,7 +3,7 @@
 //!
 //! docs/detectors.md is the catalogue; the definitions there and here must agree.
 
-use crate::access::{Access, Location, View};
+use crate::access::{Access, AccessKind, Location, View};
 use crate::hash::FastMap;
 
 /// What kind of race a finding is. Values are the FFI's (ffi.rs, `cw_findings`); only add.
@@ -45,6 +45,17 @@ impl FindingClass {
             FindingClass::OverwrittenWrite => Some([W, W, R]),
             FindingClass::WriteWrite | FindingClass::ReadWrite => None,
         }
+    }
+
+    /// Can accesses of these kinds play this pattern's first, remote and second roles?
+    pub fn fits(self, first: AccessKind, remote: AccessKind, second: AccessKind) -> bool {
+        let Some([vx, vz, vy]) = self.views() else { return false };
+        // An update reads afresh the value it writes, in one uninterrupted task: as the second
+        // access it neither writes from the first access's stale read (lost update) nor puts two
+        // reads side by side (inconsistent read).
+        let fresh_update = second == AccessKind::Update
+            && matches!(self, FindingClass::LostUpdate | FindingClass::InconsistentRead);
+        first.can(vx) && remote.can(vz) && second.can(vy) && !fresh_update
     }
 
     pub fn is_pattern(self) -> bool {

@@ -15,6 +15,9 @@ pub enum EdgeKind {
     /// The task settled a promise the other task's `await` waited for (a resolve edge; see
     /// settle.rs for how the core infers which promises an await waited for).
     Resolve = 2,
+    /// The task is the stream's first (the program's start), the other an event-loop callback
+    /// with no recorded cause: every such callback runs after the start has run to completion.
+    Startup = 3,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,12 +2,14 @@
 //!
 //! Turns the binary event records written by the runtime (docs/event-format.md) into a causal
 //! DAG of tasks with chain-indexed vector clocks, answers happens-before queries over it, and
-//! detects races on the property accesses it records (docs/detectors.md).
+//! detects races on the property accesses it records (docs/detectors.md) and the root causes of
+//! failures that cascade through awaits (failures.rs).
 //! Built natively for tests and benchmarks, and to `wasm32-unknown-unknown` for
 //! `packages/core`, which loads it in Node and browsers. No dependencies.
 
 pub mod access;
 pub mod clock;
+pub mod failures;
 pub mod ffi;
 pub mod findings;
 pub mod graph;

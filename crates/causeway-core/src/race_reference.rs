@@ -54,7 +54,9 @@ impl Reachability {
 /// The definition of a pair race.
 fn is_pair_race(a: &Access, b: &Access, hb: &Reachability) -> bool {
     let both_write = a.kind.writes() && b.kind.writes();
-    hb.concurrent(a.task, b.task) && (a.kind.writes() || b.kind.writes()) && !(both_write && a.same_value(b))
+    hb.concurrent(a.task, b.task)
+        && (a.kind.writes() || b.kind.writes())
+        && !(both_write && a.commutes_with(b))
 }
 
 /// The definition of an atomicity violation's tasks: x before y, z unordered with y and
@@ -68,10 +70,7 @@ fn pattern_classes<'a>(
     z: &'a Access,
     y: &'a Access,
 ) -> impl Iterator<Item = FindingClass> + 'a {
-    FindingClass::PATTERNS.into_iter().filter(move |class| {
-        let [vx, vz, vy] = class.views().unwrap();
-        x.kind.can(vx) && z.kind.can(vz) && y.kind.can(vy)
-    })
+    FindingClass::PATTERNS.into_iter().filter(move |class| class.fits(x.kind, z.kind, y.kind))
 }
 
 #[derive(Debug, Default, PartialEq)]

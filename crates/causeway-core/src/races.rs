@@ -154,11 +154,11 @@ impl Arrival<'_> {
         if !mine && !theirs {
             return None;
         }
-        let same_value_writes = mine && theirs && last.access.same_value(&self.access);
-        if !same_value_writes {
+        let commuting_writes = mine && theirs && last.access.commutes_with(&self.access);
+        if !commuting_writes {
             return Some(last.access);
         }
-        other.filter(|e| self.is_concurrent(e) && !e.access.same_value(&self.access)).map(|e| e.access)
+        other.filter(|e| self.is_concurrent(e) && !e.access.commutes_with(&self.access)).map(|e| e.access)
     }
 }
 
@@ -367,8 +367,7 @@ fn complete_as_second(
             let Some(z) = zs.concurrent else { continue };
             let evidence = if x.ord < z.ord { Evidence::Observed } else { Evidence::Possible };
             for class in FindingClass::PATTERNS {
-                let Some([vx, vz, vy]) = class.views() else { continue };
-                if shadow.slots[sx].kind.can(vx) && shadow.slots[sz].kind.can(vz) && access.kind.can(vy) {
+                if class.fits(shadow.slots[sx].kind, shadow.slots[sz].kind, access.kind) {
                     let key = FindingKey::pattern(class, shadow.location, x.site, z.site, access.site);
                     findings.record(key, evidence, access.ord, Role::Second, || {
                         Some(Instance::pattern(x, z, access))
@@ -394,8 +393,7 @@ fn complete_as_remote(
         for sx in ys.linked.iter() {
             let (slot_x, slot_y) = (shadow.slots[sx as usize], shadow.slots[sy]);
             for class in FindingClass::PATTERNS {
-                let Some([vx, vz, vy]) = class.views() else { continue };
-                if slot_x.kind.can(vx) && access.kind.can(vz) && slot_y.kind.can(vy) {
+                if class.fits(slot_x.kind, access.kind, slot_y.kind) {
                     let key =
                         FindingKey::pattern(class, shadow.location, slot_x.site, access.site, slot_y.site);
                     findings.record(key, Evidence::Possible, access.ord, Role::Remote, || {
@@ -653,6 +651,27 @@ mod tests {
         assert_eq!(only(&trace), (FindingClass::LostUpdate, Evidence::Observed, [1, 2, 3], 2));
     }
 
+    fn update_at(site: u32, value: f64) -> impl Fn(&mut RecordWriter, u32) {
+        move |w, task| w.update(task, site, BALANCE, value)
+    }
+
+    #[test]
+    fn an_update_after_the_await_reads_afresh_so_nothing_is_lost() {
+        // `const old = a.balance; await x; a.balance += d`: the update does not write from `old`.
+        let trace = pattern(read_at(1, 100.0), update_at(2, 70.0), update_at(3, 90.0));
+        assert!(
+            reported(&trace).iter().all(|r| !matches!(
+                r.finding.key.class,
+                FindingClass::LostUpdate | FindingClass::InconsistentRead
+            )),
+            "{:#?}",
+            reported(&trace)
+        );
+        // The same flow writing plainly after the await loses the remote update.
+        let trace = pattern(read_at(1, 100.0), update_at(2, 70.0), write_at(3, 90.0));
+        assert_eq!(only(&trace).0, FindingClass::LostUpdate);
+    }
+
     /// Two flows started by the first task each do one access, in tasks 2 and 3.
     fn two_flows(a: impl Fn(&mut RecordWriter, u32), b: impl Fn(&mut RecordWriter, u32)) -> Trace {
         pattern(a, b, |_, _| {})
@@ -667,6 +686,15 @@ mod tests {
             example.iter().map(|e| (e.0, e.1)).collect::<Vec<_>>(),
             vec![(Role::First, 2), (Role::Second, 3)]
         );
+    }
+
+    #[test]
+    fn concurrent_updates_commute_and_do_not_race() {
+        let trace = two_flows(update_at(1, 1.0), update_at(2, 2.0));
+        assert!(reported(&trace).is_empty(), "{:#?}", reported(&trace));
+        // An update and a plain write do not commute.
+        let trace = two_flows(update_at(1, 1.0), write_at(2, 2.0));
+        assert_eq!(only(&trace).0, FindingClass::WriteWrite);
     }
 
     #[test]

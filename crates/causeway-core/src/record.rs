@@ -46,11 +46,31 @@ pub enum Kind {
     /// A property was written, updated (flag [`FLAG_UPDATE`]) or deleted ([`FLAG_DELETE`]).
     /// `a` and `b` as for `Read`.
     Write = 8,
+    /// An incoming HTTP request starts being handled: a new task with no recorded cause, like
+    /// `TaskBegin`. `a` is (method, target) as string ids; `b` the time.
+    HttpRequest = 9,
+    /// The request of task `a.low` matched the route whose string id is `a.high`.
+    HttpRoute = 10,
+    /// The response to the request of task `a.low` ended with status `a.high`; `b` the duration.
+    HttpResponse = 11,
+    /// The task sends an HTTP request: `a` is (method, url), `b` the exchange id.
+    HttpClientRequest = 12,
+    /// Exchange `a.low` got a response with status `a.high`; `b` the duration.
+    HttpClientResponse = 13,
+    /// Exchange `a.low` failed with the error named `a.high`; `b` the duration.
+    HttpClientError = 14,
+    /// The task sends a database query: `a` is the statement's string id, `b` the exchange id.
+    DbQuery = 15,
+    /// The query of exchange `a.low` completed with `a.high` rows; `b` the duration.
+    DbResult = 16,
+    /// The request that started the task carried propagation headers: `a` is (sender's trace id
+    /// as a string id, sender's exchange id), `b` the sender's stream. Flag [`FLAG_MALFORMED`].
+    MessageReceived = 17,
 }
 
 impl Kind {
     /// The highest kind value this version knows.
-    pub const MAX: u8 = Kind::Write as u8;
+    pub const MAX: u8 = Kind::MessageReceived as u8;
 
     pub fn try_from_u8(value: u8) -> Option<Kind> {
         Some(match value {
@@ -62,13 +82,38 @@ impl Kind {
             6 => Kind::AwaitResume,
             7 => Kind::Read,
             8 => Kind::Write,
+            9 => Kind::HttpRequest,
+            10 => Kind::HttpRoute,
+            11 => Kind::HttpResponse,
+            12 => Kind::HttpClientRequest,
+            13 => Kind::HttpClientResponse,
+            14 => Kind::HttpClientError,
+            15 => Kind::DbQuery,
+            16 => Kind::DbResult,
+            17 => Kind::MessageReceived,
             _ => return None,
         })
     }
 
+    /// Is this an interceptor record that starts no task (an HTTP or database exchange's step)?
+    /// Such records say nothing about calls, awaits or accesses.
+    pub fn is_exchange_step(self) -> bool {
+        matches!(
+            self,
+            Kind::HttpRoute
+                | Kind::HttpResponse
+                | Kind::HttpClientRequest
+                | Kind::HttpClientResponse
+                | Kind::HttpClientError
+                | Kind::DbQuery
+                | Kind::DbResult
+                | Kind::MessageReceived
+        )
+    }
+
     /// Does a record of this kind start a new task?
     pub fn begins_task(self) -> bool {
-        matches!(self, Kind::TaskBegin | Kind::AwaitResume)
+        matches!(self, Kind::TaskBegin | Kind::AwaitResume | Kind::HttpRequest)
     }
 }
 
@@ -79,6 +124,13 @@ pub const FLAG_REJECTED: u8 = 1;
 pub const FLAG_DELETE: u8 = 8;
 /// Flag bit of `Write`: a compound assignment or `++`/`--`, a read and a write in one expression.
 pub const FLAG_UPDATE: u8 = 16;
+
+/// Flag bit of `HttpResponse` and `DbResult`: the exchange ended without completing.
+pub const FLAG_FAILED: u8 = 1;
+/// Flag bit of `HttpClientError`: a timeout fired.
+pub const FLAG_TIMEOUT: u8 = 2;
+/// Flag bit of `MessageReceived`: a propagation header was malformed and ignored.
+pub const FLAG_MALFORMED: u8 = 4;
 
 /// The low three flag bits of `Read` and `Write`: what `b` holds (docs/event-format.md, "Value tag").
 pub const VALUE_TAG_MASK: u8 = 7;

@@ -70,7 +70,7 @@ impl SettleTracker {
 
     /// Follows the call structure through one record of `stream`, written in `task`.
     pub fn on_record(&mut self, stream: StreamId, task: TaskIx, rec: &Record) {
-        if matches!(rec.kind, Kind::Read | Kind::Write) {
+        if matches!(rec.kind, Kind::Read | Kind::Write) || rec.kind.is_exchange_step() {
             return;
         }
         let calls = self.streams.entry(stream).or_default();
@@ -80,7 +80,7 @@ impl SettleTracker {
             calls.started.clear();
         }
         match rec.kind {
-            Kind::TaskBegin => {}
+            Kind::TaskBegin | Kind::HttpRequest => {}
             Kind::AwaitResume => calls.frames.push(Frame { invocation: rec.a, started_from: 0 }),
             Kind::FnEnter => {
                 if rec.a != 0 {
@@ -109,7 +109,7 @@ impl SettleTracker {
                 }
                 self.awaiting.insert((stream, rec.a), awaited);
             }
-            Kind::Read | Kind::Write => unreachable!("returned above"),
+            _ => unreachable!("accesses and exchange steps returned above"),
         }
     }
 }

@@ -98,6 +98,11 @@ impl RecordWriter {
         self.record(kind, 0, task, site, a, 0);
     }
 
+    /// A task begun by an event-loop callback entering the function at `site`.
+    pub fn callback(&mut self, task: u32, site: u32, time_ms: f64) {
+        self.record(Kind::TaskBegin, 0, task, site, 0, time_ms.to_bits());
+    }
+
     pub fn begin(&mut self, task: u32, time_ms: f64) {
         self.record(Kind::TaskBegin, 0, task, 0, 0, time_ms.to_bits());
     }

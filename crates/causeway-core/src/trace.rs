@@ -1,6 +1,7 @@
 //! One trace's events, ingested batch by batch, and the causal graph built from them.
 
 use crate::access::{Access, AccessKind, Location};
+use crate::failures::FailureTracker;
 use crate::graph::{CausalGraph, Edge, EdgeKind};
 use crate::hash::FastMap;
 use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
@@ -61,6 +62,8 @@ struct StreamState {
     /// Position of the next record in the stream: its seq with wraps unwrapped, so that the
     /// order of two records of a stream is a comparison however long the stream runs.
     next_ord: u64,
+    /// The stream's first task: the program's start, which precedes every event-loop callback.
+    startup: Option<TaskIx>,
 }
 
 /// Sequence numbers are u32 and wrap; a gap of more than half the range is a step back.
@@ -80,6 +83,7 @@ pub struct Trace {
     /// Chains that just ended, reused.
     ended: Vec<ChainIx>,
     settle: SettleTracker,
+    failures: FailureTracker,
     /// Scratch list of a new task's causes, kept to avoid an allocation per task.
     causes: Vec<(TaskIx, EdgeKind)>,
     resolvers: Vec<TaskIx>,
@@ -141,6 +145,7 @@ impl Trace {
             }
         };
         self.settle.on_record(stream, task, rec);
+        self.failures.on_record(stream, task, rec);
         let info = &mut self.tasks[task.index()];
         info.records += 1;
         info.last_seq = rec.seq;
@@ -176,10 +181,23 @@ impl Trace {
                     }
                 }
             }
+            // A task begun at a site is an event-loop callback whose scheduling was not recorded;
+            // a request's handling has no recorded cause in this stream either (message edges
+            // from the sender are not recorded yet). Whatever caused them, the event loop runs
+            // them after the program's start.
+            Kind::TaskBegin | Kind::HttpRequest if rec.site != 0 || rec.kind == Kind::HttpRequest => {
+                if let Some(startup) = self.streams.get(&stream).and_then(|s| s.startup) {
+                    self.causes.push((startup, EdgeKind::Startup));
+                }
+            }
             Kind::TaskBegin => {}
             _ => self.stats.orphan_tasks += 1,
         }
         let task = self.graph.add_task(&self.causes);
+        if rec.kind == Kind::TaskBegin && rec.site == 0 {
+            let state = self.streams.entry(stream).or_default();
+            state.startup.get_or_insert(task);
+        }
         let begins = rec.kind.begins_task();
         self.tasks.push(TaskInfo {
             stream,
@@ -211,6 +229,10 @@ impl Trace {
     }
 
     /// The race detector, with the findings of everything ingested so far.
+    pub fn failures(&self) -> &FailureTracker {
+        &self.failures
+    }
+
     pub fn races(&self) -> &RaceDetector {
         &self.races
     }
@@ -247,6 +269,27 @@ mod tests {
         assert_eq!(trace.tasks()[t(3).index()].records, 2);
         assert_eq!(trace.tasks()[t(2).index()].begin_ms, 5.0);
         assert_eq!(trace.stats(), TraceStats { records: 8, ..TraceStats::default() });
+    }
+
+    #[test]
+    fn event_loop_callbacks_come_after_the_start_of_the_program_and_nothing_else() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.callback(2, 20, 3.0);
+        w.callback(3, 20, 4.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        // Another stream's callback is not after this stream's start.
+        let mut other = RecordWriter::new();
+        other.callback(1, 20, 1.0);
+        trace.ingest(StreamId(2), &other.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert!(trace.graph().happens_before(t(1), t(2)));
+        assert!(trace.graph().happens_before(t(1), t(3)));
+        assert!(trace.graph().concurrent(t(2), t(3)));
+        assert_eq!(trace.edges()[0], Edge { from: t(1), to: t(2), kind: EdgeKind::Startup });
+        let foreign = trace.task_by_local(StreamId(2), LocalTaskId(1)).unwrap();
+        assert!(trace.graph().concurrent(t(1), foreign));
     }
 
     #[test]
@@ -334,6 +377,54 @@ mod tests {
         let err = trace.ingest(S, &stale.bytes).unwrap_err();
         assert_eq!(err, IngestError::SeqWentBack { index: 0, seq: 0, expected: 1 });
         assert_eq!(trace.stats().records, 1);
+    }
+
+    #[test]
+    fn each_http_request_starts_a_task_of_its_own_and_exchange_steps_change_nothing() {
+        use crate::findings::FindingClass;
+        use crate::record::FLAG_FAILED;
+        // Two requests (tasks 2 and 3) each read a balance, await, and write it (tasks 4 and 5),
+        // interleaved; their responses and a query arrive in between.
+        const BALANCE: u64 = 1 | (5 << 32);
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.record(Kind::HttpRequest, 0, 2, 0, 1 | (2 << 32), 1.0f64.to_bits());
+        w.read(2, 20, BALANCE, 100.0);
+        w.record(Kind::DbQuery, 0, 2, 0, 7, 1);
+        w.push(Kind::AwaitSuspend, 2, 21, 100);
+        w.record(Kind::HttpRequest, 0, 3, 0, 1 | (2 << 32), 2.0f64.to_bits());
+        w.record(Kind::MessageReceived, 0, 3, 0, 4 | (12 << 32), 1);
+        w.read(3, 20, BALANCE, 100.0);
+        w.push(Kind::AwaitSuspend, 3, 21, 200);
+        w.record(Kind::DbResult, FLAG_FAILED, 3, 0, 1 | (0xffff_ffff << 32), 0.5f64.to_bits());
+        w.resume(4, 21, 100, 3.0);
+        w.write(4, 22, BALANCE, 90.0);
+        w.resume(5, 21, 200, 4.0);
+        w.write(5, 22, BALANCE, 80.0);
+        w.record(Kind::HttpRoute, 0, 5, 0, 2 | (9 << 32), 0);
+        w.record(Kind::HttpResponse, 0, 5, 0, 2 | (200 << 32), 3.5f64.to_bits());
+        w.record(Kind::HttpResponse, FLAG_FAILED, 5, 0, 3 | (200 << 32), 3.0f64.to_bits());
+        let mut trace = Trace::new();
+        assert_eq!(trace.ingest(S, &w.bytes), Ok(17));
+
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(trace.tasks().len(), 5);
+        assert_eq!(trace.stats().orphan_tasks, 0);
+        assert!(trace.graph().concurrent(t(2), t(3)));
+        assert!(
+            trace.graph().happens_before(t(1), t(2)),
+            "a request's only recorded cause is the program's start"
+        );
+        assert!(trace.graph().happens_before(t(2), t(4)) && trace.graph().happens_before(t(3), t(5)));
+        assert_eq!(trace.tasks()[t(3).index()].begin_ms, 2.0);
+        let lost: Vec<_> = trace
+            .races()
+            .findings()
+            .all()
+            .iter()
+            .filter(|f| f.key.class == FindingClass::LostUpdate)
+            .collect();
+        assert_eq!(lost.len(), 1);
     }
 
     #[test]

@@ -1,42 +1,102 @@
 /** The causeway command: dispatches to a command, and turns errors into one line and an exit code. */
 
-import { createRequire } from 'node:module';
 import { CausewayError } from '@causeway/core/errors';
 import { analyze } from './commands/analyze.ts';
+import { exportTrace } from './commands/export.ts';
+import { init } from './commands/init.ts';
+import { instrument } from './commands/instrument.ts';
+import { runCommand } from './commands/run.ts';
+import { serve } from './commands/serve.ts';
+import { traces } from './commands/traces.ts';
 import { tui } from './commands/tui.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
+import { VERSION } from './version.ts';
 
-export const MAIN_HELP = `Usage: causeway <command> [options]
+type CommandRun = (args: string[], io: Io) => number | Promise<number>;
+
+interface Command {
+  /** The synopsis shown in `causeway --help`, after the name. */
+  usage: string;
+  summary: string;
+  run: CommandRun;
+}
+
+/** Every command, in the order `causeway --help` lists them. */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  init: {
+    usage: '',
+    summary: 'set a project up: causeway.config.json and npm scripts',
+    run: init,
+  },
+  instrument: {
+    usage: '<dir> [--out-dir DIR]',
+    summary: 'instrument a source tree ahead of time',
+    run: instrument,
+  },
+  run: {
+    usage: '-- <command> [args]',
+    summary: 'run a program with on-the-fly instrumentation, recording a trace',
+    run: runCommand,
+  },
+  serve: {
+    usage: '[--port N] [--store S]',
+    summary: 'start the server that stores traces and serves the REST API (127.0.0.1:7777)',
+    run: serve,
+  },
+  tui: {
+    usage: '[trace-file] [--server URL]',
+    summary: 'the terminal UI: traces, timeline, causes, details, time travel, findings',
+    run: tui,
+  },
+  analyze: {
+    usage: '<trace> | --trace-id ID',
+    summary: 'the findings (races) of a run, its tasks and happens-before edges',
+    run: analyze,
+  },
+  traces: {
+    usage: '',
+    summary: 'the recorded traces, newest first, with their findings counts',
+    run: traces,
+  },
+  export: {
+    usage: '<trace> | --trace-id ID --format F',
+    summary: 'a trace as JSON, a causal graph (dot, mermaid) or OTLP spans',
+    run: exportTrace,
+  },
+};
+
+function mainHelp(): string {
+  const rows = Object.entries(COMMANDS).map(([name, { usage }]) => `${name} ${usage}`);
+  const width = Math.max(...rows.map((row) => row.length));
+  const lines = Object.values(COMMANDS).map(
+    ({ summary }, i) => `  ${(rows[i] as string).padEnd(width)}  ${summary}`,
+  );
+  return `Usage: causeway <command> [options]
 
 Causeway records how the async work of a Node.js service causes other work, and finds what went
 wrong between concurrent requests.
 
 Commands:
-  analyze <trace-file>   show the tasks of a recorded run and the happens-before edges between them
-  tui [trace-file]       browse traces in the terminal: timeline, causes, details, time travel, findings
-
-Record a trace:
-  node --import @causeway/instrumentation/register your-app.ts
+${lines.join('\n')}
 
 Options:
-  -h, --help     show this help (and 'causeway <command> --help' for a command)
+  -h, --help     show this help (and 'causeway <command> --help' for a command, with examples)
   -v, --version  show the version
 
-Docs: docs/architecture.md, docs/cli.md
+Settings come from causeway.config.json (or .js, .ts; the nearest from the working directory
+upward), then CAUSEWAY_* environment variables, then flags: docs/cli.md lists them.
+
+Exit codes: 0 done, 1 a finding matched --fail-on, 2 usage, config or input error.
+Docs: docs/cli.md, docs/architecture.md
 `;
-
-type Command = (args: string[], io: Io) => number | Promise<number>;
-
-const COMMANDS: Readonly<Record<string, Command>> = { analyze, tui };
-
-const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
+}
 
 export async function run(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...args] = argv;
   try {
     if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-      io.out(MAIN_HELP);
+      io.out(mainHelp());
       return ExitCode.Ok;
     }
     if (name === '-v' || name === '--version') {
@@ -47,7 +107,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
     if (command === undefined) {
       throw new UsageError(`unknown command '${name}'. Run 'causeway --help' for the commands.`);
     }
-    return await command(args, io);
+    return await command.run(args, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`causeway: ${error.message}\n`);

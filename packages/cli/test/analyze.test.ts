@@ -1,60 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { REPORT_VERSION } from '@causeway/core';
-import { EventKind, encodeRecords, SiteKind, ValueTag } from '@causeway/core/event-format';
-import { TraceFileWriter } from '@causeway/core/trace-file';
 import { ExitCode } from '../src/errors.ts';
+import { causewayIn, runIn, tempDir, writeLostUpdateTrace, writeTrace as writeTraceAt } from './fixtures.ts';
 
-const BIN = fileURLToPath(import.meta.resolve('../bin/causeway.js'));
-const dir = mkdtempSync(join(tmpdir(), 'causeway-cli-'));
+const dir = tempDir();
 
 function causeway(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir });
+  return causewayIn(dir, args);
 }
 
-/** A small trace: root task 1 suspends invocations 7 and 8; tasks 2 and 3 continue them. */
 function writeTrace(name: string): string {
-  const path = join(dir, name);
-  const writer = TraceFileWriter.create(path, {
-    traceId: '0123456789abcdef0123456789abcdef',
-    service: 'shop',
-    pid: 1,
-    startedAt: '2026-11-23T10:00:00.000Z',
-    node: '24.0.0',
-    causeway: '0.1.0',
-  });
-  writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
-  writer.sites({
-    stream: 1,
-    base: 1,
-    table: {
-      v: 1,
-      file: 'src/shop.ts',
-      sites: [
-        [1, 3, 1, 'buy', ''],
-        [2, 4, 9, 'buy', ''],
-      ],
-    },
-  });
-  writer.events(
-    1,
-    encodeRecords([
-      { kind: EventKind.TaskBegin, flags: 0, seq: 0, task: 1, site: 0, a: 0, b: 0 },
-      { kind: EventKind.FnEnter, flags: 0, seq: 1, task: 1, site: 1, a: 7, b: 0 },
-      { kind: EventKind.AwaitSuspend, flags: 0, seq: 2, task: 1, site: 2, a: 7, b: 0 },
-      { kind: EventKind.FnEnter, flags: 0, seq: 3, task: 1, site: 1, a: 8, b: 0 },
-      { kind: EventKind.AwaitSuspend, flags: 0, seq: 4, task: 1, site: 2, a: 8, b: 0 },
-      { kind: EventKind.AwaitResume, flags: 0, seq: 5, task: 2, site: 2, a: 7, b: 1.5 },
-      { kind: EventKind.AwaitResume, flags: 0, seq: 6, task: 3, site: 2, a: 8, b: 2.25 },
-    ]),
-  );
-  writer.end({ records: 7, dropped: 0, endedAt: '2026-11-23T10:00:01.000Z' });
-  return path;
+  return writeTraceAt(join(dir, name));
 }
 
 describe('causeway --help', () => {
@@ -62,7 +21,7 @@ describe('causeway --help', () => {
     const result = causeway('--help');
     assert.equal(result.status, ExitCode.Ok);
     assert.match(result.stdout, /^Usage: causeway <command>/);
-    assert.match(result.stdout, /analyze <trace-file>/);
+    assert.match(result.stdout, /^ {2}analyze <trace> \| --trace-id ID +the findings/m);
   });
 
   it('rejects an unknown command on one line', () => {
@@ -79,7 +38,10 @@ describe('causeway analyze', () => {
   it('describes itself with --help', () => {
     const result = causeway('analyze', '--help');
     assert.equal(result.status, ExitCode.Ok);
-    assert.match(result.stdout, /^Usage: causeway analyze <trace-file> \[--json\]/);
+    assert.match(
+      result.stdout,
+      /^Usage: causeway analyze <trace-file> \[options\]\n +causeway analyze --trace-id ID/,
+    );
     assert.match(result.stdout, /happens-before/);
   });
 
@@ -126,73 +88,30 @@ describe('causeway analyze', () => {
   });
 
   it('tells a lost update in words, with the values and the code sites', () => {
-    const path = join(dir, 'lost.cwtrace');
-    const writer = TraceFileWriter.create(path, {
-      traceId: '0123456789abcdef0123456789abcdef',
-      service: 'bank',
-      pid: 1,
-      startedAt: '2026-11-23T10:00:00.000Z',
-      node: '24.0.0',
-      causeway: '0.1.0',
-    });
-    writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
-    writer.sites({
-      stream: 1,
-      base: 1,
-      table: {
-        v: 1,
-        file: 'src/bank.ts',
-        sites: [
-          [SiteKind.Function, 3, 1, 'withdraw', ''],
-          [SiteKind.Await, 4, 9, 'withdraw', ''],
-          [SiteKind.Read, 5, 20, 'withdraw', 'balance'],
-          [SiteKind.Write, 6, 11, 'withdraw', 'balance'],
-        ],
-      },
-    });
-    writer.strings({ stream: 1, first: 1, strings: ['balance'] });
-    // Two withdrawals (invocations 7 and 8) each await, read the balance, await, write it.
-    const balance = 1 + 1 * 2 ** 32; // object 1, key 1
-    let seq = 0;
-    const r = (kind: number, task: number, site: number, a: number, b = 0, flags = 0) => ({
-      kind,
-      flags,
-      seq: seq++,
-      task,
-      site,
-      a,
-      b,
-    });
-    writer.events(
-      1,
-      encodeRecords([
-        r(EventKind.TaskBegin, 1, 0, 0),
-        r(EventKind.AwaitSuspend, 1, 2, 7),
-        r(EventKind.AwaitSuspend, 1, 2, 8),
-        r(EventKind.AwaitResume, 2, 2, 7, 1),
-        r(EventKind.Read, 2, 3, balance, 100, ValueTag.Number),
-        r(EventKind.AwaitSuspend, 2, 2, 7),
-        r(EventKind.AwaitResume, 3, 2, 8, 2),
-        r(EventKind.Read, 3, 3, balance, 100, ValueTag.Number),
-        r(EventKind.AwaitSuspend, 3, 2, 8),
-        r(EventKind.AwaitResume, 4, 2, 7, 3),
-        r(EventKind.Write, 4, 4, balance, 70, ValueTag.Number),
-        r(EventKind.AwaitResume, 5, 2, 8, 4),
-        r(EventKind.Write, 5, 4, balance, 50, ValueTag.Number),
-      ]),
-    );
-    writer.end({ records: seq, dropped: 0, endedAt: '2026-11-23T10:00:01.000Z' });
+    const path = writeLostUpdateTrace(join(dir, 'lost.cwtrace'));
 
     const result = causeway('analyze', path);
     assert.equal(result.status, ExitCode.Ok, result.stderr);
     assert.match(result.stdout, /^Findings \(1\)$/m);
     assert.match(result.stdout, /^1\. Lost update on object #1 \.balance/m);
-    assert.match(result.stdout, /evidence: observed in this run/);
+    assert.match(
+      result.stdout,
+      /^ {3}type: RACE_CONDITION \/ lost update\n {3}confidence: high \(evidence: observed in this run\) · severity: high$/m,
+    );
     assert.match(
       result.stdout,
       /task #2 read object #1 \.balance = 100 at src\/bank\.ts:5:20 \(withdraw\); then task #3 wrote 70 .*; then task #4 wrote 50 .*, so the write of task #3 is lost\./,
     );
-    assert.match(result.stdout, /^ {3}fix: Make the read-modify-write atomic/m);
+    // Both code locations, and the accesses in time order with their values and T+ offsets.
+    assert.match(
+      result.stdout,
+      /^ {3}code:\n {5}read +src\/bank\.ts:5:20 in withdraw\n {5}write +src\/bank\.ts:6:11 in withdraw$/m,
+    );
+    assert.match(
+      result.stdout,
+      /^ {5}T\+2\.00ms +first +task #2 +read \.balance = 100 +src\/bank\.ts:5:20 in withdraw\n {5}T\+3\.00ms +meanwhile +task #3 +wrote \.balance = 70 .*\n {5}T\+4\.00ms +then +task #4 +wrote \.balance = 50 /m,
+    );
+    assert.match(result.stdout, /^ {3}recommendation: Make the read-modify-write atomic/m);
   });
 
   const badInputs: [string, () => string, RegExp][] = [
@@ -243,7 +162,7 @@ describe('causeway analyze', () => {
     assert.equal(missing.status, ExitCode.Usage);
     assert.equal(
       missing.stderr,
-      "causeway: analyze: missing <trace-file>. Run 'causeway analyze --help' for usage.\n",
+      "causeway: analyze: missing <trace-file> or --trace-id. Run 'causeway analyze --help' for usage.\n",
     );
     const unknown = causeway('analyze', 'x.cwtrace', '--jsno');
     assert.equal(unknown.status, ExitCode.Usage);
@@ -251,5 +170,66 @@ describe('causeway analyze', () => {
       unknown.stderr,
       /^causeway: analyze: Unknown option '--jsno'\. Run 'causeway analyze --help' for usage\.\n$/,
     );
+  });
+});
+
+describe('causeway analyze --trace-id and --fail-on', () => {
+  const project = tempDir();
+  const traces = join(project, '.causeway', 'traces');
+  writeLostUpdateTrace(join(traces, 'bank-run.cwtrace'));
+  writeTraceAt(join(traces, 'shop-run.cwtrace'));
+
+  it('finds a trace by file name, by trace id and by a unique id prefix', async () => {
+    for (const id of ['bank-run', 'fedcba9876543210fedcba9876543210', 'FEDCBA98']) {
+      const result = await runIn(project, ['analyze', '--trace-id', id]);
+      assert.equal(result.status, ExitCode.Ok, result.stderr);
+      assert.match(result.stdout, /service bank/, id);
+    }
+  });
+
+  it('says when no trace matches, or the directory is empty (exit 2)', async () => {
+    const missing = await runIn(project, ['analyze', '--trace-id', 'abc123']);
+    assert.equal(missing.status, ExitCode.BadInput);
+    assert.match(
+      missing.stderr,
+      /^causeway: no trace 'abc123' in .*\.causeway\/traces \(by file name or trace id\)\. Run 'causeway traces' to list them\.\n$/,
+    );
+    const empty = await runIn(tempDir(), ['analyze', '--trace-id', 'abc123']);
+    assert.equal(empty.status, ExitCode.BadInput);
+    assert.match(empty.stderr, /no traces here/);
+  });
+
+  it('refuses a file and --trace-id together', async () => {
+    const both = await runIn(project, ['analyze', 'x.cwtrace', '--trace-id', 'bank-run']);
+    assert.equal(both.status, ExitCode.Usage);
+    assert.match(both.stderr, /give a trace file or --trace-id, not both/);
+  });
+
+  it('exits 1 when a finding matches --fail-on, and 0 when none does', async () => {
+    for (const selector of ['lost-update', 'race', 'high', 'write-write,lost-update']) {
+      const result = await runIn(project, ['analyze', '--trace-id', 'bank-run', '--fail-on', selector]);
+      assert.equal(result.status, ExitCode.FindingsMatched, selector);
+      assert.match(result.stderr, new RegExp(`1 finding matched --fail-on ${selector}`));
+      assert.match(result.stdout, /^1\. Lost update/m, 'the report is still printed');
+    }
+    const other = await runIn(project, ['analyze', '--trace-id', 'bank-run', '--fail-on', 'write-write']);
+    assert.equal(other.status, ExitCode.Ok);
+    const clean = await runIn(project, ['analyze', '--trace-id', 'shop-run', '--fail-on', 'race']);
+    assert.equal(clean.status, ExitCode.Ok);
+  });
+
+  it('takes --fail-on from the config file and CAUSEWAY_FAIL_ON, through the real executable', () => {
+    const configured = tempDir();
+    writeLostUpdateTrace(join(configured, '.causeway', 'traces', 'bank.cwtrace'));
+    writeFileSync(join(configured, 'causeway.config.json'), '{ "failOn": ["lost-update"] }');
+    const fromFile = causewayIn(configured, ['analyze', '--trace-id', 'bank', '--json']);
+    assert.equal(fromFile.status, ExitCode.FindingsMatched);
+    const report = JSON.parse(fromFile.stdout);
+    assert.equal(report.findings[0].confidence, 'high');
+    assert.equal(report.findings[0].severity, 'high');
+    const fromEnv = causewayIn(configured, ['analyze', '--trace-id', 'bank'], {
+      CAUSEWAY_FAIL_ON: 'read-write',
+    });
+    assert.equal(fromEnv.status, ExitCode.Ok, 'the variable overrides the file');
   });
 });

@@ -12,8 +12,10 @@ import {
   type CoreExports,
   EDGE_ROW_WORDS,
   EvidenceCode,
+  FAILURE_HEAD_WORDS,
   FINDING_ROW_WORDS,
   FindingClassCode,
+  NONE_WORD,
   RoleCode,
   STATS_WORDS,
   TASK_ROW_WORDS,
@@ -65,6 +67,37 @@ export interface TraceStats {
    * every finding is still a true race, but some may be missing.
    */
   lateAccesses: number;
+}
+
+/**
+ * One call of a failure cascade (docs/detectors.md, "Failures"): where the error surfaced
+ * (depth 0), each async call down whose throw rejected the await above it, and the root cause.
+ */
+export interface FailureStep {
+  /** Which cascade, in the order failures surfaced. */
+  failure: number;
+  /** 0 where the error surfaced; the deepest step is the root cause. */
+  depth: number;
+  stream: number;
+  /** The async function's site. */
+  site: number;
+  invocation: number;
+  /** Task indices. */
+  enteredIn: number;
+  /** null if the call never ended. */
+  endedIn: number | null;
+  /** The await that resumed rejected; null when the call threw by itself. */
+  rejectedAwait: {
+    site: number;
+    /** The continuation's task. */
+    task: number;
+    /** The task that suspended there (its start bounds how long the await waited); null if unknown. */
+    suspendedIn: number | null;
+    /** The task recorded just before the continuation: the likeliest rejecter (a timer, I/O). */
+    after: number | null;
+  } | null;
+  /** Function sites that returned runs of the same function called and this run never did. */
+  neverCalled: number[];
 }
 
 /** What kind of race a finding is (docs/detectors.md). */
@@ -295,6 +328,43 @@ export class CausalTrace {
       });
     }
     return findings;
+  }
+
+  /** Every failure cascade in what was ingested so far, each from where it surfaced down to its root cause. */
+  failures(): FailureStep[] {
+    const w = this.#result(this.#call(this.#core.cw_failures(this.#live())));
+    const task = (word: number): number | null => (word === NONE_WORD ? null : word);
+    const steps: FailureStep[] = [];
+    let at = 0;
+    while (at < w.length) {
+      if (at + FAILURE_HEAD_WORDS > w.length)
+        throw new Error(`CausalTrace: cw_failures gave ${w.length} words`);
+      const tail = w[at + 12] as number;
+      const end = at + FAILURE_HEAD_WORDS + tail;
+      if (end > w.length) throw new Error(`CausalTrace: cw_failures gave ${w.length} words`);
+      const rejectedSite = w[at + 8] as number;
+      steps.push({
+        failure: w[at] as number,
+        depth: w[at + 1] as number,
+        stream: w[at + 2] as number,
+        site: w[at + 3] as number,
+        invocation: u64FromWords(w[at + 4] as number, w[at + 5] as number),
+        enteredIn: w[at + 6] as number,
+        endedIn: task(w[at + 7] as number),
+        rejectedAwait:
+          rejectedSite === 0
+            ? null
+            : {
+                site: rejectedSite,
+                task: w[at + 9] as number,
+                suspendedIn: task(w[at + 10] as number),
+                after: task(w[at + 11] as number),
+              },
+        neverCalled: [...w.subarray(at + FAILURE_HEAD_WORDS, end)],
+      });
+      at = end;
+    }
+    return steps;
   }
 
   /** Frees the core's memory for this trace. Further calls throw. */

@@ -3,6 +3,7 @@
 export type {
   AccessRole,
   Edge,
+  FailureStep,
   RaceAccess,
   RaceClass,
   RaceEvidence,
@@ -12,6 +13,8 @@ export type {
 } from './causal-trace.ts';
 export { CausalTrace } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
+export type { FailureCallReport, FailureReport } from './failure-report.ts';
+export { buildFailureReports } from './failure-report.ts';
 export type { RecordFields, SiteRow, SiteTable } from './format/event-format.ts';
 export {
   AccessFlag,
@@ -54,8 +57,8 @@ export {
 } from './format/trace-file.ts';
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';
-export type { AccessReport, FindingReport } from './race-report.ts';
-export { buildFindingReports, describeEvidence } from './race-report.ts';
+export type { AccessReport, Confidence, FindingReport, Severity } from './race-report.ts';
+export { buildFindingReports, confidenceOf, describeEvidence, severityOf } from './race-report.ts';
 export type { EdgeReport, TaskReport, TraceReport } from './report.ts';
 export { buildTraceReport, REPORT_VERSION } from './report.ts';
 export type { Site } from './sites.ts';

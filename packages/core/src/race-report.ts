@@ -5,6 +5,7 @@
  */
 
 import type { AccessRole, RaceClass, RaceEvidence, RaceFinding } from './causal-trace.ts';
+import { DB_SITE_FILE } from './format/event-format.ts';
 import { type Site, type SiteIndex, siteLocation } from './sites.ts';
 import type { StringIndex } from './strings.ts';
 import { renderValue } from './values.ts';
@@ -20,13 +21,26 @@ export interface AccessReport {
   value: string | null;
 }
 
+/** How sure Causeway is, from the evidence: observed -> high, concurrent -> medium, possible -> low. */
+export type Confidence = 'high' | 'medium' | 'low';
+
+/** What the race costs when it happens, from its class (docs/detectors.md, docs/cli.md). */
+export type Severity = 'high' | 'medium' | 'low';
+
 export interface FindingReport {
   class: RaceClass;
   /** `Lost update`, `Write-write race`, ... */
   title: string;
   evidence: RaceEvidence;
-  /** The object and property: `object #1 .balance`. */
-  location: { stream: number; objectId: number; property: string };
+  /** Derived from `evidence` alone. */
+  confidence: Confidence;
+  /** Derived from `class` alone: high when a write is lost or a task misreads its own write. */
+  severity: Severity;
+  /**
+   * The object and property; `name` is how to say it: `object #1 .balance`, or for a database
+   * row (accessed at the PostgreSQL interceptor's sites) `row accounts[42]`.
+   */
+  location: { stream: number; objectId: number; property: string; name: string };
   /** How many times the detector met this shape (same class, location and sites). */
   occurrences: number;
   /** Plain races between the same accesses that this finding explains. */
@@ -62,11 +76,36 @@ const RECOMMENDATIONS: Record<RaceClass, string> = {
     'The read may or may not see the write depending on timing: order them explicitly (await the writer first).',
 };
 
+const CONFIDENCE: Record<RaceEvidence, Confidence> = {
+  observed: 'high',
+  concurrent: 'medium',
+  possible: 'low',
+};
+
+const SEVERITY: Record<RaceClass, Severity> = {
+  'lost-update': 'high',
+  'overwritten-write': 'high',
+  'inconsistent-read': 'medium',
+  'intermediate-read': 'medium',
+  'write-write': 'medium',
+  'read-write': 'low',
+};
+
 const EVIDENCE: Record<RaceEvidence, string> = {
   observed: 'observed in this run',
   concurrent: 'the two tasks were concurrent in this run',
   possible: 'possible: nothing orders these tasks, though this run did not interleave them harmfully',
 };
+
+/** A finding's confidence, from its evidence alone. */
+export function confidenceOf(evidence: RaceEvidence): Confidence {
+  return CONFIDENCE[evidence];
+}
+
+/** A finding's severity, from its class alone. */
+export function severityOf(raceClass: RaceClass): Severity {
+  return SEVERITY[raceClass];
+}
 
 export function describeEvidence(evidence: RaceEvidence): string {
   return EVIDENCE[evidence];
@@ -104,6 +143,17 @@ function story(finding: RaceFinding, accesses: AccessReport[], property: string)
   return `${task(0)} ${one}, and ${task(1)} ${other}, with nothing ordering the two tasks.`;
 }
 
+/**
+ * `row accounts[42]` when the accesses are the PostgreSQL interceptor's (their site names the
+ * table, the key is the row's key), else null.
+ */
+function rowName(accesses: readonly AccessReport[], property: string): string | null {
+  const site = accesses.find((access) => access.site?.file === DB_SITE_FILE)?.site;
+  if (site === undefined || site === null) return null;
+  const key = property.startsWith('.') ? `[${JSON.stringify(property.slice(1))}]` : property;
+  return `row ${site.name}${key}`;
+}
+
 /** The core's findings, with sites, property names and values resolved, in the core's order. */
 export function buildFindingReports(
   findings: readonly RaceFinding[],
@@ -119,12 +169,14 @@ export function buildFindingReports(
       site: sites.lookup(finding.stream, access.site),
       value: renderValue(strings, finding.stream, access.valueTag, access.value),
     }));
-    const named = `object #${finding.objectId} ${property}`;
+    const named = rowName(accesses, property) ?? `object #${finding.objectId} ${property}`;
     return {
       class: finding.class,
       title: TITLES[finding.class],
       evidence: finding.evidence,
-      location: { stream: finding.stream, objectId: finding.objectId, property },
+      confidence: CONFIDENCE[finding.evidence],
+      severity: SEVERITY[finding.class],
+      location: { stream: finding.stream, objectId: finding.objectId, property, name: named },
       occurrences: finding.occurrences,
       related: finding.related,
       accesses,

@@ -3,6 +3,7 @@
  * and what the server and the TUI will serve and show. Every task and edge comes from the core.
  */
 
+import { buildFailureReports, type FailureReport } from './failure-report.ts';
 import { EDGE_KIND_NAMES, type EdgeKind, SiteKind } from './format/event-format.ts';
 import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
 import type { LoadedTrace } from './load-trace.ts';
@@ -11,7 +12,7 @@ import { type Site, SiteIndex } from './sites.ts';
 import { StringIndex } from './strings.ts';
 
 /** Version of the report's shape; bumped when a field changes meaning or goes away. */
-export const REPORT_VERSION = 2;
+export const REPORT_VERSION = 3;
 
 export interface TaskReport {
   /** Index in `tasks`, which edges refer to. */
@@ -57,6 +58,8 @@ export interface TraceReport {
   };
   /** Races and atomicity violations, most certain first (docs/detectors.md). */
   findings: FindingReport[];
+  /** Errors that cascaded through awaits, each from its root cause to where it surfaced (docs/detectors.md, "Failures"). */
+  failures: FailureReport[];
   tasks: TaskReport[];
   /** Direct happens-before edges; happens-before is their transitive closure. */
   edges: EdgeReport[];
@@ -65,7 +68,8 @@ export interface TraceReport {
 export function buildTraceReport(path: string, { file, trace }: LoadedTrace): TraceReport {
   const sites = new SiteIndex(file.sites);
   const edges = trace.edges();
-  const tasks: TaskReport[] = trace.tasks().map((task) => {
+  const coreTasks = trace.tasks();
+  const tasks: TaskReport[] = coreTasks.map((task) => {
     const site = sites.lookup(task.stream, task.beginSite);
     const startedBy =
       task.beginMs === null
@@ -96,6 +100,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
     end: file.end,
     stats: { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes },
     findings: buildFindingReports(trace.findings(), sites, new StringIndex(file.strings)),
+    failures: buildFailureReports(trace.failures(), coreTasks, sites),
     tasks,
     edges: edges.map((edge) => ({
       from: edge.from,

@@ -24,6 +24,35 @@ export interface RuntimeConfig {
    * `all` (reads and writes), `writes` (cheaper; finds write-write races only) or `off`.
    */
   accesses: AccessLevel;
+  /** CAUSEWAY_SERVER: a `causeway serve` URL to send batches to, besides the trace file. */
+  server: string | null;
+  /** CAUSEWAY_API_KEY: sent to the server in the x-causeway-api-key header. */
+  apiKey: string | null;
+  /**
+   * CAUSEWAY_INTERCEPTORS (default all): which interceptors record without user code: `all`,
+   * `off`, or a comma-separated list of `server` (incoming HTTP: node:http/https, Express,
+   * Fastify), `client` (outgoing HTTP: http.request, fetch) and `pg` (PostgreSQL queries).
+   */
+  interceptors: ReadonlySet<InterceptorName>;
+}
+
+export type InterceptorName = 'server' | 'client' | 'pg';
+export const INTERCEPTOR_NAMES: readonly InterceptorName[] = ['server', 'client', 'pg'];
+
+function interceptors(env: Env): ReadonlySet<InterceptorName> {
+  const value = env.CAUSEWAY_INTERCEPTORS?.trim();
+  if (value === undefined || value === '' || value === 'all') return new Set(INTERCEPTOR_NAMES);
+  if (value === 'off') return new Set();
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(INTERCEPTOR_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    warn(
+      InstrumentationErrorCode.CONFIG_INVALID,
+      `CAUSEWAY_INTERCEPTORS=${value} names ${unknown.join(', ')}, not all, off or a list of ${INTERCEPTOR_NAMES.join(', ')}; using all`,
+    );
+    return new Set(INTERCEPTOR_NAMES);
+  }
+  return new Set(names as InterceptorName[]);
 }
 
 export type AccessLevel = 'all' | 'writes' | 'off';
@@ -93,5 +122,8 @@ export function readConfig(
     ringRecords: ringRecords(env),
     quiet: flag(env, 'CAUSEWAY_QUIET', false),
     accesses: accessLevel(env),
+    server: env.CAUSEWAY_SERVER || null,
+    apiKey: env.CAUSEWAY_API_KEY || null,
+    interceptors: interceptors(env),
   };
 }

@@ -15,6 +15,8 @@ export const InstrumentationErrorCode = {
   PROBE_INPUT: 'CW_PROBE_INPUT',
   /** A probe failed inside Causeway; the event is not recorded and the application goes on. */
   PROBE_FAILED: 'CW_PROBE_FAILED',
+  /** CAUSEWAY_SERVER cannot be reached or refused a batch; the trace file still has every record. */
+  TRANSPORT_FAILED: 'CW_TRANSPORT_FAILED',
 } as const;
 export type InstrumentationErrorCode =
   (typeof InstrumentationErrorCode)[keyof typeof InstrumentationErrorCode];

@@ -7,6 +7,7 @@
  * untouched. The recorder catches its own failures in the access probes (Recorder.failures).
  */
 
+import { isMap, isSet } from 'node:util/types';
 import { AccessFlag, type SiteTable } from '@causeway/core/event-format';
 import { InstrumentationErrorCode, warn } from './errors.ts';
 import { session } from './runtime/session.ts';
@@ -138,5 +139,90 @@ export function remove(site: number, object: unknown, result: boolean): boolean 
 /** `delete o[key]` evaluated to `result`. Returns `result`. */
 export function removeKey(site: number, object: unknown, key: unknown, result: boolean): boolean {
   if (result) recorder.writeKey(site, object, key, undefined, AccessFlag.Delete);
+  return result;
+}
+
+// Built-in collections (docs/event-format.md, "Collections"). The plugin calls these after every
+// call of a method with one of these names; the method is a Map's, a Set's or an Array's only if
+// the receiver is one, so each checks it first and records nothing otherwise. The checks read
+// internal slots (util.types, Array.isArray), never the receiver's properties or prototype: no
+// getter or proxy trap of the application runs because of them (~15 ns each).
+
+/** The key a collection's whole contents are recorded under (also entries keyed by an object). */
+export const ENTRIES = Symbol('entries');
+
+/** The location key of a Map or Set entry: the key itself when it is a primitive, else ENTRIES. */
+function entryKey(key: unknown): unknown {
+  return (typeof key === 'object' && key !== null) || typeof key === 'function' ? ENTRIES : key;
+}
+
+/** `c.size` evaluated to `value`: a read of a Map's or Set's whole contents, else of property `size`. */
+export function readSize<T>(site: number, object: unknown, value: T): T {
+  if (isMap(object) || isSet(object)) recorder.readKey(site, object, ENTRIES, value);
+  else recorder.read(site, object, value);
+  return value;
+}
+
+/** `c.get(key)` returned `result`: a read of the Map's entry. */
+export function mapGet<T>(site: number, receiver: unknown, result: T, key: unknown): T {
+  if (isMap(receiver)) recorder.readKey(site, receiver, entryKey(key), result);
+  return result;
+}
+
+/** `c.has(key)` returned `result`: a read of the entry (for a Set, its value is `result`). */
+export function has<T>(site: number, receiver: unknown, result: T, key: unknown): T {
+  if (isMap(receiver)) recorder.readKey(site, receiver, entryKey(key), UNCAPTURED);
+  else if (isSet(receiver)) recorder.readKey(site, receiver, entryKey(key), result);
+  return result;
+}
+
+/** `c.set(key, value)` returned `result`: a write of the Map's entry. */
+export function mapSet<T>(site: number, receiver: unknown, result: T, key: unknown, value: unknown): T {
+  if (isMap(receiver)) recorder.writeKey(site, receiver, entryKey(key), value, 0);
+  return result;
+}
+
+/** `c.add(key)` returned `result`: a write of the Set's entry (its value: `true`, present). */
+export function setAdd<T>(site: number, receiver: unknown, result: T, key: unknown): T {
+  if (isSet(receiver)) recorder.writeKey(site, receiver, entryKey(key), true, 0);
+  return result;
+}
+
+/**
+ * `c.delete(key)` returned `result`: a Map's or Set's entry was removed (a write), or was found
+ * absent (a read).
+ */
+export function entryDelete<T>(site: number, receiver: unknown, result: T, key: unknown): T {
+  if (isMap(receiver) || isSet(receiver)) {
+    if (result === true) recorder.writeKey(site, receiver, entryKey(key), undefined, AccessFlag.Delete);
+    else recorder.readKey(site, receiver, entryKey(key), undefined);
+  }
+  return result;
+}
+
+/** `c.clear()`: a write of the Map's or Set's whole contents. */
+export function clear<T>(site: number, receiver: unknown, result: T): T {
+  if (isMap(receiver) || isSet(receiver)) {
+    recorder.writeKey(site, receiver, ENTRIES, undefined, AccessFlag.Delete);
+  }
+  return result;
+}
+
+/** `c.forEach(f)`, `c.keys()`..., `for (x of c)`, `[...c]`: a read of a Map's or Set's whole contents. */
+export function iterate<T>(site: number, receiver: unknown, result: T): T {
+  if (isMap(receiver) || isSet(receiver)) recorder.readKey(site, receiver, ENTRIES, UNCAPTURED);
+  return result;
+}
+
+/** `a.push(...)`, `pop`, `shift`, `unshift`, `splice`: an update of the Array's `length`. */
+export function arrayResize<T>(site: number, receiver: unknown, result: T): T {
+  if (Array.isArray(receiver))
+    recorder.writeKey(site, receiver, 'length', receiver.length, AccessFlag.Update);
+  return result;
+}
+
+/** `a.sort()`, `reverse`, `fill`: a write of the Array's whole contents. */
+export function arrayReorder<T>(site: number, receiver: unknown, result: T): T {
+  if (Array.isArray(receiver)) recorder.writeKey(site, receiver, ENTRIES, UNCAPTURED, 0);
   return result;
 }

@@ -1,7 +1,8 @@
 /**
- * `node --import @causeway/instrumentation/register app.ts`: starts recording, then instruments
- * every user module Node loads from here on. With CAUSEWAY_ENABLED=0 it does nothing (and does
- * not even load the instrumenter).
+ * `node --import @causeway/instrumentation/register app.ts`: starts recording, installs the
+ * interceptors (HTTP, PostgreSQL; CAUSEWAY_INTERCEPTORS), then instruments every user module
+ * Node loads from here on. With CAUSEWAY_ENABLED=0 it does nothing (and does not even load the
+ * instrumenter).
  */
 
 import { registerHooks } from 'node:module';
@@ -9,5 +10,10 @@ import { session } from './runtime/session.ts';
 
 if (session.config.enabled && session.output !== null) {
   const { createLoadHook } = await import('./hooks.ts');
+  if (session.config.interceptors.size > 0) {
+    const { installInterceptors } = await import('./interceptors/index.ts');
+    const { traceId, stream } = session.output;
+    installInterceptors(session.recorder, session.config.interceptors, { traceId, stream });
+  }
   registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
 }

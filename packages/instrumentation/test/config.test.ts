@@ -14,6 +14,9 @@ describe('readConfig', () => {
       ringRecords: DEFAULT_RING_RECORDS,
       quiet: false,
       accesses: 'all',
+      server: null,
+      apiKey: null,
+      interceptors: new Set(['server', 'client', 'pg']),
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -30,6 +33,9 @@ describe('readConfig', () => {
         CAUSEWAY_RING_RECORDS: '4096',
         CAUSEWAY_QUIET: 'true',
         CAUSEWAY_ACCESSES: 'writes',
+        CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
+        CAUSEWAY_API_KEY: 'sesame',
+        CAUSEWAY_INTERCEPTORS: 'server, pg',
       },
       undefined,
       '/',
@@ -38,19 +44,29 @@ describe('readConfig', () => {
     assert.equal(config.service, 'billing api');
     assert.equal(config.traceFile, '/tmp/t.cwtrace');
     assert.equal(config.ringRecords, 4096);
+    assert.equal(config.server, 'http://127.0.0.1:7777');
+    assert.equal(config.apiKey, 'sesame');
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
+    assert.deepEqual([...config.interceptors], ['server', 'pg']);
+    assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
   });
 
   it('falls back to the default for a value it does not understand', () => {
     const config = readConfig(
-      { CAUSEWAY_ENABLED: 'maybe', CAUSEWAY_RING_RECORDS: '1000', CAUSEWAY_ACCESSES: 'some' },
+      {
+        CAUSEWAY_ENABLED: 'maybe',
+        CAUSEWAY_RING_RECORDS: '1000',
+        CAUSEWAY_ACCESSES: 'some',
+        CAUSEWAY_INTERCEPTORS: 'server,redis',
+      },
       'x.js',
       '/',
     );
     assert.equal(config.enabled, true);
     assert.equal(config.accesses, 'all');
+    assert.equal(config.interceptors.size, 3);
     assert.equal(config.ringRecords, DEFAULT_RING_RECORDS);
   });
 

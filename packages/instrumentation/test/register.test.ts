@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadTraceFile } from '@causeway/core';
-import { decodeRecords, EventKind } from '@causeway/core/event-format';
+import { decodeRecords, EdgeKind, EventKind } from '@causeway/core/event-format';
 import { readTraceFile } from '@causeway/core/trace-file';
 
 const APP: Record<string, string> = {
@@ -56,9 +56,10 @@ describe('register', () => {
     const result = runApp(dir, { CAUSEWAY_TRACE_FILE: traceFile });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'result 42 3\n');
-    assert.match(result.stderr, /^causeway: trace written to out\.cwtrace \(\d+ records\)\n$/);
+    assert.match(result.stderr, /^causeway: trace [0-9a-f]{32} written to out\.cwtrace \(\d+ records\)\n$/);
 
     const trace = readTraceFile(traceFile);
+    assert.equal(result.stderr.split(' ')[2], trace.meta.traceId, 'the summary names the trace id');
     assert.deepEqual(trace.sites.map((chunk) => chunk.table.file).sort(), [
       'cjs-helper.cjs',
       'esm-helper.mts',
@@ -114,7 +115,7 @@ describe('register', () => {
     assert.deepEqual(accessesIn(off).kinds, []);
   });
 
-  it('keeps independent timer callbacks concurrent', () => {
+  it('keeps independent timer callbacks concurrent, each after the program’s start', () => {
     const dir = makeApp();
     writeFileSync(
       join(dir, 'timers.ts'),
@@ -130,7 +131,10 @@ describe('register', () => {
     const { trace } = loadTraceFile(traceFile);
     const tasks = trace.tasks();
     assert.equal(tasks.length, 3, 'the program, then one task per timer callback');
-    assert.deepEqual(trace.edges(), []);
+    assert.deepEqual(trace.edges(), [
+      { from: 0, to: 1, kind: EdgeKind.Startup },
+      { from: 0, to: 2, kind: EdgeKind.Startup },
+    ]);
     assert.ok(trace.concurrent(1, 2));
     trace.dispose();
   });

@@ -43,6 +43,24 @@ export const EventKind = {
   Read: 7,
   /** A property was written or deleted. a = location, b = value written (see ValueTag). */
   Write: 8,
+  /** An incoming HTTP request starts a task. a = method id | target id << 32, b = time. */
+  HttpRequest: 9,
+  /** The request of task a.low matched route a.high (a string id). */
+  HttpRoute: 10,
+  /** The response to the request of task a.low ended with status a.high; b = duration (f64 ms). */
+  HttpResponse: 11,
+  /** The task sends an HTTP request. a = method id | url id << 32, b = exchange id. */
+  HttpClientRequest: 12,
+  /** Exchange a.low got a response with status a.high; b = duration. */
+  HttpClientResponse: 13,
+  /** Exchange a.low failed with the error named a.high; b = duration. */
+  HttpClientError: 14,
+  /** The task sends a database query. a = statement id, b = exchange id. */
+  DbQuery: 15,
+  /** The query of exchange a.low completed with a.high rows (0xffffffff: unknown); b = duration. */
+  DbResult: 16,
+  /** The request of the task carried propagation headers: a = sender trace id string | exchange << 32, b = sender stream. */
+  MessageReceived: 17,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -55,7 +73,29 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.AwaitResume]: 'await-resume',
   [EventKind.Read]: 'read',
   [EventKind.Write]: 'write',
+  [EventKind.HttpRequest]: 'http-request',
+  [EventKind.HttpRoute]: 'http-route',
+  [EventKind.HttpResponse]: 'http-response',
+  [EventKind.HttpClientRequest]: 'http-client-request',
+  [EventKind.HttpClientResponse]: 'http-client-response',
+  [EventKind.HttpClientError]: 'http-client-error',
+  [EventKind.DbQuery]: 'db-query',
+  [EventKind.DbResult]: 'db-result',
+  [EventKind.MessageReceived]: 'message-received',
 };
+
+/** Flag bits of the interceptor records (HttpResponse, HttpClientError, DbResult, MessageReceived). */
+export const ExchangeFlag = {
+  /** HttpResponse: the connection closed before the response was complete; DbResult: the query failed. */
+  Failed: 1,
+  /** HttpClientError: a timeout fired. */
+  Timeout: 2,
+  /** MessageReceived: a propagation header was malformed or oversized, and was ignored. */
+  Malformed: 4,
+} as const;
+
+/** DbResult row count when the number of rows is not known. */
+export const UNKNOWN_ROWS = 0xffff_ffff;
 
 /** Flag bits of an AwaitResume record. */
 export const ResumeFlag = {
@@ -100,12 +140,18 @@ export const EdgeKind = {
   Await: 1,
   /** A task settled a promise (an async function returned or threw) that the other task's await waited for. */
   Resolve: 2,
+  /**
+   * The stream's first task (the program's start) precedes an event-loop callback whose
+   * scheduling was not recorded: the event loop runs callbacks only after the start has finished.
+   */
+  Startup: 3,
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
 export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Await]: 'await',
   [EdgeKind.Resolve]: 'resolve',
+  [EdgeKind.Startup]: 'startup',
 };
 
 /** What kind of construct a site is. Values are stable: never renumber, only add. */
@@ -140,6 +186,13 @@ export interface SiteTable {
   sites: SiteRow[];
 }
 
+/**
+ * The `file` of the site tables the PostgreSQL interceptor registers: one per statement that
+ * touches a row, whose site's functionName is the statement and name the table. Accesses at these
+ * sites are to database rows: the object is a table (and key column), the key the row's key.
+ */
+export const DB_SITE_FILE = '<postgres>';
+
 /** The name site tables give a function that has none. */
 export const ANONYMOUS = '<anonymous>';
 
@@ -158,13 +211,24 @@ export interface RecordFields {
 
 /** Kinds whose b field holds an f64 time rather than an integer. */
 export function hasTime(kind: number): boolean {
-  return kind === EventKind.TaskBegin || kind === EventKind.AwaitResume;
+  return kind === EventKind.TaskBegin || kind === EventKind.AwaitResume || kind === EventKind.HttpRequest;
+}
+
+/** Kinds whose b field holds an f64 duration in ms. */
+export function hasDuration(kind: number): boolean {
+  return (
+    kind === EventKind.HttpResponse ||
+    kind === EventKind.HttpClientResponse ||
+    kind === EventKind.HttpClientError ||
+    kind === EventKind.DbResult
+  );
 }
 
 /** Does record b hold f64 bits (a time, or a captured number)? */
 export function hasFloatB(kind: number, flags: number): boolean {
   return (
     hasTime(kind) ||
+    hasDuration(kind) ||
     ((kind === EventKind.Read || kind === EventKind.Write) && (flags & VALUE_TAG_MASK) === ValueTag.Number)
   );
 }

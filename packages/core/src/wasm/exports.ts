@@ -16,6 +16,7 @@ export interface CoreExports {
   cw_stats(handle: number): number;
   cw_happens_before(handle: number, a: number, b: number): number;
   cw_findings(handle: number): number;
+  cw_failures(handle: number): number;
   cw_result_ptr(): number;
 }
 
@@ -40,6 +41,11 @@ export const STATS_WORDS = 13;
 export const ACCESS_WORDS = 8;
 /** u32 words per row of cw_findings (ffi.rs, FINDING_ROW_WORDS): a 9-word head, three access slots. */
 export const FINDING_ROW_WORDS = 9 + 3 * ACCESS_WORDS;
+
+/** u32 words in the head of a cw_failures row (ffi.rs, FAILURE_HEAD_WORDS); its last word counts the tail. */
+export const FAILURE_HEAD_WORDS = 13;
+/** "None" in a task or site word of cw_failures (ffi.rs, NONE). */
+export const NONE_WORD = 0xffff_ffff;
 
 /** Word 0 of a cw_findings row (findings.rs, FindingClass). */
 export const FindingClassCode = {

@@ -54,6 +54,7 @@ export class Recorder {
   #task = ROOT_TASK;
   #nextTask = ROOT_TASK + 1;
   #nextInvocation = 1;
+  #nextExchange = 1;
   /** Site ids start at 1: 0 means "no site" in records. */
   #nextSite = 1;
   /** Suspended invocations, and the await site each is suspended at. */
@@ -176,6 +177,62 @@ export class Recorder {
 
   writeKey(site: number, object: unknown, key: unknown, value: unknown, flags: number): void {
     this.#access(EventKind.Write, flags, site, object, key, value);
+  }
+
+  /**
+   * An incoming HTTP request starts being handled (an interceptor saw it before the application):
+   * starts its task, in which the handler's synchronous part then runs. `now` is the clock, when
+   * the caller has read it already. Returns the task id.
+   */
+  beginRequest(method: string, target: string, now: number = this.#clock.now()): number {
+    const task = this.#nextTask++;
+    this.#task = task;
+    this.#lastObject = null;
+    this.#taskAsyncId = this.#asyncId();
+    this.ring.writePair(
+      EventKind.HttpRequest,
+      0,
+      this.#seq++,
+      task,
+      this.strings.valueOf(method),
+      this.strings.valueOf(target),
+      now,
+      true,
+      true,
+    );
+    return task;
+  }
+
+  /** A fresh exchange id (HTTP client requests and database queries share the counter). */
+  exchange(): number {
+    return this.#nextExchange++;
+  }
+
+  /**
+   * An interceptor record that starts no task, written in the current task: `low` and `high`
+   * are the halves of `a`; `b` is an f64 (a duration) when `floatB`, else an integer id.
+   */
+  exchangeStep(kind: number, flags: number, low: number, high: number, b: number, floatB: boolean): void {
+    this.ring.writePair(kind, flags, this.#seq++, this.#task, low, high, b, floatB, false);
+  }
+
+  /**
+   * Runs `record` with `task` as the current task: an interceptor recording, from a callback, for
+   * the task that started the operation (a pooled query).
+   */
+  inTask(task: number, record: () => void): void {
+    const current = this.#task;
+    this.#task = task;
+    try {
+      record();
+    } finally {
+      this.#task = current;
+    }
+  }
+
+  /** Milliseconds on the recorder's clock (what durations are measured with). */
+  now(): number {
+    return this.#clock.now();
   }
 
   /** The id of `object`, given on first sight. */

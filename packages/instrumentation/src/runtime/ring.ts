@@ -184,6 +184,35 @@ export class RecordRing {
     return true;
   }
 
+  /**
+   * Writes an interceptor record: `a` as two u32 words, `b` as an f64 when `floatB` (a time or a
+   * duration), else as an unsigned integer below 2^53. A task-starting record publishes head.
+   */
+  writePair(
+    kind: number,
+    flags: number,
+    seq: number,
+    task: number,
+    aLow: number,
+    aHigh: number,
+    b: number,
+    floatB: boolean,
+    startsTask: boolean,
+  ): boolean {
+    const at = this.#claim();
+    if (at < 0) return false;
+    this.#fill(at, kind, flags, seq, task, 0, aLow, aHigh);
+    if (floatB) {
+      this.#doubles[at / 2 + B_F64] = b;
+    } else {
+      this.#words[at + B_LOW] = b % TWO_32;
+      this.#words[at + B_HIGH] = b < TWO_32 ? 0 : b / TWO_32;
+    }
+    this.#advance();
+    if (startsTask) this.publish();
+    return true;
+  }
+
   /** Records dropped because the ring was full, since it was created. */
   get dropped(): number {
     return Atomics.load(this.#header, Header.dropped);

@@ -12,10 +12,17 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative } from 'node:path';
 import { RECORD_SIZE } from '@causeway/core/event-format';
-import { readTraceMeta, TRACE_FILE_EXTENSION, TraceFileWriter } from '@causeway/core/trace-file';
+import {
+  readTraceMeta,
+  type StreamInfo,
+  TRACE_FILE_EXTENSION,
+  TraceFileWriter,
+  type TraceMeta,
+} from '@causeway/core/trace-file';
 import { type RuntimeConfig, safeName } from '../config.ts';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 import type { Recorder } from './recorder.ts';
+import { ServerTransport } from './transport.ts';
 
 export const DRAIN_INTERVAL_MS = 100;
 
@@ -60,23 +67,40 @@ export function claimTracePath(path: string, pid: number): string {
 
 export class TraceOutput {
   readonly path: string;
+  /** The recording's trace id (META.traceId), which propagation headers carry. */
+  readonly traceId: string;
   readonly #recorder: Recorder;
   readonly #stream: number;
   readonly #quiet: boolean;
   #writer: TraceFileWriter | null;
   #timer: NodeJS.Timeout | null = null;
   #written = 0;
+  /** Sends the same chunks to CAUSEWAY_SERVER, when set. */
+  transport: ServerTransport | null = null;
   readonly #writeRecords = (records: Uint8Array): void => {
     this.#writer?.events(this.#stream, records);
     this.#written += records.byteLength / RECORD_SIZE;
+    this.transport?.records(records);
   };
 
-  private constructor(recorder: Recorder, writer: TraceFileWriter, stream: number, quiet: boolean) {
+  private constructor(
+    recorder: Recorder,
+    writer: TraceFileWriter,
+    traceId: string,
+    stream: number,
+    quiet: boolean,
+  ) {
     this.path = writer.path;
+    this.traceId = traceId;
     this.#recorder = recorder;
     this.#writer = writer;
     this.#stream = stream;
     this.#quiet = quiet;
+  }
+
+  /** The stream the recorder's records are filed under. */
+  get stream(): number {
+    return this.#stream;
   }
 
   /** Creates the trace file and starts draining into it; null (after a warning) if it cannot. */
@@ -89,17 +113,20 @@ export class TraceOutput {
     const started = new Date(performance.timeOrigin);
     const path = claimTracePath(defaultTracePath(config, started, process.pid), process.pid);
     let writer: TraceFileWriter;
+    const traceId = randomBytes(16).toString('hex');
+    const meta = {
+      traceId,
+      service: config.service,
+      pid: process.pid,
+      startedAt: started.toISOString(),
+      node: process.versions.node,
+      causeway: CAUSEWAY_VERSION,
+    };
+    const streamInfo = { stream, pid: process.pid, thread, epochMs: performance.timeOrigin };
     try {
       mkdirSync(dirname(path), { recursive: true });
-      writer = TraceFileWriter.create(path, {
-        traceId: randomBytes(16).toString('hex'),
-        service: config.service,
-        pid: process.pid,
-        startedAt: started.toISOString(),
-        node: process.versions.node,
-        causeway: CAUSEWAY_VERSION,
-      });
-      writer.stream({ stream, pid: process.pid, thread, epochMs: performance.timeOrigin });
+      writer = TraceFileWriter.create(path, meta);
+      writer.stream(streamInfo);
     } catch (error) {
       warn(
         InstrumentationErrorCode.TRACE_WRITE,
@@ -107,10 +134,27 @@ export class TraceOutput {
       );
       return null;
     }
-    const output = new TraceOutput(recorder, writer, stream, config.quiet);
+    const output = new TraceOutput(recorder, writer, traceId, stream, config.quiet);
+    if (config.server !== null) output.transport = startTransport(config, meta, streamInfo);
     output.#timer = setInterval(() => output.drain(), DRAIN_INTERVAL_MS);
     output.#timer.unref();
     process.once('exit', () => output.finish());
+    // A normal end (the event loop emptied): the last batch and END can still reach the server.
+    const onBeforeExit = (): void => {
+      const transport = output.transport;
+      if (transport === null || output.#writer === null) return;
+      process.removeListener('beforeExit', onBeforeExit);
+      output.drain();
+      transport.flush({
+        records: output.#written,
+        dropped: recorder.ring.dropped,
+        endedAt: new Date().toISOString(),
+      });
+      // Keeps the process alive until the server answered, a send failed, or 3 s passed.
+      const keepAlive = setInterval(() => undefined, 1000);
+      void transport.idle(3000, true).then(() => clearInterval(keepAlive));
+    };
+    process.on('beforeExit', onBeforeExit);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       // A signal with no handler kills the process without 'exit': finish the file first, then
       // let the signal do what it would have done. If the application handles the signal, it
@@ -135,10 +179,15 @@ export class TraceOutput {
     try {
       for (const { base, table } of this.#recorder.takeSites()) {
         this.#writer.sites({ stream: this.#stream, base, table });
+        this.transport?.sites({ stream: this.#stream, base, table });
       }
       const strings = this.#recorder.strings.take();
-      if (strings !== null) this.#writer.strings({ stream: this.#stream, ...strings });
+      if (strings !== null) {
+        this.#writer.strings({ stream: this.#stream, ...strings });
+        this.transport?.strings({ stream: this.#stream, ...strings });
+      }
       this.#recorder.ring.drain(this.#writeRecords);
+      this.transport?.flush();
     } catch (error) {
       this.#fail(error);
     }
@@ -161,7 +210,7 @@ export class TraceOutput {
     if (!this.#quiet) {
       const lost = dropped > 0 ? `, ${dropped} dropped (ring full; raise CAUSEWAY_RING_RECORDS)` : '';
       process.stderr.write(
-        `causeway: trace written to ${relative(process.cwd(), this.path) || this.path} (${this.#written} records${lost})\n`,
+        `causeway: trace ${this.traceId} written to ${relative(process.cwd(), this.path) || this.path} (${this.#written} records${lost})\n`,
       );
     }
   }
@@ -178,6 +227,18 @@ export class TraceOutput {
       InstrumentationErrorCode.TRACE_WRITE,
       `cannot write trace file ${this.path}: ${describe(error)}; recording stopped`,
     );
+  }
+}
+
+function startTransport(config: RuntimeConfig, meta: TraceMeta, stream: StreamInfo): ServerTransport | null {
+  try {
+    return new ServerTransport({ server: config.server as string, apiKey: config.apiKey, meta, stream });
+  } catch (error) {
+    warn(
+      InstrumentationErrorCode.CONFIG_INVALID,
+      `CAUSEWAY_SERVER=${config.server} is not a URL (${describe(error)}); writing the trace file only`,
+    );
+    return null;
   }
 }
 

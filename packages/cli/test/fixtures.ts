@@ -1,0 +1,172 @@
+// Traces and a fake Io for the CLI's tests: small trace files written with the core's writer.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EventKind, encodeRecords, SiteKind, ValueTag } from '@causeway/core/event-format';
+import { TraceFileWriter } from '@causeway/core/trace-file';
+import type { Io } from '../src/io.ts';
+import { run } from '../src/main.ts';
+
+export const BIN = fileURLToPath(import.meta.resolve('../bin/causeway.js'));
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'causeway-cli-'));
+}
+
+/** Runs the real executable in `cwd`, with CAUSEWAY_* variables cleared and `env` added. */
+export function causewayIn(cwd: string, args: string[], env: Record<string, string> = {}) {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('CAUSEWAY_')),
+  );
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...clean, ...env } });
+}
+
+/** `run()` in-process with a buffering Io; CAUSEWAY_* variables are cleared for the call. */
+export async function runIn(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    out(text) {
+      stdout += text;
+    },
+    err(text) {
+      stderr += text;
+    },
+    errIsTTY: false,
+  };
+  const saved = { ...process.env };
+  const savedCwd = process.cwd();
+  for (const key of Object.keys(process.env)) if (key.startsWith('CAUSEWAY_')) delete process.env[key];
+  Object.assign(process.env, env);
+  process.chdir(cwd);
+  try {
+    const status = await run(args, io);
+    return { status, stdout, stderr };
+  } finally {
+    process.chdir(savedCwd);
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}
+
+export interface TraceOptions {
+  traceId?: string;
+  service?: string;
+  startedAt?: string;
+  /** Leave the END chunk out, like a crashed recording. */
+  unfinished?: boolean;
+}
+
+function after(options: TraceOptions, ms: number): string {
+  return new Date(Date.parse(options.startedAt ?? '2026-11-23T10:00:00.000Z') + ms).toISOString();
+}
+
+/** A small trace with no race: root task 1 suspends invocations 7 and 8; tasks 2 and 3 continue them. */
+export function writeTrace(path: string, options: TraceOptions = {}): string {
+  mkdirSync(join(path, '..'), { recursive: true });
+  const writer = TraceFileWriter.create(path, {
+    traceId: options.traceId ?? '0123456789abcdef0123456789abcdef',
+    service: options.service ?? 'shop',
+    pid: 1,
+    startedAt: options.startedAt ?? '2026-11-23T10:00:00.000Z',
+    node: '24.0.0',
+    causeway: '0.1.0',
+  });
+  writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
+  writer.sites({
+    stream: 1,
+    base: 1,
+    table: {
+      v: 1,
+      file: 'src/shop.ts',
+      sites: [
+        [1, 3, 1, 'buy', ''],
+        [2, 4, 9, 'buy', ''],
+      ],
+    },
+  });
+  writer.events(
+    1,
+    encodeRecords([
+      { kind: EventKind.TaskBegin, flags: 0, seq: 0, task: 1, site: 0, a: 0, b: 0 },
+      { kind: EventKind.FnEnter, flags: 0, seq: 1, task: 1, site: 1, a: 7, b: 0 },
+      { kind: EventKind.AwaitSuspend, flags: 0, seq: 2, task: 1, site: 2, a: 7, b: 0 },
+      { kind: EventKind.FnEnter, flags: 0, seq: 3, task: 1, site: 1, a: 8, b: 0 },
+      { kind: EventKind.AwaitSuspend, flags: 0, seq: 4, task: 1, site: 2, a: 8, b: 0 },
+      { kind: EventKind.AwaitResume, flags: 0, seq: 5, task: 2, site: 2, a: 7, b: 1.5 },
+      { kind: EventKind.AwaitResume, flags: 0, seq: 6, task: 3, site: 2, a: 8, b: 2.25 },
+    ]),
+  );
+  if (!options.unfinished) writer.end({ records: 7, dropped: 0, endedAt: after(options, 1000) });
+  return path;
+}
+
+/**
+ * Two withdrawals (invocations 7 and 8) each await, read the balance, await, write it: one lost
+ * update on object #1 .balance, tasks #2 (read 100), #3 (wrote 70), #4 (wrote 50).
+ */
+export function writeLostUpdateTrace(path: string, options: TraceOptions = {}): string {
+  mkdirSync(join(path, '..'), { recursive: true });
+  const writer = TraceFileWriter.create(path, {
+    traceId: options.traceId ?? 'fedcba9876543210fedcba9876543210',
+    service: options.service ?? 'bank',
+    pid: 1,
+    startedAt: options.startedAt ?? '2026-11-23T10:00:00.000Z',
+    node: '24.0.0',
+    causeway: '0.1.0',
+  });
+  writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
+  writer.sites({
+    stream: 1,
+    base: 1,
+    table: {
+      v: 1,
+      file: 'src/bank.ts',
+      sites: [
+        [SiteKind.Function, 3, 1, 'withdraw', ''],
+        [SiteKind.Await, 4, 9, 'withdraw', ''],
+        [SiteKind.Read, 5, 20, 'withdraw', 'balance'],
+        [SiteKind.Write, 6, 11, 'withdraw', 'balance'],
+      ],
+    },
+  });
+  writer.strings({ stream: 1, first: 1, strings: ['balance'] });
+  const balance = 1 + 1 * 2 ** 32; // object 1, key 1
+  let seq = 0;
+  const r = (kind: number, task: number, site: number, a: number, b = 0, flags = 0) => ({
+    kind,
+    flags,
+    seq: seq++,
+    task,
+    site,
+    a,
+    b,
+  });
+  writer.events(
+    1,
+    encodeRecords([
+      r(EventKind.TaskBegin, 1, 0, 0),
+      r(EventKind.AwaitSuspend, 1, 2, 7),
+      r(EventKind.AwaitSuspend, 1, 2, 8),
+      r(EventKind.AwaitResume, 2, 2, 7, 1),
+      r(EventKind.Read, 2, 3, balance, 100, ValueTag.Number),
+      r(EventKind.AwaitSuspend, 2, 2, 7),
+      r(EventKind.AwaitResume, 3, 2, 8, 2),
+      r(EventKind.Read, 3, 3, balance, 100, ValueTag.Number),
+      r(EventKind.AwaitSuspend, 3, 2, 8),
+      r(EventKind.AwaitResume, 4, 2, 7, 3),
+      r(EventKind.Write, 4, 4, balance, 70, ValueTag.Number),
+      r(EventKind.AwaitResume, 5, 2, 8, 4),
+      r(EventKind.Write, 5, 4, balance, 50, ValueTag.Number),
+    ]),
+  );
+  if (!options.unfinished) writer.end({ records: seq, dropped: 0, endedAt: after(options, 1500) });
+  return path;
+}

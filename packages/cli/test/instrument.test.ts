@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadTraceFile } from '@causeway/core';
+import { ExitCode } from '../src/errors.ts';
+
+const BIN = fileURLToPath(import.meta.resolve('../bin/causeway.js'));
+// The temporary trees have no node_modules/@causeway: their output imports the probes by path.
+const PROBES = fileURLToPath(import.meta.resolve('@causeway/instrumentation/probes'));
+
+const TREE: Record<string, string> = {
+  'package.json': '{ "name": "bank", "type": "module" }',
+  'main.ts': [
+    "import { deposit, account } from './lib/account.ts';",
+    "const { label } = await import('./lib/label.cjs');",
+    'await Promise.all([deposit(10), deposit(20)]);',
+    'console.log(label(account.balance));',
+  ].join('\n'),
+  'lib/account.ts': [
+    'export const account = { balance: 0 };',
+    'export async function deposit(amount: number): Promise<void> {',
+    '  const before: number = account.balance;',
+    '  await new Promise((resolve) => setTimeout(resolve, 1));',
+    '  account.balance = before + amount;',
+    '}',
+  ].join('\n'),
+  'lib/label.cjs': "exports.label = function (n) { return 'balance ' + n; };\n",
+  'lib/types.d.ts': 'export type Money = number;\n',
+  'lib/broken.js': 'export const x = (1 + ;\n',
+  'assets/logo.txt': 'not code\n',
+  'node_modules/dep/index.js': 'module.exports = 1;\n',
+};
+
+function makeTree(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+  for (const [name, text] of Object.entries(TREE)) {
+    mkdirSync(dirname(join(dir, 'app', name)), { recursive: true });
+    writeFileSync(join(dir, 'app', name), text);
+  }
+  return dir;
+}
+
+function causeway(cwd: string, ...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd });
+}
+
+/** Every file under `dir` (relative paths) with its content. */
+function snapshot(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    files.set(relative(dir, full), readFileSync(full, 'utf8'));
+  }
+  return files;
+}
+
+describe('causeway instrument', () => {
+  it('instruments the tree, copies other files, reports a syntax error as file:line:col and goes on', () => {
+    const dir = makeTree();
+    const result = causeway(dir, 'instrument', 'app', '--out-dir', 'out', '--runtime', PROBES);
+    assert.equal(result.status, ExitCode.BadInput, result.stderr);
+    assert.match(
+      result.stderr,
+      /^causeway: app\/lib\/broken\.js:1:23: cannot instrument: the parser stopped here: /,
+    );
+    assert.equal(result.stderr.split('\n').filter(Boolean).length, 1, result.stderr);
+    assert.match(
+      result.stdout,
+      /^Instrumented 3 files into out\/: 9 sites \(3 function, 3 await, 2 read, 1 write\)$/m,
+    );
+    assert.match(result.stdout, /^Copied 4 other files\.$/m);
+    assert.match(result.stdout, /^ {2}node_modules\/: node_modules is excluded by default/m);
+    assert.match(
+      result.stdout,
+      /^ {2}lib\/types\.d\.ts: a TypeScript declaration file \(copied unchanged\)$/m,
+    );
+    assert.match(result.stdout, /^ {2}lib\/broken\.js: syntax error \(copied unchanged\)$/m);
+
+    const out = snapshot(join(dir, 'out'));
+    assert.deepEqual([...out.keys()].sort(), [
+      'assets/logo.txt',
+      'lib/account.ts',
+      'lib/account.ts.map',
+      'lib/broken.js',
+      'lib/label.cjs',
+      'lib/label.cjs.map',
+      'lib/types.d.ts',
+      'main.ts',
+      'main.ts.map',
+      'package.json',
+    ]);
+    assert.equal(out.get('lib/broken.js'), TREE['lib/broken.js']);
+    assert.equal(out.get('assets/logo.txt'), TREE['assets/logo.txt']);
+    const account = out.get('lib/account.ts') ?? '';
+    assert.match(account, /registerSites\(\{ v: 1, file: "lib\/account\.ts"/);
+    assert.doesNotMatch(account, /: number/, 'types are stripped');
+    assert.match(account, /\/\/# sourceMappingURL=account\.ts\.map\n$/);
+    const map = JSON.parse(out.get('lib/account.ts.map') ?? '{}') as { sources: string[] };
+    assert.deepEqual(map.sources, ['../../app/lib/account.ts']);
+  });
+
+  it('gives output that runs as the input did and records a trace with its race', () => {
+    const dir = makeTree();
+    writeFileSync(join(dir, 'app', 'lib', 'broken.js'), 'export const x = 1;\n');
+    const plain = spawnSync(process.execPath, ['app/main.ts'], { encoding: 'utf8', cwd: dir });
+    assert.equal(plain.stdout, 'balance 20\n');
+
+    assert.equal(causeway(dir, 'instrument', 'app', '--out-dir', 'out', '--runtime', PROBES).status, 0);
+    const traceFile = join(dir, 'run.cwtrace');
+    const run = spawnSync(process.execPath, ['out/main.ts'], {
+      encoding: 'utf8',
+      cwd: dir,
+      env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, plain.stdout);
+    assert.match(run.stderr, /trace [0-9a-f]{32} written to run\.cwtrace/);
+    const { file, trace } = loadTraceFile(traceFile);
+    try {
+      assert.deepEqual(file.sites.map((chunk) => chunk.table.file).sort(), [
+        'lib/account.ts',
+        'lib/label.cjs',
+        'main.ts',
+      ]);
+      const findings = trace.findings();
+      assert.equal(findings[0]?.class, 'lost-update');
+    } finally {
+      trace.dispose();
+    }
+  });
+
+  it('is idempotent: instrumenting its own output, in place or elsewhere, changes nothing', () => {
+    const dir = makeTree();
+    writeFileSync(join(dir, 'app', 'lib', 'broken.js'), 'export const x = 1;\n');
+    assert.equal(causeway(dir, 'instrument', 'app', '--out-dir', 'out', '--runtime', PROBES).status, 0);
+    const first = snapshot(join(dir, 'out'));
+
+    const again = causeway(dir, 'instrument', 'out', '--out-dir', 'out2', '--runtime', PROBES);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /^Instrumented 0 files into out2\/: 0 sites$/m);
+    assert.match(again.stdout, /^ {2}main\.ts: already instrumented \(copied unchanged\)$/m);
+    assert.deepEqual(snapshot(join(dir, 'out2')), first);
+
+    assert.equal(causeway(dir, 'instrument', 'out', '--out-dir', 'out', '--runtime', PROBES).status, 0);
+    assert.deepEqual(snapshot(join(dir, 'out')), first);
+  });
+
+  it('honours --include and --exclude, and says why a file was left alone', () => {
+    const dir = makeTree();
+    const result = causeway(
+      dir,
+      'instrument',
+      'app',
+      '--out-dir',
+      'out',
+      '--include',
+      'lib/**',
+      '--exclude',
+      '**/*.cjs',
+      '--exclude',
+      '**/broken.js',
+      '--runtime',
+      PROBES,
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^Instrumented 1 file into out\/: /m);
+    assert.match(result.stdout, /^ {2}main\.ts: not matched by --include \(copied unchanged\)$/m);
+    assert.match(
+      result.stdout,
+      /^ {2}lib\/label\.cjs: excluded by --exclude \*\*\/\*\.cjs \(copied unchanged\)$/m,
+    );
+    assert.equal(readFileSync(join(dir, 'out', 'main.ts'), 'utf8'), TREE['main.ts']);
+    assert.equal(existsSync(join(dir, 'out', 'main.ts.map')), false);
+  });
+
+  it('refuses a missing directory and a bad --accesses with usage errors', () => {
+    const dir = makeTree();
+    const missing = causeway(dir, 'instrument', 'nope');
+    assert.equal(missing.status, ExitCode.Usage);
+    assert.match(missing.stderr, /^causeway: instrument: nope is not a directory/);
+    const bad = causeway(dir, 'instrument', 'app', '--accesses', 'some');
+    assert.equal(bad.status, ExitCode.Usage);
+    assert.match(bad.stderr, /--accesses must be all, writes or off/);
+    assert.match(causeway(dir, 'instrument', '--help').stdout, /^Usage: causeway instrument <dir>/);
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * Outgoing HTTP requests, from the channels Node publishes: `http.client.request.created`,
+ * `http.client.response.finish` (published when the response's headers arrive) and
+ * `http.client.request.error` for `http.request`/`https.request`; `undici:request:create`,
+ * `undici:request:headers` and `undici:request:error` for the global `fetch`. Both creation
+ * channels fire synchronously inside the call that sends the request, so the current task is the
+ * sender's.
+ *
+ * A request's timeout shows differently in each: `http.request` emits 'timeout' (and the
+ * application then usually destroys the request), so a 'timeout' listener marks the exchange;
+ * undici's timeout errors carry `UND_ERR_*_TIMEOUT` codes, and an `AbortSignal.timeout()` aborts
+ * with a `TimeoutError`.
+ */
+
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
+import { BATCH_CONTENT_TYPE } from '@causeway/server/wire-format';
+import type { Recorder } from '../runtime/recorder.ts';
+import { guarded, interceptorFailed } from './guard.ts';
+import type { RecordingIdentity } from './index.ts';
+import { CAUSEWAY_TRACE, causewayTraceHeader, TRACEPARENT, traceparentHeader } from './propagation.ts';
+
+interface ClientExchange {
+  id: number;
+  start: number;
+  timedOut: boolean;
+  ended: boolean;
+}
+
+/** The fields of undici's request object the interceptor reads. */
+interface UndiciRequest {
+  method?: unknown;
+  origin?: unknown;
+  path?: unknown;
+  /** Name, value, name, value, ... */
+  headers?: unknown;
+  addHeader?: (name: string, value: string) => unknown;
+}
+
+export const CLIENT_CHANNELS = {
+  httpCreated: 'http.client.request.created',
+  httpResponse: 'http.client.response.finish',
+  httpError: 'http.client.request.error',
+  undiciCreate: 'undici:request:create',
+  undiciHeaders: 'undici:request:headers',
+  undiciError: 'undici:request:error',
+} as const;
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/** What an error is called in records: its code when it has one, else its name. */
+export function errorName(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return 'Error';
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (typeof code === 'string' && code !== '') return code;
+  return typeof name === 'string' && name !== '' ? name : 'Error';
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = errorName(error);
+  return TIMEOUT_CODES.has(name) || name === 'TimeoutError';
+}
+
+/** Does an undici request carry the wire format's content type (runtime/transport.ts sends it)? */
+function isCausewayBatch(headers: unknown): boolean {
+  if (!Array.isArray(headers)) return false;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (String(headers[i]).toLowerCase() === 'content-type') {
+      return String(headers[i + 1]).startsWith(BATCH_CONTENT_TYPE);
+    }
+  }
+  return false;
+}
+
+/** origin + path without the query (it often carries tokens). */
+function urlOf(origin: string, path: string): string {
+  const query = path.indexOf('?');
+  return origin + (query < 0 ? path : path.slice(0, query));
+}
+
+/** Subscribes the client interceptor; returns what unsubscribes it. */
+export function installHttpClient(recorder: Recorder, identity: RecordingIdentity | null = null): () => void {
+  const exchanges = new WeakMap<object, ClientExchange>();
+
+  function begin(request: object, method: string, url: string): ClientExchange {
+    const id = recorder.exchange();
+    const methodId = recorder.strings.valueOf(method);
+    recorder.exchangeStep(EventKind.HttpClientRequest, 0, methodId, recorder.strings.valueOf(url), id, false);
+    const exchange = { id, start: recorder.now(), timedOut: false, ended: false };
+    exchanges.set(request, exchange);
+    return exchange;
+  }
+
+  function respond(request: object, status: number): void {
+    const exchange = exchanges.get(request);
+    if (exchange === undefined || exchange.ended) return;
+    exchange.ended = true;
+    const duration = recorder.now() - exchange.start;
+    recorder.exchangeStep(EventKind.HttpClientResponse, 0, exchange.id, status, duration, true);
+  }
+
+  function fail(request: object, error: unknown): void {
+    const exchange = exchanges.get(request);
+    if (exchange === undefined || exchange.ended) return;
+    exchange.ended = true;
+    const flags = exchange.timedOut || isTimeout(error) ? ExchangeFlag.Timeout : 0;
+    const duration = recorder.now() - exchange.start;
+    const name = recorder.strings.valueOf(errorName(error));
+    recorder.exchangeStep(EventKind.HttpClientError, flags, exchange.id, name, duration, true);
+  }
+
+  const onTimeout = guarded('http client', function (this: ClientRequest) {
+    const exchange = exchanges.get(this);
+    if (exchange !== undefined) exchange.timedOut = true;
+  });
+
+  const onHttpCreated = guarded('http client', (message: unknown) => {
+    const { request } = message as { request: ClientRequest };
+    // The Host header carries the port when it is not the default; ClientRequest does not.
+    const host = request.getHeader('host');
+    const origin = `${request.protocol}//${typeof host === 'string' ? host : request.host}`;
+    const { id } = begin(request, request.method, urlOf(origin, request.path));
+    request.once('timeout', onTimeout);
+    if (identity !== null) {
+      try {
+        if (!request.hasHeader(TRACEPARENT)) {
+          request.setHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+        }
+        if (!request.hasHeader(CAUSEWAY_TRACE)) {
+          request.setHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));
+        }
+      } catch (error) {
+        // Headers already sent (a request flushed in its constructor): it goes without them.
+        interceptorFailed('http client', error);
+      }
+    }
+  });
+  const onHttpResponse = guarded('http client', (message: unknown) => {
+    const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
+    respond(request, response.statusCode ?? 0);
+  });
+  const onHttpError = guarded('http client', (message: unknown) => {
+    const { request, error } = message as { request: ClientRequest; error: unknown };
+    fail(request, error);
+  });
+
+  const onUndiciCreate = guarded('fetch', (message: unknown) => {
+    const { request } = message as { request: UndiciRequest };
+    const { method, origin, path } = request;
+    if (typeof origin !== 'string' || typeof path !== 'string') return;
+    // Causeway's own batches to its server are not the application's traffic: recording them
+    // would add records to the trace while it is being sent.
+    if (isCausewayBatch(request.headers)) return;
+    const { id } = begin(request, typeof method === 'string' ? method : 'GET', urlOf(origin, path));
+    if (identity !== null && typeof request.addHeader === 'function') {
+      const headers = Array.isArray(request.headers) ? request.headers : [];
+      const has = (name: string) =>
+        headers.some((value, i) => i % 2 === 0 && String(value).toLowerCase() === name);
+      if (!has(TRACEPARENT)) {
+        request.addHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+      }
+      if (!has(CAUSEWAY_TRACE)) {
+        request.addHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));
+      }
+    }
+  });
+  const onUndiciHeaders = guarded('fetch', (message: unknown) => {
+    const { request, response } = message as { request: object; response: { statusCode?: unknown } };
+    respond(request, typeof response.statusCode === 'number' ? response.statusCode : 0);
+  });
+  const onUndiciError = guarded('fetch', (message: unknown) => {
+    const { request, error } = message as { request: object; error: unknown };
+    fail(request, error);
+  });
+
+  const subscriptions: [string, (message: unknown, name: string | symbol) => void][] = [
+    [CLIENT_CHANNELS.httpCreated, onHttpCreated],
+    [CLIENT_CHANNELS.httpResponse, onHttpResponse],
+    [CLIENT_CHANNELS.httpError, onHttpError],
+    [CLIENT_CHANNELS.undiciCreate, onUndiciCreate],
+    [CLIENT_CHANNELS.undiciHeaders, onUndiciHeaders],
+    [CLIENT_CHANNELS.undiciError, onUndiciError],
+  ];
+  for (const [name, fn] of subscriptions) subscribe(name, fn);
+  return () => {
+    for (const [name, fn] of subscriptions) unsubscribe(name, fn);
+  };
+}

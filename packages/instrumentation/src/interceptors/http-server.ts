@@ -1,0 +1,144 @@
+/**
+ * Incoming HTTP requests (node:http and node:https servers, so also Express and Fastify, which
+ * run on them), from the channels Node publishes: `http.server.request.start` fires just before
+ * the server emits 'request', so the task it starts is the one the application's handler runs
+ * in; `http.server.response.finish` ends the exchange. A response whose connection closes first
+ * ends as Failed (from its 'close' event, which no channel reports).
+ *
+ * Routes: Fastify publishes the matched route on its `fastify.request.handler` TracingChannel;
+ * Express publishes nothing, but leaves the matched route on the request (`req.route`,
+ * `req.baseUrl`), read when the response ends. Plain node:http has no routes.
+ */
+
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
+import { InstrumentationErrorCode, warn } from '../errors.ts';
+import type { Recorder } from '../runtime/recorder.ts';
+import { guarded } from './guard.ts';
+import { CAUSEWAY_TRACE, type Received, readPropagation, TRACEPARENT } from './propagation.ts';
+
+interface ServerExchange {
+  task: number;
+  start: number;
+  /** The route pattern a framework published, if any. */
+  route: string | null;
+  ended: boolean;
+}
+
+interface RequestMessage {
+  request: IncomingMessage;
+  response: ServerResponse;
+}
+
+interface FastifyHandlerMessage {
+  request?: { raw?: IncomingMessage };
+  route?: { url?: unknown };
+}
+
+/** What Express 5 leaves on a request it routed. */
+interface ExpressRequest {
+  route?: { path?: unknown };
+  baseUrl?: unknown;
+}
+
+export const SERVER_CHANNELS = {
+  requestStart: 'http.server.request.start',
+  responseFinish: 'http.server.response.finish',
+  fastifyHandlerStart: 'tracing:fastify.request.handler:start',
+} as const;
+
+/** The request target without its query, which often carries tokens. */
+export function pathOf(target: string): string {
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
+function expressRoute(request: IncomingMessage): string | null {
+  const routed = request as IncomingMessage & ExpressRequest;
+  const path = routed.route?.path;
+  if (typeof path !== 'string') return null;
+  return typeof routed.baseUrl === 'string' ? routed.baseUrl + path : path;
+}
+
+let malformedHeaders = 0;
+
+/** Requests whose propagation headers were malformed and ignored, since the process started. */
+export function malformedPropagationHeaders(): number {
+  return malformedHeaders;
+}
+
+/** Writes the MessageReceived record of the request task just begun. */
+function recordReceived(recorder: Recorder, received: NonNullable<Received>): void {
+  if ('malformed' in received) {
+    malformedHeaders++;
+    warn(
+      InstrumentationErrorCode.PROBE_INPUT,
+      `ignored a malformed or oversized ${received.malformed} header of an incoming request (see docs/propagation.md); later ones are only counted`,
+    );
+    recorder.exchangeStep(EventKind.MessageReceived, ExchangeFlag.Malformed, 0, 0, 0, false);
+    return;
+  }
+  const { traceId, stream, exchange } = received.sender;
+  recorder.exchangeStep(
+    EventKind.MessageReceived,
+    0,
+    recorder.strings.valueOf(traceId),
+    exchange,
+    stream,
+    false,
+  );
+}
+
+/** Subscribes the server interceptor; returns what unsubscribes it. */
+export function installHttpServer(recorder: Recorder): () => void {
+  const exchanges = new WeakMap<IncomingMessage, ServerExchange>();
+
+  function end(request: IncomingMessage, response: ServerResponse, flags: number): void {
+    const exchange = exchanges.get(request);
+    if (exchange === undefined || exchange.ended) return;
+    exchange.ended = true;
+    const route = exchange.route ?? expressRoute(request);
+    if (route !== null) {
+      recorder.exchangeStep(EventKind.HttpRoute, 0, exchange.task, recorder.strings.valueOf(route), 0, false);
+    }
+    const duration = recorder.now() - exchange.start;
+    recorder.exchangeStep(EventKind.HttpResponse, flags, exchange.task, response.statusCode, duration, true);
+  }
+
+  const onClose = guarded('http server', function (this: ServerResponse) {
+    if (!this.writableFinished) end(this.req, this, ExchangeFlag.Failed);
+  });
+
+  const onRequestStart = guarded('http server', (message: unknown) => {
+    const { request, response } = message as RequestMessage;
+    const start = recorder.now();
+    const task = recorder.beginRequest(request.method ?? '', pathOf(request.url ?? ''), start);
+    exchanges.set(request, { task, start, route: null, ended: false });
+    const headers = request.headers;
+    const received = readPropagation(headers[CAUSEWAY_TRACE], headers[TRACEPARENT]);
+    if (received !== null) recordReceived(recorder, received);
+    response.once('close', onClose);
+  });
+
+  const onResponseFinish = guarded('http server', (message: unknown) => {
+    const { request, response } = message as RequestMessage;
+    end(request, response, 0);
+  });
+
+  const onFastifyHandler = guarded('fastify', (message: unknown) => {
+    const { request, route } = message as FastifyHandlerMessage;
+    const raw = request?.raw;
+    const exchange = raw === undefined ? undefined : exchanges.get(raw);
+    if (exchange !== undefined && typeof route?.url === 'string') exchange.route = route.url;
+  });
+
+  subscribe(SERVER_CHANNELS.requestStart, onRequestStart);
+  subscribe(SERVER_CHANNELS.responseFinish, onResponseFinish);
+  subscribe(SERVER_CHANNELS.fastifyHandlerStart, onFastifyHandler);
+  return () => {
+    unsubscribe(SERVER_CHANNELS.requestStart, onRequestStart);
+    unsubscribe(SERVER_CHANNELS.responseFinish, onResponseFinish);
+    unsubscribe(SERVER_CHANNELS.fastifyHandlerStart, onFastifyHandler);
+  };
+}

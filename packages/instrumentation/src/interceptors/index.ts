@@ -1,0 +1,31 @@
+/**
+ * The interceptors: what records HTTP exchanges and database queries without user code
+ * (docs/instrumentation.md, "Interceptors"). register.ts installs the ones CAUSEWAY_INTERCEPTORS
+ * selects; each returns what uninstalls it, for tests.
+ */
+
+import type { InterceptorName } from '../config.ts';
+import type { Recorder } from '../runtime/recorder.ts';
+import { installHttpClient } from './http-client.ts';
+import { installHttpServer } from './http-server.ts';
+import { installPg } from './pg.ts';
+
+/** Who is recording: what outgoing requests' propagation headers name. */
+export interface RecordingIdentity {
+  traceId: string;
+  stream: number;
+}
+
+export function installInterceptors(
+  recorder: Recorder,
+  names: ReadonlySet<InterceptorName>,
+  identity: RecordingIdentity | null,
+): () => void {
+  const uninstall: (() => void)[] = [];
+  if (names.has('server')) uninstall.push(installHttpServer(recorder));
+  if (names.has('client')) uninstall.push(installHttpClient(recorder, identity));
+  if (names.has('pg')) uninstall.push(installPg(recorder));
+  return () => {
+    for (const undo of uninstall) undo();
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The propagation headers (docs/propagation.md is the contract; this module writes and reads
+ * them): `traceparent` (W3C Trace Context) and `x-causeway-trace`, which name the sender's
+ * recording, stream and exchange. Readers validate exactly and bound the length: a header from
+ * the network is untrusted input.
+ */
+
+export const TRACEPARENT = 'traceparent';
+export const CAUSEWAY_TRACE = 'x-causeway-trace';
+export const PROPAGATION_VERSION = 1;
+/** Longest header value read; longer ones are malformed. */
+export const MAX_HEADER_LENGTH = 128;
+
+const MAX_U32 = 0xffff_ffff;
+const CAUSEWAY_FORMAT = /^1-([0-9a-f]{32})-(\d{1,10})-(\d{1,10})$/;
+const TRACEPARENT_FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const ZERO_TRACE = '0'.repeat(32);
+
+/** Where a request was sent from. */
+export interface Sender {
+  traceId: string;
+  /** 0 when only a traceparent came. */
+  stream: number;
+  exchange: number;
+}
+
+/** The outcome of reading the headers of a request. */
+export type Received = { sender: Sender } | { malformed: string } | null;
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+export function causewayTraceHeader(traceId: string, stream: number, exchange: number): string {
+  return `${PROPAGATION_VERSION}-${traceId}-${stream}-${exchange}`;
+}
+
+export function traceparentHeader(traceId: string, stream: number, exchange: number): string {
+  return `00-${traceId}-${hex8(stream)}${hex8(exchange)}-01`;
+}
+
+/** Reads a request's propagation headers (as Node gives them: a string, an array, or absent). */
+export function readPropagation(causeway: unknown, traceparent: unknown): Received {
+  if (causeway !== undefined) {
+    const value = typeof causeway === 'string' ? causeway : null;
+    if (value === null || value.length > MAX_HEADER_LENGTH) return { malformed: CAUSEWAY_TRACE };
+    const match = CAUSEWAY_FORMAT.exec(value);
+    const stream = Number(match?.[2]);
+    const exchange = Number(match?.[3]);
+    if (match === null || stream > MAX_U32 || exchange > MAX_U32 || match[1] === ZERO_TRACE) {
+      return { malformed: CAUSEWAY_TRACE };
+    }
+    return { sender: { traceId: match[1] as string, stream, exchange } };
+  }
+  if (traceparent !== undefined) {
+    const value = typeof traceparent === 'string' ? traceparent : null;
+    if (value === null || value.length > MAX_HEADER_LENGTH) return { malformed: TRACEPARENT };
+    const match = TRACEPARENT_FORMAT.exec(value);
+    if (match === null || match[1] === ZERO_TRACE || match[2] === '0'.repeat(16))
+      return { malformed: TRACEPARENT };
+    return { sender: { traceId: match[1] as string, stream: 0, exchange: 0 } };
+  }
+  return null;
+}

@@ -1,0 +1,143 @@
+// End to end, the walkthrough of examples/express-banking: start the bank instrumented, fire
+// concurrent transfers with its test-race script, stop it, and ask the core what went wrong.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { buildTraceReport, type FindingReport, loadTraceFile } from '@causeway/core';
+
+const EXAMPLE = fileURLToPath(new URL('../examples/express-banking/', import.meta.url));
+const run = promisify(execFile);
+
+interface Bank {
+  url: string;
+  process: ChildProcess;
+  traceFile: string;
+}
+
+async function startBank(args: string[]): Promise<Bank> {
+  const traceFile = join(mkdtempSync(join(tmpdir(), 'causeway-bank-')), 'bank.cwtrace');
+  const bank = spawn(
+    process.execPath,
+    ['--import', '@causeway/instrumentation/register', 'src/server.ts', '--port', '0', ...args],
+    {
+      cwd: EXAMPLE,
+      env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  bank.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    bank.stdout?.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    bank.once('exit', (code) => reject(new Error(`the bank exited (${code}) before listening:\n${output}`)));
+  });
+  return { url, process: bank, traceFile };
+}
+
+async function stopBank(bank: Bank): Promise<void> {
+  const exited = once(bank.process, 'exit');
+  bank.process.kill('SIGTERM');
+  const [code] = await exited;
+  assert.equal(code, 0, 'the bank stops cleanly on SIGTERM');
+}
+
+/** Runs the walkthrough against a fresh bank and returns test-race's output and the findings. */
+async function walkthrough(args: string[]): Promise<{ said: string; findings: FindingReport[] }> {
+  const bank = await startBank(args);
+  try {
+    const { stdout } = await run(process.execPath, ['test-race.ts', '--url', bank.url, '--transfers', '10'], {
+      cwd: EXAMPLE,
+    });
+    await stopBank(bank);
+    const loaded = loadTraceFile(bank.traceFile);
+    try {
+      return { said: stdout, findings: buildTraceReport(bank.traceFile, loaded).findings };
+    } finally {
+      loaded.trace.dispose();
+    }
+  } finally {
+    bank.process.kill('SIGKILL');
+  }
+}
+
+describe('express-banking', () => {
+  it('a slow shipping partner times an order out: the cascade is rooted in the shipping await, and finalizeOrder never ran', async () => {
+    const bank = await startBank([]);
+    let report: ReturnType<typeof buildTraceReport>;
+    try {
+      const ok = await fetch(`${bank.url}/orders/1/process`, { method: 'POST' });
+      assert.equal(ok.status, 200);
+      const slow = await fetch(`${bank.url}/orders/2/process?shippingMs=500`, { method: 'POST' });
+      assert.equal(slow.status, 504);
+      assert.match(((await slow.json()) as { error: string }).error, /shipping did not answer for order '2'/);
+      await stopBank(bank);
+      const loaded = loadTraceFile(bank.traceFile);
+      report = buildTraceReport(bank.traceFile, loaded);
+      loaded.trace.dispose();
+    } finally {
+      bank.process.kill('SIGKILL');
+    }
+    assert.equal(report.failures.length, 1, JSON.stringify(report.failures.map((f) => f.story)));
+    const [failure] = report.failures;
+    const names = failure?.calls.map((call) => call.function?.functionName);
+    assert.deepEqual(names?.slice(0, 2), ['OrderService.scheduleShipping', 'OrderService.processOrder']);
+    const [root, processOrder] = failure?.calls ?? [];
+    assert.equal(root?.rejectedAt?.file, 'src/orders.ts');
+    assert.ok(
+      (root?.waitedMs ?? 0) >= 90,
+      `the shipping await waited ${root?.waitedMs} ms, about the 100 ms deadline`,
+    );
+    assert.deepEqual(
+      processOrder?.neverCalled.map((site) => site.functionName),
+      ['OrderService.finalizeOrder'],
+    );
+    assert.match(failure?.story ?? '', /never called OrderService\.finalizeOrder/);
+  });
+
+  it('racy transfers lose money, and Causeway names the lost update on the balance with both sites', async () => {
+    const { said, findings } = await walkthrough([]);
+    assert.match(said, /carol should have received 100 but received \d+: \d+ went missing/);
+
+    const lost = findings.filter((f) => f.class === 'lost-update');
+    assert.ok(lost.length >= 1, `no lost update among ${findings.map((f) => f.class).join(', ')}`);
+    // A balance read once, then written from that stale read after another transfer wrote it.
+    const stale = lost.find((f) => {
+      const [read, , second] = f.accesses;
+      return Math.abs(Number(second?.value) - Number(read?.value)) === 10;
+    });
+    assert.ok(stale, JSON.stringify(lost.map((f) => f.story)));
+    assert.equal(stale.evidence, 'observed');
+    assert.equal(stale.location.property, '.balance');
+    const [read, remote, second] = stale.accesses;
+    assert.deepEqual([read?.kind, remote?.kind, second?.kind], ['read', 'write', 'write']);
+    assert.equal(read?.site?.functionName, 'MemoryAccountStore.find');
+    assert.equal(remote?.site?.functionName, 'MemoryAccountStore.save');
+    assert.equal(second?.site?.functionName, 'MemoryAccountStore.save');
+    assert.notEqual(read?.task, remote?.task);
+    assert.match(stale.recommendation, /atomic/);
+  });
+
+  it('atomic transfers keep every cent, and no atomicity violation or write-write race is reported', async () => {
+    const { said, findings } = await walkthrough(['--fixed']);
+    assert.match(said, /every transfer arrived: no money went missing/);
+    // What remains are read-write pairs: a balance read (GET /accounts, or an update's check) in one
+    // request while another request updates it, which is order-dependent but loses nothing.
+    assert.deepEqual(
+      findings.filter((f) => f.class !== 'read-write').map((f) => f.story),
+      [],
+    );
+  });
+});
