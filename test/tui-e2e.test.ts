@@ -52,7 +52,7 @@ describe('causeway tui in a terminal', {
     try {
       let text = await showing(/\d+ findings/);
       assert.match(text, /Timeline · \d+ events/);
-      assert.match(text, /Lost update on obj#\d+\.balance/);
+      assert.match(text, /Lost update on object #\d+ \.balance/);
       // Ink reads keys once its first frame is up; give it a moment before typing.
       await sleep(300);
 

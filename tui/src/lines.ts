@@ -129,7 +129,7 @@ export function findingLines(
     const times = finding.occurrences > 1 ? ` · ${finding.occurrences} times` : '';
     const mark = selected.includes(number) ? '▶ ' : '';
     lines.push(
-      `${mark}${number}. ${finding.title} on obj#${finding.location.objectId}${finding.location.property}${times} · ${describeEvidence(finding.evidence)}`,
+      `${mark}${number}. ${finding.title} on ${finding.location.name}${times} · ${finding.severity} severity · ${describeEvidence(finding.evidence)}`,
     );
     lines.push(...wrap(finding.story, width - 3).map((line) => `   ${line}`));
     if (full) {

@@ -131,9 +131,12 @@ describe('pane lines', () => {
       recommendation: `fix ${n}`,
     });
     const lines = findingLines([finding(1), finding(2)], [2], 80, false);
-    assert.match(lines[0] ?? '', /^▶ 2\. Write-write race on obj#2\.x · the two tasks were concurrent/);
+    assert.match(
+      lines[0] ?? '',
+      /^▶ 2\. Write-write race on object #2 \.x · medium severity · the two tasks were concurrent/,
+    );
     assert.equal(lines[1], '   story 2');
-    assert.match(lines[2] ?? '', /^1\. Write-write race on obj#1\.x/);
+    assert.match(lines[2] ?? '', /^1\. Write-write race on object #1 \.x/);
     assert.ok(!lines.some((line) => line.includes('fix:')));
     assert.ok(findingLines([finding(1)], [], 80, true).includes('   fix: fix 1'));
     assert.match(findingLines([], [], 80, false)[0] ?? '', /^none/);

@@ -40,7 +40,7 @@ describe('the TUI, rendered', () => {
       assert.match(frame, /Causes/);
       assert.match(frame, /Details \(Enter\)/);
       assert.match(frame, /Findings \(\d+\)/);
-      assert.match(frame, /Lost update on obj#\d+\.balance/);
+      assert.match(frame, /Lost update on object #\d+ \.balance · 2 times · high severity/);
       assert.match(frame, /▶ +0 +#0 task-begin/);
 
       app.stdin.write('jj');
