@@ -5,7 +5,13 @@
  */
 
 import { describeEvidence, type FindingReport, type LocationState, siteLocation } from '@causeway/core';
-import { type CausalView, describeEvent, type EventDetails, type TaskSummary } from './trace-model.ts';
+import {
+  accessTarget,
+  type CausalView,
+  describeEvent,
+  type EventDetails,
+  type TaskSummary,
+} from './trace-model.ts';
 
 function ms(value: number | null): string {
   return value === null ? 'time unknown' : `+${value.toFixed(2)} ms`;
@@ -49,9 +55,7 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
   }
   if (event.access !== null) {
     const { access } = event;
-    lines.push(
-      `${access.kind} obj#${access.objectId}${access.property}: ${access.value ?? '(value not captured)'}`,
-    );
+    lines.push(`${access.kind} ${accessTarget(event)}: ${access.value ?? '(value not captured)'}`);
   } else {
     lines.push(`what: ${describeEvent(event) || event.kindName}`);
   }

@@ -22,6 +22,7 @@ import {
   type TraceFile,
   type TraceStats,
 } from '@causeway/core';
+import { DB_SITE_FILE } from '@causeway/core/event-format';
 import type { SourceLines } from './source-lines.ts';
 import type { RowSet } from './state.ts';
 
@@ -351,11 +352,27 @@ function shortFile(file: string): string {
   return slash < 0 ? file : file.slice(slash + 1);
 }
 
+/**
+ * What an access touched, briefly: `obj#1.balance`, or for the PostgreSQL interceptor's accesses
+ * (their sites name the table) the row, `row accounts["42"]`, as the findings name it.
+ */
+export function accessTarget(event: TraceEvent): string {
+  const { access, site } = event;
+  if (access === null) return '';
+  if (site?.file === DB_SITE_FILE) {
+    const key = access.property.startsWith('.')
+      ? `[${JSON.stringify(access.property.slice(1))}]`
+      : access.property;
+    return `row ${site.name}${key}`;
+  }
+  return `obj#${access.objectId}${access.property}`;
+}
+
 /** The part of a row after its kind: the access, or the function and invocation. */
 export function describeEvent(event: TraceEvent): string {
   const { access, site } = event;
   if (access !== null) {
-    const target = `obj#${access.objectId}${access.property}`;
+    const target = accessTarget(event);
     const value = access.value ?? '?';
     switch (access.kind) {
       case 'read':

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FindingReport, LocationState } from '@causeway/core';
+import type { FindingReport, LocationState, TraceEvent } from '@causeway/core';
+import { DB_SITE_FILE } from '@causeway/core/event-format';
 import { layout, MIN_COLUMNS } from '../src/layout.ts';
 import { causalLines, describeClock, findingLines, HELP_LINES, timeTravelLines, wrap } from '../src/lines.ts';
+import { accessTarget, describeEvent } from '../src/trace-model.ts';
 
 describe('layout', () => {
   it('divides 80x24 into a timeline of 17 rows, side panes and 4 lines of findings', () => {
@@ -140,5 +142,28 @@ describe('pane lines', () => {
     assert.ok(!lines.some((line) => line.includes('fix:')));
     assert.ok(findingLines([finding(1)], [], 80, true).includes('   fix: fix 1'));
     assert.match(findingLines([], [], 80, false)[0] ?? '', /^none/);
+  });
+});
+
+describe('event text', () => {
+  const event = (file: string, name: string, property: string): TraceEvent => ({
+    index: 4,
+    stream: 1,
+    seq: 4,
+    kind: 8,
+    kindName: 'write',
+    flags: 0,
+    task: 2,
+    site: { id: 3, kind: 4, kindName: 'write', file, line: 1, column: 1, functionName: 'f', name },
+    timeMs: null,
+    invocation: null,
+    access: { kind: 'write', objectId: 7, keyId: 1, property, valueTag: 1, value: '70' },
+  });
+
+  it('names an object property, or a database row as the findings do', () => {
+    assert.equal(accessTarget(event('src/a.ts', 'balance', '.balance')), 'obj#7.balance');
+    assert.equal(describeEvent(event('src/a.ts', 'balance', '.balance')), 'obj#7.balance ← 70');
+    assert.equal(accessTarget(event(DB_SITE_FILE, 'accounts', '.42')), 'row accounts["42"]');
+    assert.equal(accessTarget(event(DB_SITE_FILE, 'accounts', '[3]')), 'row accounts[3]');
   });
 });
