@@ -130,8 +130,8 @@ async function measure(path: string, events: number): Promise<Figures> {
 
 /**
  * First paint as a user sees it: from starting `causeway tui <file>` in a tmux terminal to the
- * timeline on its screen (node's start and the imports included), polled every 10 ms. null when
- * tmux is not installed.
+ * timeline on its screen (node's start and the imports included, with Node's code cache filled by
+ * an earlier start), polled every 10 ms. null when tmux is not installed.
  */
 async function firstPaintInTerminal(path: string): Promise<number | null> {
   if (spawnSync('tmux', ['-V']).status !== 0) return null;
@@ -179,6 +179,8 @@ try {
   for (const size of sizes) {
     const path = join(dir, `${size}.cwtrace`);
     const events = writeSyntheticTrace(path, { events: size, racyEvery: 50 });
+    // The first start fills Node's code cache (causeway tui enables it); time starts after it.
+    if (size === sizes[0]) await firstPaintInTerminal(path);
     results.push({ ...(await measure(path, events)), terminalPaintMs: await firstPaintInTerminal(path) });
   }
   const [small, large] = results as [Figures & ShellPaint, Figures & ShellPaint];

@@ -1,5 +1,6 @@
 /** `causeway tui [trace-file]`: the terminal UI over recorded traces. */
 
+import { enableCompileCache } from 'node:module';
 import { CausewayError } from '@causeway/core/errors';
 import { parseCommandArgs } from '../args.ts';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -55,6 +56,10 @@ export async function tui(args: string[], io: Io): Promise<number> {
   // React's development build checks every element and halves the frame rate; this is an
   // application, not a component under development. Set before React is first imported.
   process.env.NODE_ENV ??= 'production';
+  // Node's on-disk code cache (in the temporary folder, or NODE_COMPILE_CACHE; off with
+  // NODE_DISABLE_COMPILE_CACHE=1) halves loading Ink, React and the core on every start after the
+  // first, most of the time to the first frame (docs/benchmarks.md).
+  enableCompileCache();
   // Loaded here, not at the CLI's start: Ink and React are only needed by this command.
   const { FileTraceSource, runTui } = await import('@causeway/tui');
   const source = new FileTraceSource({ file });
