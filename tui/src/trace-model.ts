@@ -10,6 +10,7 @@ import {
   CausalTrace,
   EDGE_KIND_NAMES,
   type EdgeKind,
+  EventKind,
   type FindingReport,
   type LocationState,
   RECORD_SIZE,
@@ -232,6 +233,27 @@ export class TraceModel {
     return contains(access.property, query) || (access.value !== null && contains(access.value, query));
   }
 
+  /**
+   * `matches`, cheaper over many events: whether a site matches is decided once per site, and
+   * only reads and writes whose site does not match are decoded (for their property and value).
+   */
+  #matcher(query: string): (index: number) => boolean {
+    const bySite = new Map<number, boolean>();
+    return (index) => {
+      const key = this.events.siteKeyAt(index);
+      let siteMatches = bySite.get(key);
+      if (siteMatches === undefined) {
+        const site = this.events.sites.lookup(Math.floor(key / 2 ** 32), key % 2 ** 32);
+        siteMatches = site !== null && (contains(site.functionName, query) || contains(site.file, query));
+        bySite.set(key, siteMatches);
+      }
+      if (siteMatches) return true;
+      const kind = this.events.kindAt(index);
+      if (kind !== EventKind.Read && kind !== EventKind.Write) return false;
+      return this.matches(index, query);
+    };
+  }
+
   summary(task: number): TaskSummary {
     const t = this.tasks[task] as Task;
     const site = this.events.sites.lookup(t.stream, t.beginSite);
@@ -322,10 +344,10 @@ export class TraceModel {
   }
 
   #find(query: string, from: number, direction: 1 | -1, count: number, eventAt: (row: number) => number) {
-    const needle = query.toLowerCase();
+    const matches = this.#matcher(query.toLowerCase());
     for (let step = 0; step < count; step++) {
       const row = (((from + step * direction) % count) + count) % count;
-      if (this.matches(eventAt(row), needle)) return row;
+      if (matches(eventAt(row))) return row;
     }
     return -1;
   }
