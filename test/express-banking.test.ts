@@ -3,17 +3,43 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { buildTraceReport, type FindingReport, loadTraceFile } from '@causeway/core';
+import { buildTraceReport, type FindingReport, loadTraceFile, type TaskReport } from '@causeway/core';
+import pg from 'pg';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/express-banking/', import.meta.url));
 const run = promisify(execFile);
+const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Why the PostgreSQL walkthrough cannot run here, or null when it can. */
+async function postgresAbsent(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return null;
+  } catch (error) {
+    return `no PostgreSQL at ${DATABASE_URL} (${(error as Error).message}): the PostgreSQL walkthrough is skipped`;
+  }
+}
+const noPostgres = await postgresAbsent();
+
+async function dropTable(table: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP TABLE IF EXISTS ${table}`);
+  } finally {
+    await client.end();
+  }
+}
 
 interface Bank {
   url: string;
@@ -55,7 +81,9 @@ async function stopBank(bank: Bank): Promise<void> {
 }
 
 /** Runs the walkthrough against a fresh bank and returns test-race's output and the findings. */
-async function walkthrough(args: string[]): Promise<{ said: string; findings: FindingReport[] }> {
+async function walkthrough(
+  args: string[],
+): Promise<{ said: string; findings: FindingReport[]; tasks: TaskReport[] }> {
   const bank = await startBank(args);
   try {
     const { stdout } = await run(process.execPath, ['test-race.ts', '--url', bank.url, '--transfers', '10'], {
@@ -64,7 +92,8 @@ async function walkthrough(args: string[]): Promise<{ said: string; findings: Fi
     await stopBank(bank);
     const loaded = loadTraceFile(bank.traceFile);
     try {
-      return { said: stdout, findings: buildTraceReport(bank.traceFile, loaded).findings };
+      const { findings, tasks } = buildTraceReport(bank.traceFile, loaded);
+      return { said: stdout, findings, tasks };
     } finally {
       loaded.trace.dispose();
     }
@@ -108,8 +137,12 @@ describe('express-banking', () => {
   });
 
   it('racy transfers lose money, and Causeway names the lost update on the balance with both sites', async () => {
-    const { said, findings } = await walkthrough([]);
+    const { said, findings, tasks } = await walkthrough([]);
     assert.match(said, /carol should have received 100 but received \d+: \d+ went missing/);
+    // Each transfer is a request task of its own (the interceptors), next to test-race's balance reads.
+    const requests = tasks.filter((task) => task.startedBy === 'request').map((task) => task.request);
+    assert.equal(requests.filter((request) => request === 'POST /transfers').length, 10);
+    assert.equal(requests.filter((request) => request === 'GET /accounts').length, 2);
 
     const lost = findings.filter((f) => f.class === 'lost-update');
     assert.ok(lost.length >= 1, `no lost update among ${findings.map((f) => f.class).join(', ')}`);
@@ -128,6 +161,10 @@ describe('express-banking', () => {
     assert.equal(second?.site?.functionName, 'MemoryAccountStore.save');
     assert.notEqual(read?.task, remote?.task);
     assert.match(stale.recommendation, /atomic/);
+    // Both transfers read the same balance; the lost write moved it by the amount of one transfer.
+    assert.equal(stale.lost?.read.value, read?.value);
+    assert.equal(Math.abs(stale.lost?.change ?? 0), 10);
+    assert.match(stale.story, /had read \d+ as well: its change of [+-]10 is what was lost\./);
   });
 
   it('atomic transfers keep every cent, and no atomicity violation or write-write race is reported', async () => {
@@ -140,4 +177,40 @@ describe('express-banking', () => {
       [],
     );
   });
+
+  describe('with PostgreSQL', { skip: noPostgres ?? false }, () => {
+    const table = `bank_e2e_${randomBytes(4).toString('hex')}`;
+    const postgres = ['--store', 'postgres', '--database-url', DATABASE_URL, '--table', table];
+    after(() => dropTable(table));
+
+    it('racy transfers lose money, and the lost update is about the database row', async () => {
+      const { said, findings } = await walkthrough(postgres);
+      assert.match(said, /went missing/);
+      const lost = findings.filter((f) => f.class === 'lost-update');
+      assert.ok(lost.length >= 1, `no lost update among ${findings.map((f) => f.class).join(', ')}`);
+      const row = lost.find((f) => f.location.name === `row ${table}["carol"]`);
+      assert.ok(row, JSON.stringify(lost.map((f) => f.location.name)));
+      assert.equal(row.evidence, 'observed');
+      const [read, remote, second] = row.accesses;
+      assert.deepEqual([read?.kind, remote?.kind, second?.kind], ['read', 'write', 'write']);
+      assert.match(
+        read?.site?.functionName ?? '',
+        new RegExp(`^SELECT id, owner, balance FROM ${table} WHERE id = \\$1`),
+      );
+      assert.match(
+        second?.site?.functionName ?? '',
+        new RegExp(`^UPDATE ${table} SET balance = \\$1 WHERE id = \\$2`),
+      );
+    });
+
+    it('atomic UPDATE ... SET balance = balance + $1 transfers keep every cent and report no race', async () => {
+      const { said, findings } = await walkthrough([...postgres, '--fixed']);
+      assert.match(said, /every transfer arrived: no money went missing/);
+      assert.deepEqual(
+        findings.filter((f) => f.class !== 'read-write').map((f) => f.story),
+        [],
+      );
+    });
+  });
+  it(`skips the PostgreSQL walkthrough: ${noPostgres}`, { skip: noPostgres ?? true }, () => {});
 });

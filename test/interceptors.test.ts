@@ -10,8 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildFindingReports, type LoadedTrace, loadTraceFile, SiteIndex, StringIndex } from '@causeway/core';
-import { decodeRecords, EventKind } from '@causeway/core/event-format';
+import {
+  buildFindingReports,
+  globalStream,
+  type LoadedTrace,
+  loadRecordings,
+  loadTraceFile,
+  SiteIndex,
+  StringIndex,
+} from '@causeway/core';
+import { decodeRecords, EdgeKind, EventKind } from '@causeway/core/event-format';
 import pg from 'pg';
 
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
@@ -84,14 +92,19 @@ describe('interceptors, end to end', () => {
     );
     // Both read 100: one withdrawal is lost.
     assert.deepEqual(answers.sort(), [70, 90]);
+    const relayed = (await (await fetch(`${app.base}/relay`)).json()) as Record<string, string>;
     await fetch(`${app.base}/shutdown`, { method: 'POST' });
     const { code, stderr } = await app.exited;
     assert.equal(code, 0, stderr);
 
     const loaded = loadTraceFile(tracePath);
     try {
+      // The app's own fetch carried headers naming this recording.
+      const traceId = loaded.file.meta.traceId;
+      assert.match(relayed.causeway ?? '', new RegExp(`^1-${traceId}-1-\\d+$`));
+      assert.match(relayed.traceparent ?? '', new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
       const requests = requestTasks(loaded);
-      assert.equal(requests.length, 3, 'two withdrawals and the shutdown');
+      assert.equal(requests.length, 5, 'two withdrawals, the relay, its echo and the shutdown');
       const lost = loaded.trace.findings().filter((f) => f.class === 'lost-update');
       assert.equal(
         lost.length,
@@ -105,6 +118,25 @@ describe('interceptors, end to end', () => {
       assert.equal(owners[0], owners[2]);
       assert.notEqual(owners[0], owners[1]);
       assert.ok(loaded.trace.concurrent(owners[0] as number, owners[1] as number));
+    } finally {
+      loaded.trace.dispose();
+    }
+  });
+
+  it('records no interceptor records with CAUSEWAY_INTERCEPTORS=off', async () => {
+    const tracePath = join(mkdtempSync(join(tmpdir(), 'causeway-intercept-')), 'off.cwtrace');
+    const app = await startApp('express-app.ts', tracePath, { CAUSEWAY_INTERCEPTORS: 'off' });
+    await fetch(`${app.base}/shutdown`, { method: 'POST' });
+    const { code, stderr } = await app.exited;
+    assert.equal(code, 0, stderr);
+    const loaded = loadTraceFile(tracePath);
+    try {
+      const kinds = loaded.file.events.flatMap((chunk) => decodeRecords(chunk.records).map((r) => r.kind));
+      assert.ok(kinds.includes(EventKind.FnEnter), 'the app itself is still recorded');
+      assert.deepEqual(
+        kinds.filter((kind) => kind >= EventKind.HttpRequest),
+        [],
+      );
     } finally {
       loaded.trace.dispose();
     }
@@ -179,6 +211,55 @@ describe('interceptors, end to end', () => {
     } finally {
       await admin.query(`DROP SCHEMA ${schema} CASCADE`);
       await admin.end();
+    }
+  });
+
+  it('joins two services’ recordings: each request handled downstream happens after the request that sent it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-intercept-'));
+    const paymentsTrace = join(dir, 'payments.cwtrace');
+    const ordersTrace = join(dir, 'orders.cwtrace');
+    const payments = await startApp('relay-service.ts', paymentsTrace);
+    const orders = await startApp('relay-service.ts', ordersTrace, { UPSTREAM: payments.base });
+    const answers = await Promise.all([1, 2].map(async () => (await fetch(`${orders.base}/call`)).text()));
+    assert.deepEqual(answers, ['called: worked', 'called: worked']);
+    for (const app of [orders, payments]) {
+      await fetch(`${app.base}/shutdown`, { method: 'POST' });
+      const { code, stderr } = await app.exited;
+      assert.equal(code, 0, stderr);
+    }
+
+    // Receivers first: the loader must still ingest the sender first to draw the edges.
+    const loaded = loadRecordings([paymentsTrace, ordersTrace]);
+    try {
+      assert.deepEqual(loaded.messages, { linked: 2, unlinked: 0 });
+      const { trace } = loaded;
+      const index = new Map(trace.tasks().map((task) => [`${task.stream}:${task.localId}`, task.index]));
+      /** Request tasks of file `file` whose target is `target`. */
+      const requests = (file: number, target: string): number[] => {
+        const strings = new StringIndex(loaded.files[file]?.strings ?? []);
+        return (loaded.files[file]?.events ?? []).flatMap((chunk) =>
+          decodeRecords(chunk.records)
+            .filter(
+              (r) =>
+                r.kind === EventKind.HttpRequest &&
+                strings.string(chunk.stream, Math.floor(r.a / 2 ** 32)) === target,
+            )
+            .map((r) => index.get(`${globalStream(file, chunk.stream)}:${r.task}`) as number),
+        );
+      };
+      const work = requests(0, '/work');
+      const calls = requests(1, '/call');
+      assert.equal(work.length, 2);
+      assert.equal(calls.length, 2);
+      // Each /work follows exactly one /call, the two /work are concurrent, and so are the /calls.
+      for (const handled of work) {
+        assert.equal(calls.filter((call) => trace.happensBefore(call, handled)).length, 1);
+      }
+      assert.ok(trace.concurrent(work[0] as number, work[1] as number));
+      assert.ok(trace.concurrent(calls[0] as number, calls[1] as number));
+      assert.equal(trace.edges().filter((edge) => edge.kind === EdgeKind.Message).length, 2);
+    } finally {
+      loaded.trace.dispose();
     }
   });
 });

@@ -1,4 +1,4 @@
-// `npm run example`: runs the tracer program instrumented, then analyzes the trace it wrote.
+// `npm run example:tracer`: runs the tracer program instrumented, then analyzes the trace it wrote.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';

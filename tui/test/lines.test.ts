@@ -131,6 +131,7 @@ describe('pane lines', () => {
       accesses: [],
       story: `story ${n}`,
       recommendation: `fix ${n}`,
+      lost: null,
     });
     const lines = findingLines([finding(1), finding(2)], [2], 80, false);
     assert.match(

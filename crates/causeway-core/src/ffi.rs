@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 
 use crate::findings::FindingReport;
-use crate::ids::{StreamId, TaskIx};
+use crate::ids::{LocalTaskId, StreamId, TaskIx};
 use crate::record::{DecodeError, Kind, FORMAT_VERSION, RECORD_SIZE};
 use crate::trace::{IngestError, Trace};
 
@@ -171,6 +171,28 @@ pub extern "C" fn cw_edges(handle: u32) -> i32 {
             result.extend_from_slice(&[edge.from.0, edge.to.0, edge.kind as u32]);
         }
         result.len() as i32
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
+/// Declares that HTTP request task `to_local` of `to_stream` (not ingested yet) handles a message
+/// sent by task `from_local` of `from_stream` (already ingested): see `Trace::expect_message`.
+/// Returns 1 if declared, 0 if not (unknown sender, receiver already ingested).
+#[no_mangle]
+pub extern "C" fn cw_expect_message(
+    handle: u32,
+    from_stream: u32,
+    from_local: u32,
+    to_stream: u32,
+    to_local: u32,
+) -> i32 {
+    with_trace(handle, |trace, _| {
+        i32::from(trace.expect_message(
+            StreamId(from_stream),
+            LocalTaskId(from_local),
+            StreamId(to_stream),
+            LocalTaskId(to_local),
+        ))
     })
     .unwrap_or(status::BAD_HANDLE)
 }

@@ -18,6 +18,10 @@ pub enum EdgeKind {
     /// The task is the stream's first (the program's start), the other an event-loop callback
     /// with no recorded cause: every such callback runs after the start has run to completion.
     Startup = 3,
+    /// The task sent a message (an HTTP request) whose handling, in another process, is the
+    /// other task. Declared by whoever loads several recordings into one trace
+    /// ([`crate::trace::Trace::expect_message`]).
+    Message = 4,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

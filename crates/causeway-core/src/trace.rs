@@ -87,6 +87,8 @@ pub struct Trace {
     /// Scratch list of a new task's causes, kept to avoid an allocation per task.
     causes: Vec<(TaskIx, EdgeKind)>,
     resolvers: Vec<TaskIx>,
+    /// Tasks not ingested yet, and the task whose message they handle (see `expect_message`).
+    messages: FastMap<(StreamId, LocalTaskId), TaskIx>,
 }
 
 impl Trace {
@@ -182,12 +184,15 @@ impl Trace {
                 }
             }
             // A task begun at a site is an event-loop callback whose scheduling was not recorded;
-            // a request's handling has no recorded cause in this stream either (message edges
-            // from the sender are not recorded yet). Whatever caused them, the event loop runs
-            // them after the program's start.
+            // a request's handling has no recorded cause in this stream either. Whatever caused
+            // them, the event loop runs them after the program's start. A request's sender, in
+            // another stream, may also have been declared (`expect_message`).
             Kind::TaskBegin | Kind::HttpRequest if rec.site != 0 || rec.kind == Kind::HttpRequest => {
                 if let Some(startup) = self.streams.get(&stream).and_then(|s| s.startup) {
                     self.causes.push((startup, EdgeKind::Startup));
+                }
+                if let Some(from) = self.messages.remove(&(stream, rec.task)) {
+                    self.causes.push((from, EdgeKind::Message));
                 }
             }
             Kind::TaskBegin => {}
@@ -210,6 +215,25 @@ impl Trace {
         });
         self.by_local.insert((stream, rec.task), task);
         task
+    }
+
+    /// Declares that the HTTP request task `to` of stream `to_stream`, not ingested yet, handles a
+    /// message sent by task `from_local` of `from_stream`, already ingested: when `to` begins,
+    /// it gets a message edge from the sender. Returns false (and declares nothing) when the
+    /// sender is not ingested or the receiver already is.
+    pub fn expect_message(
+        &mut self,
+        from_stream: StreamId,
+        from_local: LocalTaskId,
+        to_stream: StreamId,
+        to_local: LocalTaskId,
+    ) -> bool {
+        let Some(from) = self.task_by_local(from_stream, from_local) else { return false };
+        if self.by_local.contains_key(&(to_stream, to_local)) {
+            return false;
+        }
+        self.messages.insert((to_stream, to_local), from);
+        true
     }
 
     pub fn graph(&self) -> &CausalGraph {
@@ -425,6 +449,32 @@ mod tests {
             .filter(|f| f.key.class == FindingClass::LostUpdate)
             .collect();
         assert_eq!(lost.len(), 1);
+    }
+
+    #[test]
+    fn a_declared_message_orders_the_sender_before_the_request_it_sent() {
+        const CLIENT: StreamId = StreamId(1);
+        const SERVER: StreamId = StreamId(2);
+        let mut client = RecordWriter::new();
+        client.begin(1, 0.0);
+        client.record(Kind::HttpClientRequest, 0, 1, 0, 1 | (2 << 32), 7);
+        let mut server = RecordWriter::new();
+        server.begin(1, 0.0);
+        server.record(Kind::HttpRequest, 0, 2, 0, 1 | (2 << 32), 1.0f64.to_bits());
+        server.record(Kind::HttpRequest, 0, 3, 0, 1 | (2 << 32), 2.0f64.to_bits());
+        let mut trace = Trace::new();
+        trace.ingest(CLIENT, &client.bytes).unwrap();
+        assert!(!trace.expect_message(CLIENT, LocalTaskId(9), SERVER, LocalTaskId(2)), "no such sender");
+        assert!(trace.expect_message(CLIENT, LocalTaskId(1), SERVER, LocalTaskId(2)));
+        trace.ingest(SERVER, &server.bytes).unwrap();
+        assert!(!trace.expect_message(CLIENT, LocalTaskId(1), SERVER, LocalTaskId(3)), "already ingested");
+
+        let sender = trace.task_by_local(CLIENT, LocalTaskId(1)).unwrap();
+        let handler = trace.task_by_local(SERVER, LocalTaskId(2)).unwrap();
+        let other = trace.task_by_local(SERVER, LocalTaskId(3)).unwrap();
+        assert!(trace.graph().happens_before(sender, handler));
+        assert!(trace.graph().concurrent(sender, other));
+        assert_eq!(trace.edges().iter().filter(|e| e.kind == EdgeKind::Message).count(), 1);
     }
 
     #[test]

@@ -13,7 +13,10 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.PORT ?? '3000' },
     store: { type: 'string', default: 'memory' },
-    'database-url': { type: 'string', default: process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test' },
+    'database-url': {
+      type: 'string',
+      default: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    },
     table: { type: 'string', default: 'accounts' },
     fixed: { type: 'boolean', default: false },
     'shipping-ms': { type: 'string', default: String(DEFAULT_PARTNERS.shippingMs) },

@@ -109,7 +109,7 @@ describe('causeway analyze', () => {
     );
     assert.match(
       result.stdout,
-      /^ {5}T\+2\.00ms +first +task #2 +read \.balance = 100 +src\/bank\.ts:5:20 in withdraw\n {5}T\+3\.00ms +meanwhile +task #3 +wrote \.balance = 70 .*\n {5}T\+4\.00ms +then +task #4 +wrote \.balance = 50 /m,
+      /^ {5}T\+2\.00ms +first +task #2 +read object #1 \.balance = 100 +src\/bank\.ts:5:20 in withdraw\n {5}T\+3\.00ms +meanwhile +task #3 +wrote object #1 \.balance = 70 .*\n {5}T\+4\.00ms +then +task #4 +wrote object #1 \.balance = 50 /m,
     );
     assert.match(result.stdout, /^ {3}recommendation: Make the read-modify-write atomic/m);
   });

@@ -101,13 +101,15 @@ export interface FailureStep {
 }
 
 /** What kind of race a finding is (docs/detectors.md). */
-export type RaceClass =
-  | 'lost-update'
-  | 'inconsistent-read'
-  | 'intermediate-read'
-  | 'overwritten-write'
-  | 'write-write'
-  | 'read-write';
+export const RACE_CLASSES = [
+  'lost-update',
+  'inconsistent-read',
+  'intermediate-read',
+  'overwritten-write',
+  'write-write',
+  'read-write',
+] as const;
+export type RaceClass = (typeof RACE_CLASSES)[number];
 
 /**
  * Why Causeway believes a finding, most convincing first: the harmful interleaving of an atomicity
@@ -275,6 +277,18 @@ export class CausalTrace {
   /** Does task `a` happen strictly before task `b`? */
   happensBefore(a: number, b: number): boolean {
     return this.#call(this.#core.cw_happens_before(this.#live(), a, b)) === 1;
+  }
+
+  /**
+   * Declares that the HTTP request task `toLocal` of `toStream`, not ingested yet, handles a
+   * request sent by task `fromLocal` of `fromStream`, already ingested: when it is ingested it
+   * gets a message edge from the sender. Returns false when nothing was declared (the sender is
+   * unknown, or the receiver already ingested).
+   */
+  expectMessage(fromStream: number, fromLocal: number, toStream: number, toLocal: number): boolean {
+    return (
+      this.#call(this.#core.cw_expect_message(this.#live(), fromStream, fromLocal, toStream, toLocal)) === 1
+    );
   }
 
   /** Are `a` and `b` distinct tasks unordered by happens-before? */

@@ -11,7 +11,7 @@ export type {
   Task,
   TraceStats,
 } from './causal-trace.ts';
-export { CausalTrace } from './causal-trace.ts';
+export { CausalTrace, RACE_CLASSES } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
 export type { FailureCallReport, FailureReport } from './failure-report.ts';
 export { buildFailureReports } from './failure-report.ts';
@@ -55,6 +55,8 @@ export {
   TRACE_FILE_VERSION,
   TraceFileWriter,
 } from './format/trace-file.ts';
+export type { LoadedRecordings } from './load-recordings.ts';
+export { globalStream, loadRecordings, STREAMS_PER_FILE } from './load-recordings.ts';
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';
 export type { AccessReport, Confidence, FindingReport, Severity } from './race-report.ts';

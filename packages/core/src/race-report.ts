@@ -50,6 +50,12 @@ export interface FindingReport {
   /** What happened, in one or two sentences. */
   story: string;
   recommendation: string;
+  /**
+   * For a lost update whose overwritten task read the location before writing it: that read,
+   * and the change the lost write made (its value minus what it read) when both are numbers.
+   * Filled by buildTraceReport, which has the records; null otherwise.
+   */
+  lost: { read: AccessReport; change: number | null } | null;
 }
 
 const TITLES: Record<RaceClass, string> = {
@@ -182,6 +188,7 @@ export function buildFindingReports(
       accesses,
       story: story(finding, accesses, named),
       recommendation: RECOMMENDATIONS[finding.class],
+      lost: null,
     };
   });
 }

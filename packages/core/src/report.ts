@@ -3,13 +3,24 @@
  * and what the server and the TUI will serve and show. Every task and edge comes from the core.
  */
 
+import type { RaceFinding, Task } from './causal-trace.ts';
 import { buildFailureReports, type FailureReport } from './failure-report.ts';
-import { EDGE_KIND_NAMES, type EdgeKind, SiteKind } from './format/event-format.ts';
+import {
+  EDGE_KIND_NAMES,
+  type EdgeKind,
+  EventKind,
+  RECORD_SIZE,
+  RecordOffset,
+  SiteKind,
+  VALUE_TAG_MASK,
+  ValueTag,
+} from './format/event-format.ts';
 import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
 import type { LoadedTrace } from './load-trace.ts';
 import { buildFindingReports, type FindingReport } from './race-report.ts';
 import { type Site, SiteIndex } from './sites.ts';
 import { StringIndex } from './strings.ts';
+import { decodeValue, renderValue } from './values.ts';
 
 /** Version of the report's shape; bumped when a field changes meaning or goes away. */
 export const REPORT_VERSION = 3;
@@ -27,12 +38,30 @@ export interface TaskReport {
   records: number;
   /**
    * What started the task: 'root' (the program's start), 'await' (the continuation of an await),
-   * 'callback' (an event-loop callback whose scheduling was not recorded), or 'unknown' (the
-   * record that started it was lost).
+   * 'callback' (an event-loop callback whose scheduling was not recorded), 'request' (an
+   * incoming HTTP request, recorded by the interceptors), or 'unknown' (the record that started
+   * it was lost).
    */
-  startedBy: 'root' | 'await' | 'callback' | 'unknown';
-  /** Where it started: the await of a continuation, the function a callback entered; null for the root. */
+  startedBy: 'root' | 'await' | 'callback' | 'request' | 'unknown';
+  /** Where it started: the await of a continuation, the function a callback entered; null for the root and requests. */
   site: Site | null;
+  /** For a request: its method and path (`POST /transfers`); null otherwise. */
+  request: string | null;
+}
+
+/** The method and path of each task an `HttpRequest` record started, by `stream:localId`. */
+function requestsOf(file: LoadedTrace['file'], strings: StringIndex): Map<string, string> {
+  const requests = new Map<string, string>();
+  for (const { stream, records } of file.events) {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
+      if (view.getUint8(at + RecordOffset.kind) !== EventKind.HttpRequest) continue;
+      const method = strings.string(stream, view.getUint32(at + RecordOffset.a, true)) ?? '?';
+      const target = strings.string(stream, view.getUint32(at + RecordOffset.a + 4, true)) ?? '?';
+      requests.set(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`, `${method} ${target}`);
+    }
+  }
+  return requests;
 }
 
 export interface EdgeReport {
@@ -65,12 +94,78 @@ export interface TraceReport {
   edges: EdgeReport[];
 }
 
+/**
+ * Completes each lost update with the read its overwritten (remote) task made before writing:
+ * the latest read of the location by that task or one that happens before it, recorded before
+ * the write. "Task #5 had read 100 as well: its change of -30 is what was lost."
+ */
+function explainLostUpdates(
+  reports: FindingReport[],
+  findings: readonly RaceFinding[],
+  { file, trace }: LoadedTrace,
+  tasks: readonly Task[],
+  sites: SiteIndex,
+  strings: StringIndex,
+): void {
+  const taskIndex = new Map(tasks.map((task) => [`${task.stream}:${task.localId}`, task.index]));
+  findings.forEach((finding, i) => {
+    const report = reports[i] as FindingReport;
+    const remote = finding.accesses[1];
+    const remoteReport = report.accesses[1];
+    if (finding.class !== 'lost-update' || remote === undefined || remoteReport === undefined) return;
+    let best: { seq: number; task: number; site: number; tag: ValueTag; low: number; high: number } | null =
+      null;
+    for (const { stream, records } of file.events) {
+      if (stream !== finding.stream) continue;
+      const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+      for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
+        if (view.getUint8(at + RecordOffset.kind) !== EventKind.Read) continue;
+        if (view.getUint32(at + RecordOffset.a, true) !== finding.objectId) continue;
+        if (view.getUint32(at + RecordOffset.a + 4, true) !== finding.keyId) continue;
+        const seq = view.getUint32(at + RecordOffset.seq, true);
+        if (seq >= remote.seq || (best !== null && seq < best.seq)) continue;
+        const task = taskIndex.get(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`);
+        if (task === undefined || (task !== remote.task && !trace.happensBefore(task, remote.task))) continue;
+        best = {
+          seq,
+          task,
+          site: view.getUint32(at + RecordOffset.site, true),
+          tag: (view.getUint8(at + RecordOffset.flags) & VALUE_TAG_MASK) as ValueTag,
+          low: view.getUint32(at + RecordOffset.b, true),
+          high: view.getUint32(at + RecordOffset.b + 4, true),
+        };
+      }
+    }
+    if (best === null) return;
+    const value = decodeValue(best.tag, best.low, best.high);
+    const read = {
+      role: 'remote' as const,
+      task: best.task,
+      kind: 'read' as const,
+      site: sites.lookup(finding.stream, best.site),
+      value: renderValue(strings, finding.stream, best.tag, value),
+    };
+    const written = remote.valueTag === ValueTag.Number ? remote.value : undefined;
+    const change = typeof value === 'number' && typeof written === 'number' ? written - value : null;
+    report.lost = { read, change };
+    const readAgain = read.value !== null && read.value === report.accesses[0]?.value ? ' as well' : '';
+    const lostChange = change === null ? 'its write' : `its change of ${change > 0 ? '+' : ''}${change}`;
+    report.story += ` Task #${remoteReport.task} had read ${read.value ?? 'it'}${readAgain}: ${lostChange} is what was lost.`;
+  });
+}
+
 export function buildTraceReport(path: string, { file, trace }: LoadedTrace): TraceReport {
   const sites = new SiteIndex(file.sites);
   const edges = trace.edges();
   const coreTasks = trace.tasks();
+  const strings = new StringIndex(file.strings);
+  const requests = requestsOf(file, strings);
+  const raceFindings = trace.findings();
+  const findings = buildFindingReports(raceFindings, sites, strings);
+  explainLostUpdates(findings, raceFindings, { file, trace }, coreTasks, sites, strings);
   const tasks: TaskReport[] = coreTasks.map((task) => {
     const site = sites.lookup(task.stream, task.beginSite);
+    const request = requests.get(`${task.stream}:${task.localId}`) ?? null;
     const startedBy =
       task.beginMs === null
         ? 'unknown'
@@ -78,7 +173,9 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
           ? 'await'
           : site?.kind === SiteKind.Function
             ? 'callback'
-            : 'root';
+            : request !== null
+              ? 'request'
+              : 'root';
     return {
       id: task.index,
       stream: task.stream,
@@ -89,6 +186,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
       records: task.records,
       startedBy,
       site,
+      request,
     };
   });
   const { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes } = trace.stats();
@@ -99,7 +197,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
     streams: file.streams,
     end: file.end,
     stats: { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes },
-    findings: buildFindingReports(trace.findings(), sites, new StringIndex(file.strings)),
+    findings,
     failures: buildFailureReports(trace.failures(), coreTasks, sites),
     tasks,
     edges: edges.map((edge) => ({

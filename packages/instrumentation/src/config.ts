@@ -34,6 +34,11 @@ export interface RuntimeConfig {
    * Fastify), `client` (outgoing HTTP: http.request, fetch) and `pg` (PostgreSQL queries).
    */
   interceptors: ReadonlySet<InterceptorName>;
+  /**
+   * CAUSEWAY_PROPAGATE (default 1): the client interceptor adds propagation headers
+   * (`traceparent`, `x-causeway-trace`) to outgoing requests; 0 sends requests unchanged.
+   */
+  propagate: boolean;
 }
 
 export type InterceptorName = 'server' | 'client' | 'pg';
@@ -125,5 +130,6 @@ export function readConfig(
     server: env.CAUSEWAY_SERVER || null,
     apiKey: env.CAUSEWAY_API_KEY || null,
     interceptors: interceptors(env),
+    propagate: flag(env, 'CAUSEWAY_PROPAGATE', true),
   };
 }

@@ -13,7 +13,8 @@ if (session.config.enabled && session.output !== null) {
   if (session.config.interceptors.size > 0) {
     const { installInterceptors } = await import('./interceptors/index.ts');
     const { traceId, stream } = session.output;
-    installInterceptors(session.recorder, session.config.interceptors, { traceId, stream });
+    const identity = session.config.propagate ? { traceId, stream } : null;
+    installInterceptors(session.recorder, session.config.interceptors, identity);
   }
   registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
 }

@@ -17,6 +17,7 @@ describe('readConfig', () => {
       server: null,
       apiKey: null,
       interceptors: new Set(['server', 'client', 'pg']),
+      propagate: true,
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -36,6 +37,7 @@ describe('readConfig', () => {
         CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
         CAUSEWAY_API_KEY: 'sesame',
         CAUSEWAY_INTERCEPTORS: 'server, pg',
+        CAUSEWAY_PROPAGATE: '0',
       },
       undefined,
       '/',
@@ -49,6 +51,7 @@ describe('readConfig', () => {
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
     assert.deepEqual([...config.interceptors], ['server', 'pg']);
+    assert.equal(config.propagate, false);
     assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
   });

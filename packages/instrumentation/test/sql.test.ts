@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { interceptorFailures } from '../src/interceptors/guard.ts';
+import { createPgInterceptor } from '../src/interceptors/pg.ts';
 import { parseStatement, redactStatement } from '../src/interceptors/sql.ts';
+import type { Recorder } from '../src/runtime/recorder.ts';
 
 describe('parseStatement', () => {
   it('names the row of a single-equality SELECT, UPDATE and DELETE', () => {
@@ -61,5 +64,36 @@ describe('redactStatement', () => {
       "SELECT * FROM users WHERE password = '?' AND x = '?'",
     );
     assert.equal(redactStatement('SELECT 1234567890', 10), 'SELECT 12…');
+  });
+});
+
+describe('the pg query wrapper', () => {
+  it('still runs the query, and hands back its result and errors, when recording fails', async () => {
+    const broken = new Proxy({} as Recorder, {
+      get() {
+        throw new Error('recorder unavailable');
+      },
+    });
+    class FakeClient {
+      query(text: string, _values?: unknown, callback?: (error: unknown, result: unknown) => void): unknown {
+        const outcome = text.startsWith('FAIL')
+          ? Promise.reject(new Error('syntax'))
+          : Promise.resolve({ rowCount: 1 });
+        if (typeof callback !== 'function') return outcome;
+        outcome.then(
+          (result) => callback(null, result),
+          (error: unknown) => callback(error, null),
+        );
+        return undefined;
+      }
+    }
+    createPgInterceptor(broken).patchClient(FakeClient);
+    const before = interceptorFailures();
+    const client = new FakeClient();
+    assert.deepEqual(await client.query('SELECT * FROM t WHERE id = $1', [1]), { rowCount: 1 });
+    await assert.rejects(client.query('FAIL') as Promise<unknown>, /syntax/);
+    const viaCallback = await new Promise((resolve) => client.query('SELECT 1', [], (_e, r) => resolve(r)));
+    assert.deepEqual(viaCallback, { rowCount: 1 });
+    assert.ok(interceptorFailures() >= before + 3);
   });
 });

@@ -9,7 +9,7 @@
  */
 
 import { EVENT_KIND_NAMES, RECORD_SIZE, RecordOffset, type SiteTable } from '@causeway/core/event-format';
-import type { StreamInfo, TraceEnd } from '@causeway/core/trace-file';
+import type { StreamInfo, TraceEnd, TraceMeta } from '@causeway/core/trace-file';
 import { ServerError, ServerErrorCode } from './errors.ts';
 
 export const WIRE_MAGIC = 'CWBATCH\0';
@@ -33,13 +33,7 @@ const CHUNK_NAMES: Record<number, string> = {
 };
 
 /** The META chunk of a batch: the trace file's META plus the sender's batch number. */
-export interface BatchMeta {
-  traceId: string;
-  service: string;
-  pid: number;
-  startedAt: string;
-  node: string;
-  causeway: string;
+export interface BatchMeta extends TraceMeta {
   /** 1, 2, 3, ... per sending process and trace: lets the server recognise a retried batch. */
   batch: number;
 }

@@ -109,7 +109,7 @@ function renderFinding(report: TraceReport, finding: FindingReport, number: numb
   const offsets = streamOffsets(report);
   const times = finding.occurrences > 1 ? ` · ${finding.occurrences} times` : '';
   const lines = [
-    `${number}. ${finding.title} on object #${finding.location.objectId} ${finding.location.property}${times}`,
+    `${number}. ${finding.title} on ${finding.location.name}${times}`,
     `   type: ${findingType(finding)} / ${finding.title.toLowerCase()}`,
     `   confidence: ${finding.confidence} (evidence: ${describeEvidence(finding.evidence)}) · severity: ${finding.severity}`,
     `   ${finding.story}`,
@@ -134,8 +134,8 @@ function renderFinding(report: TraceReport, finding: FindingReport, number: numb
         ROLE_LABELS[access.role] ?? access.role,
         `task #${access.task}`,
         access.kind === 'read'
-          ? `read ${finding.location.property} = ${access.value ?? '(not captured)'}`
-          : `wrote ${finding.location.property} = ${access.value ?? '(not captured)'}`,
+          ? `read ${finding.location.name} = ${access.value ?? '(not captured)'}`
+          : `wrote ${finding.location.name} = ${access.value ?? '(not captured)'}`,
         at(access.site),
       ]),
     ),
@@ -180,6 +180,7 @@ function renderFailures(failures: readonly FailureReport[]): string[] {
 
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
+  if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
   if (task.site === null)
     return task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)';
   const how = task.startedBy === 'callback' ? 'callback into' : 'await';

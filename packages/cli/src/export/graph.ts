@@ -15,6 +15,7 @@ interface RaceLink {
 
 function startLabel(task: TaskReport): string[] {
   if (task.startedBy === 'root') return ['program start'];
+  if (task.startedBy === 'request') return [`HTTP request ${task.request ?? ''}`.trimEnd()];
   if (task.site === null)
     return [task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)'];
   const what = task.startedBy === 'callback' ? 'callback' : 'await';

@@ -66,6 +66,7 @@ function unixNano(ms: number): string {
 
 function spanName(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
+  if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
   if (task.site === null) return task.startedBy === 'unknown' ? 'task (start record lost)' : 'await';
   return `${task.startedBy === 'callback' ? 'callback' : 'await'} ${task.site.functionName}`;
 }
@@ -127,10 +128,7 @@ export function toOtlp(report: TraceReport, scopeVersion: string): OtlpTraces {
           str('causeway.finding.severity', finding.severity),
           str('causeway.access.role', access.role),
           str('causeway.access.kind', access.kind),
-          str(
-            'causeway.access.location',
-            `object #${finding.location.objectId} ${finding.location.property}`,
-          ),
+          str('causeway.access.location', finding.location.name),
           str('causeway.finding.recommendation', finding.recommendation),
         ];
         if (access.value !== null) eventAttributes.push(str('causeway.access.value', access.value));

@@ -145,6 +145,8 @@ export const EdgeKind = {
    * scheduling was not recorded: the event loop runs callbacks only after the start has finished.
    */
   Startup: 3,
+  /** A task sent an HTTP request whose handling, in another recording, is the other task. */
+  Message: 4,
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
@@ -152,6 +154,7 @@ export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Await]: 'await',
   [EdgeKind.Resolve]: 'resolve',
   [EdgeKind.Startup]: 'startup',
+  [EdgeKind.Message]: 'message',
 };
 
 /** What kind of construct a site is. Values are stable: never renumber, only add. */

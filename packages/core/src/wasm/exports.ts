@@ -15,6 +15,13 @@ export interface CoreExports {
   cw_clock(handle: number, task: number): number;
   cw_stats(handle: number): number;
   cw_happens_before(handle: number, a: number, b: number): number;
+  cw_expect_message(
+    handle: number,
+    fromStream: number,
+    fromLocal: number,
+    toStream: number,
+    toLocal: number,
+  ): number;
   cw_findings(handle: number): number;
   cw_failures(handle: number): number;
   cw_result_ptr(): number;
@@ -85,6 +92,7 @@ const REQUIRED: readonly (keyof CoreExports)[] = [
   'cw_clock',
   'cw_stats',
   'cw_happens_before',
+  'cw_expect_message',
   'cw_findings',
   'cw_result_ptr',
 ];

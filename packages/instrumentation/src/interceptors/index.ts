@@ -10,7 +10,7 @@ import { installHttpClient } from './http-client.ts';
 import { installHttpServer } from './http-server.ts';
 import { installPg } from './pg.ts';
 
-/** Who is recording: what outgoing requests' propagation headers name. */
+/** Who is recording: what outgoing requests' propagation headers name (null: send none). */
 export interface RecordingIdentity {
   traceId: string;
   stream: number;
