@@ -236,6 +236,14 @@ function decodeAccess(w: Uint32Array, at: number): RaceAccess {
   };
 }
 
+function edgeRows(words: Uint32Array): Edge[] {
+  const edges: Edge[] = [];
+  for (let at = 0; at < words.length; at += EDGE_ROW_WORDS) {
+    edges.push({ from: words[at] as number, to: words[at + 1] as number, kind: words[at + 2] as EdgeKind });
+  }
+  return edges;
+}
+
 export class CausalTrace {
   readonly #core: CoreExports;
   #handle: number;
@@ -290,12 +298,27 @@ export class CausalTrace {
   }
 
   edges(): Edge[] {
-    const words = this.#result(this.#call(this.#core.cw_edges(this.#live())));
-    const edges: Edge[] = [];
-    for (let at = 0; at < words.length; at += EDGE_ROW_WORDS) {
-      edges.push({ from: words[at] as number, to: words[at + 1] as number, kind: words[at + 2] as EdgeKind });
-    }
-    return edges;
+    return edgeRows(this.#result(this.#call(this.#core.cw_edges(this.#live()))));
+  }
+
+  /** The tasks that happen before `task`, in index order (a topological order). */
+  ancestors(task: number): number[] {
+    return [...this.#result(this.#call(this.#core.cw_related(this.#live(), task, 1)))];
+  }
+
+  /** The tasks that happen after `task`, in index order. */
+  descendants(task: number): number[] {
+    return [...this.#result(this.#call(this.#core.cw_related(this.#live(), task, 0)))];
+  }
+
+  /**
+   * The shortest chain of direct causes (fewest edges) from task `from` to task `to`: how one led
+   * to the other. Empty when they are the same task; null when `from` does not happen before `to`.
+   */
+  causalPath(from: number, to: number): Edge[] | null {
+    const status = this.#core.cw_causal_path(this.#live(), from, to);
+    if (status === WasmStatus.NoPath) return null;
+    return edgeRows(this.#result(this.#call(status)));
   }
 
   /** The vector clock of task `task`, one component per chain. */

@@ -25,6 +25,8 @@ export interface CoreExports {
   cw_findings(handle: number): number;
   cw_failures(handle: number): number;
   cw_anomalies(handle: number): number;
+  cw_related(handle: number, task: number, direction: number): number;
+  cw_causal_path(handle: number, from: number, to: number): number;
   cw_result_ptr(): number;
 }
 
@@ -36,6 +38,8 @@ export const WasmStatus = {
   UnknownKind: -3,
   SeqWentBack: -4,
   BadArgument: -5,
+  /** cw_causal_path: no chain of causes leads from the first task to the second. */
+  NoPath: -6,
 } as const;
 
 /** u32 words per row of cw_tasks (ffi.rs, TASK_ROW_WORDS). */
