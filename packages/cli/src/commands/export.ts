@@ -1,6 +1,6 @@
 /** `causeway export`: a trace as JSON, a causal graph (DOT, Mermaid), or OTLP for tracing backends. */
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
@@ -80,6 +80,17 @@ function testApp(app: string | undefined, framework: string | undefined): string
   return path;
 }
 
+function writable(out: string): void {
+  try {
+    accessSync(dirname(resolve(out)), constants.W_OK);
+  } catch (error) {
+    throw new InputError(
+      CliErrorCode.FILE,
+      `${out}: cannot write the export (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+}
+
 /** An import specifier for `path` from a file in `dir`: `./x.ts`, `../src/x.ts`. */
 function specifierFrom(dir: string, path: string): string {
   const rel = relative(dir, path).split(sep).join('/');
@@ -106,6 +117,8 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
   const ref = traceRef('export', path, values['trace-id']);
   const { config } = await loadConfig({ flags: traceFlags(values) });
   const app = format === 'test' ? testApp(values.app, values.framework) : null;
+  // A test export reads every event first: say now, not after that, that it cannot be written.
+  if (format === 'test' && values.out !== undefined) writable(values.out);
   const opened = await openTrace(config, ref, io, { events: format === 'json' || format === 'test' });
   const { report } = opened;
   let text: string;
