@@ -253,5 +253,9 @@ describe('causeway export --format test: bad input', () => {
       await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'missing.ts']),
       /missing\.ts: no such module/,
     );
+    oneLine(
+      await runIn(project, ['export', '--trace-id', 'bank', '--format', 'dot', '--app', 'replay-target.ts']),
+      /--app and --framework are options of --format test, not of --format dot/,
+    );
   });
 });

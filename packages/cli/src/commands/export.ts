@@ -116,6 +116,11 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
   }
   const ref = traceRef('export', path, values['trace-id']);
   const { config } = await loadConfig({ flags: traceFlags(values) });
+  if (format !== 'test' && (values.app !== undefined || values.framework !== undefined)) {
+    throw new UsageError(
+      `export: --app and --framework are options of --format test, not of --format ${format}. Run 'causeway export --help' for usage.`,
+    );
+  }
   const app = format === 'test' ? testApp(values.app, values.framework) : null;
   // A test export reads every event first: say now, not after that, that it cannot be written.
   if (format === 'test' && values.out !== undefined) writable(values.out);
