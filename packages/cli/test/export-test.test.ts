@@ -19,7 +19,7 @@ const HOSTILE_FN = `Store.find*/\${globalThis.pwned}\n// `;
 
 /** A trace, as the core reports it, where two requests read a balance and both write it back. */
 function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
-  const tasks = [1, 2].map((n) => ({
+  const tasks = [1, 2, 3].map((n) => ({
     id: n - 1,
     stream: 1,
     localId: n,
@@ -29,7 +29,7 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
     records: 0,
     startedBy: 'request',
     site: null,
-    request: `POST /transfers/${HOSTILE}`,
+    request: n === 3 ? 'POST /orders/2/process' : `POST /transfers/${HOSTILE}`,
   }));
   const site = (functionName: string) => ({
     id: 1,
@@ -62,7 +62,7 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   });
   // Startup stores the account under its key: that names the location.
   push(-1, 'write', access('write', 4, `[${JSON.stringify(HOSTILE_KEY)}]`, 'object #7'));
-  for (const task of [0, 1]) push(task, 'http-request');
+  for (const task of [0, 1, 2]) push(task, 'http-request');
   for (const task of [0, 1]) {
     push(task, 'fn-enter', { site: site(HOSTILE_FN), invocation: 10 + task });
     push(task, 'await-suspend', { site: site(HOSTILE_FN), invocation: 10 + task });
@@ -76,6 +76,8 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   }
   for (const task of [0, 1]) push(task, 'write', access('write', 7, '.balance', String(1010 + 10 * task)));
   for (const task of [0, 1]) push(task, 'http-response', { invocation: 200 * 2 ** 32 + task + 1 });
+  // A request that never touched the store (an order that timed out) is left out of the replay.
+  push(2, 'http-response', { invocation: 504 * 2 ** 32 + 3 });
   const finding = {
     class: 'lost-update',
     title: 'Lost update',
@@ -103,6 +105,7 @@ describe('export --format test: the recording', () => {
         [2, 'POST', `/transfers/${HOSTILE}`, 200],
       ],
     );
+    assert.deepEqual(recording.leftOut, ['POST /orders/2/process']);
     assert.deepEqual(recording.requests[0]?.calls, [
       {
         method: HOSTILE_FN,
@@ -183,6 +186,7 @@ describe('export --format test: the generated file', () => {
     for (const fragment of ['pwned', 'process.exit', '🙂', 'carol', 'Store.find']) {
       assert.ok(!rest.includes(fragment), `'${fragment}' reached the code:\n${rest}`);
     }
+    assert.match(code, /^\/\/ Left out, as they made no call of Store: POST \/orders\/2\/process\.$/m);
     // The comments show the recorded names, flattened onto their line.
     assert.match(
       code,

@@ -79,6 +79,7 @@ function recording(steps: ReplayStep[]): ReplayRecording {
       { request: 1, method: 'POST', path: '/add', status: 200, calls },
       { request: 2, method: 'POST', path: '/add', status: 200, calls },
     ],
+    leftOut: [],
     steps,
     invariants: [
       {

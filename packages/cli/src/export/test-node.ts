@@ -68,6 +68,14 @@ export function toNodeTest(recording: ReplayRecording, imports: TestImports): st
     `what they did), sent at once to the app in-process; ${steps.length} calls of ${recording.gatedClass}, released`,
   );
   comment('one at a time in the recorded order below, by causal identity (request, call), not by time.');
+  if (recording.leftOut.length > 0) {
+    for (const line of wrap(
+      `Left out, as they made no call of ${recording.gatedClass}: ${recording.leftOut.join(', ')}.`,
+      100,
+    )) {
+      comment(line);
+    }
+  }
   comment(
     'Not replayed: timers, Date and randomness (the trace does not record their values), database rows and',
   );

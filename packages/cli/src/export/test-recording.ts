@@ -175,6 +175,14 @@ export function recordingOf(
       (access.kind === 'read' ? current.call.reads : current.call.writes).push(pair);
     }
   }
+  // A request that made no call of the gated class cannot take part in the race: it is left out
+  // (its query, which the trace drops, could make it answer otherwise), and the rest renumbered.
+  const replayed = requests.filter((info) => info.recorded.calls.length > 0);
+  const leftOut = requests.filter((info) => info.recorded.calls.length === 0);
+  for (const info of leftOut) info.recorded.request = 0;
+  replayed.forEach((info, i) => {
+    info.recorded.request = i + 1;
+  });
   const steps: ReplayStep[] = calls
     .filter((info) => info.effectAt !== null)
     .sort((x, y) => (x.effectAt as number) - (y.effectAt as number))
@@ -195,7 +203,8 @@ export function recordingOf(
     version: RECORDING_VERSION,
     traceId: report.meta.traceId,
     gatedClass,
-    requests: requests.map((info) => info.recorded),
+    requests: replayed.map((info) => info.recorded),
+    leftOut: leftOut.map(({ recorded }) => `${recorded.method} ${recorded.path}`),
     steps,
     invariants,
   };
@@ -226,7 +235,8 @@ function invariantOf(
     const value = access.value === null ? Number.NaN : Number(access.value);
     if (!Number.isFinite(value)) continue;
     initial ??= value;
-    const request = byChain.get(chainOf(event.task))?.recorded.request;
+    // 0: a request left out of the replay; its accesses count as no request's, like startup's.
+    const request = byChain.get(chainOf(event.task))?.recorded.request || undefined;
     if (access.kind === 'read') {
       if (request !== undefined) lastRead.set(request, value);
       continue;

@@ -31,7 +31,7 @@ export interface RecordedCall {
 }
 
 export interface RecordedRequest {
-  /** 1-based, in the order the requests arrived in the recording. */
+  /** 1-based, in the order the replayed requests arrived in the recording. */
   request: number;
   method: string;
   /** The path, without the query (the trace drops it). */
@@ -68,7 +68,10 @@ export interface ReplayRecording {
   traceId: string;
   /** The class whose async methods are the gated await points (`MemoryAccountStore`). */
   gatedClass: string;
+  /** The replayed requests, numbered 1, 2, ... in recorded arrival order. */
   requests: RecordedRequest[];
+  /** Requests left out (`GET /health`): they made no call of the gated class. */
+  leftOut: string[];
   steps: ReplayStep[];
   invariants: RecordedInvariant[];
 }
