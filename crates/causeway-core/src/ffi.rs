@@ -355,6 +355,44 @@ pub extern "C" fn cw_failures(handle: u32) -> i32 {
     .unwrap_or(status::BAD_HANDLE)
 }
 
+/// u32 words per row of [`cw_anomalies`].
+pub const ANOMALY_ROW_WORDS: u32 = 11;
+
+/// Fills the result buffer with the anomalies (anomalies.rs), one row of [`ANOMALY_ROW_WORDS`]:
+///
+/// - a slow await: `[1, stream, await site, continuation task, duration ms (f64: low, high),
+///   site median ms (f64), site MAD ms (f64), samples]`;
+/// - an await that never resumed: `[2, stream, await site, task that suspended, function site,
+///   0, 0, 0, 0, 0, 0]`.
+///
+/// Returns the number of words, or a negative status.
+#[no_mangle]
+pub extern "C" fn cw_anomalies(handle: u32) -> i32 {
+    with_trace(handle, |trace, result| {
+        result.clear();
+        let f64_words = |x: f64| [x.to_bits() as u32, (x.to_bits() >> 32) as u32];
+        for slow in trace.anomalies().slow() {
+            result.extend_from_slice(&[1, slow.stream.0, slow.site, slow.task.0]);
+            result.extend_from_slice(&f64_words(slow.duration_ms));
+            result.extend_from_slice(&f64_words(slow.median_ms));
+            result.extend_from_slice(&f64_words(slow.mad_ms));
+            result.push(slow.samples);
+        }
+        for pending in crate::anomalies::never_resumed(trace.failures()) {
+            result.extend_from_slice(&[
+                2,
+                pending.stream.0,
+                pending.await_site,
+                pending.task.0,
+                pending.function_site,
+            ]);
+            result.extend_from_slice(&[0; 6]);
+        }
+        result.len() as i32
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
 /// 1 if task `a` happens before task `b`, 0 if not, negative on a bad handle or task.
 #[no_mangle]
 pub extern "C" fn cw_happens_before(handle: u32, a: u32, b: u32) -> i32 {

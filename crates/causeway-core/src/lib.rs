@@ -8,6 +8,7 @@
 //! `packages/core`, which loads it in Node and browsers. No dependencies.
 
 pub mod access;
+pub mod anomalies;
 pub mod clock;
 pub mod failures;
 pub mod ffi;

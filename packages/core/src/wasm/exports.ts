@@ -24,6 +24,7 @@ export interface CoreExports {
   ): number;
   cw_findings(handle: number): number;
   cw_failures(handle: number): number;
+  cw_anomalies(handle: number): number;
   cw_result_ptr(): number;
 }
 
@@ -51,6 +52,10 @@ export const FINDING_ROW_WORDS = 9 + 3 * ACCESS_WORDS;
 
 /** u32 words in the head of a cw_failures row (ffi.rs, FAILURE_HEAD_WORDS); its last word counts the tail. */
 export const FAILURE_HEAD_WORDS = 13;
+/** u32 words per row of cw_anomalies (ffi.rs, ANOMALY_ROW_WORDS). */
+export const ANOMALY_ROW_WORDS = 11;
+/** Word 0 of a cw_anomalies row. */
+export const AnomalyCode = { SlowAwait: 1, NeverResumed: 2 } as const;
 /** "None" in a task or site word of cw_failures (ffi.rs, NONE). */
 export const NONE_WORD = 0xffff_ffff;
 
