@@ -18,6 +18,7 @@ pub mod ids;
 pub mod liveness;
 pub mod races;
 pub mod record;
+pub mod schedule;
 pub mod settle;
 pub mod shadow;
 pub mod trace;

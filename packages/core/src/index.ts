@@ -29,6 +29,7 @@ export {
   encodeRecords,
   hasFloatB,
   hasTime,
+  Queue,
   RECORD_SIZE,
   RECORD_WORDS,
   RecordOffset,
