@@ -16,5 +16,9 @@ if (session.config.enabled && session.output !== null) {
     const identity = session.config.propagate ? { traceId, stream } : null;
     installInterceptors(session.recorder, session.config.interceptors, identity);
   }
+  if (session.config.scheduling) {
+    const { installScheduling } = await import('./runtime/scheduling.ts');
+    installScheduling(session.recorder);
+  }
   registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
 }
