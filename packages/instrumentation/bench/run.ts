@@ -39,7 +39,7 @@ const sched = runJson([here('scheduling.ts')]);
 console.log(
   `\nScheduling wrappers (ns per callback scheduled and run, median of ${sched.rounds} alternating rounds of ${sched.callbacks})`,
 );
-for (const name of ['setTimeout', 'nextTick', 'then']) {
+for (const name of ['setTimeout', 'nextTick', 'promiseThen']) {
   const plainNs = sched[`${name}PlainNs`] as number;
   const wrappedNs = sched[`${name}WrappedNs`] as number;
   console.log(

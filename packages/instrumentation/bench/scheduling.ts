@@ -43,7 +43,10 @@ const resolved = Promise.resolve();
 const kinds = {
   setTimeout: [(f: () => void) => plainTimeout(f, 0), (f: () => void) => wrappedTimeout(f, 0)],
   nextTick: [(f: () => void) => plainTick(f), (f: () => void) => wrappedTick(f)],
-  then: [(f: () => void) => plainThen.call(resolved, f), (f: () => void) => wrappedThen.call(resolved, f)],
+  promiseThen: [
+    (f: () => void) => plainThen.call(resolved, f),
+    (f: () => void) => wrappedThen.call(resolved, f),
+  ],
 } as const;
 
 const result: Record<string, number> = { callbacks: CALLBACKS, rounds: ROUNDS };
