@@ -83,6 +83,9 @@ pub enum Kind {
     /// `causeway.event(name, data)`: `a.low` is the name's string id, `a.high` the data's (JSON,
     /// bounded and redacted; 0 when not captured).
     CustomEvent = 25,
+    /// `causeway.serialize()`: the task hands its trace context to a message sent out of band
+    /// (a queue); `b` is the exchange id the context names, as `HttpClientRequest`'s.
+    MessageSent = 26,
 }
 
 /// The queue a `Schedule` record names (its flags): the ones whose order Node guarantees.
@@ -121,7 +124,7 @@ impl Queue {
 
 impl Kind {
     /// The highest kind value this version knows.
-    pub const MAX: u8 = Kind::CustomEvent as u8;
+    pub const MAX: u8 = Kind::MessageSent as u8;
 
     pub fn try_from_u8(value: u8) -> Option<Kind> {
         Some(match value {
@@ -148,6 +151,7 @@ impl Kind {
             23 => Kind::SpanBegin,
             24 => Kind::SpanEnd,
             25 => Kind::CustomEvent,
+            26 => Kind::MessageSent,
             _ => return None,
         })
     }
@@ -171,7 +175,7 @@ impl Kind {
     /// Is this a record about scheduling or an annotation, that starts no task and says nothing
     /// about calls, awaits or accesses?
     pub fn is_annotation(self) -> bool {
-        matches!(self, Kind::Schedule | Kind::Cancel | Kind::CustomEvent)
+        matches!(self, Kind::Schedule | Kind::Cancel | Kind::CustomEvent | Kind::MessageSent)
     }
 
     /// Does a record of this kind start a new task?

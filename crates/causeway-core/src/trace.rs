@@ -196,6 +196,10 @@ impl Trace {
                     Some(&from) => self.causes.push((from, EdgeKind::Spawn)),
                     None => self.stats.orphan_tasks += 1,
                 }
+                // `causeway.continueTrace`: a span that handles a message sent out of band.
+                if let Some(from) = self.messages.remove(&(stream, rec.task)) {
+                    self.causes.push((from, EdgeKind::Message));
+                }
             }
             Kind::AwaitResume => {
                 match self.suspended.remove(&(stream, rec.a)) {
@@ -618,6 +622,19 @@ mod tests {
         assert_eq!(edges_into(&trace, t(2)), vec![(t(1), EdgeKind::Spawn)]);
         assert_eq!(edges_into(&trace, t(3)), vec![(t(2), EdgeKind::Spawn)]);
         assert_eq!(trace.graph().chain_count(), 1);
+        // A span declared to handle a message (causeway.continueTrace) is caused by its sender.
+        let caller = t(3);
+        let mut sender = RecordWriter::new();
+        sender.begin(1, 0.0);
+        sender.record(Kind::MessageSent, 0, 1, 0, 0, 1);
+        trace.ingest(StreamId(2), &sender.bytes).unwrap();
+        let from = trace.task_by_local(StreamId(2), LocalTaskId(1)).unwrap();
+        assert!(trace.expect_message(StreamId(2), LocalTaskId(1), S, LocalTaskId(4)));
+        let mut more = RecordWriter::starting_at(w.next_seq);
+        more.record(Kind::SpanBegin, 0, 4, 0, 6 | (3 << 32), 3.0f64.to_bits());
+        trace.ingest(S, &more.bytes).unwrap();
+        let handler = trace.task_by_local(S, LocalTaskId(4)).unwrap();
+        assert_eq!(edges_into(&trace, handler), vec![(caller, EdgeKind::Spawn), (from, EdgeKind::Message)]);
     }
 
     #[test]

@@ -43,7 +43,10 @@ export function shouldInstrument(path: string): boolean {
   );
 }
 
-export function createLoadHook(root: string, accesses: AccessLevel = 'all'): LoadHookSync {
+export function createLoadHook(
+  root: string,
+  accesses: AccessLevel | (() => AccessLevel) = 'all',
+): LoadHookSync {
   return (url, context, nextLoad) => {
     const loaded = nextLoad(url, context);
     if (!url.startsWith('file:')) return loaded;
@@ -56,7 +59,7 @@ export function createLoadHook(root: string, accesses: AccessLevel = 'all'): Loa
         filename: path,
         format,
         root,
-        accesses,
+        accesses: typeof accesses === 'function' ? accesses() : accesses,
         // require() takes paths, import takes URLs.
         runtimeModule: format === 'module' ? PROBES_URL : PROBES_PATH,
       });

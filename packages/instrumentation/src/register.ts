@@ -10,6 +10,8 @@ import { session } from './runtime/session.ts';
 
 if (session.config.enabled && session.output !== null) {
   const { createLoadHook } = await import('./hooks.ts');
+  const { publishSession } = await import('./api.ts');
+  const { settings } = publishSession(session);
   if (session.config.interceptors.size > 0) {
     const { installInterceptors } = await import('./interceptors/index.ts');
     const { traceId, stream } = session.output;
@@ -18,7 +20,8 @@ if (session.config.enabled && session.output !== null) {
   }
   if (session.config.scheduling) {
     const { installScheduling } = await import('./runtime/scheduling.ts');
-    installScheduling(session.recorder);
+    installScheduling(session.recorder, settings);
   }
-  registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
+  // Read at each load, so that causeway.configure({ accesses }) applies to modules loaded later.
+  registerHooks({ load: createLoadHook(process.cwd(), () => session.config.accesses) });
 }

@@ -73,6 +73,8 @@ export const EventKind = {
   SpanEnd: 24,
   /** causeway.event(name, data): a.low = name string id, a.high = data (JSON) string id or 0. */
   CustomEvent: 25,
+  /** causeway.serialize(): the task hands its context to a message sent out of band; b = exchange id. */
+  MessageSent: 26,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -100,6 +102,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.SpanBegin]: 'span-begin',
   [EventKind.SpanEnd]: 'span-end',
   [EventKind.CustomEvent]: 'custom-event',
+  [EventKind.MessageSent]: 'message-sent',
 };
 
 /** The queue a Schedule record names (its flags). Values are stable: never renumber, only add. */

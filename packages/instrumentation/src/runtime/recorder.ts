@@ -28,6 +28,8 @@ import { StringTable } from './strings.ts';
 
 export const ROOT_TASK = 1;
 
+const TWO_32 = 2 ** 32;
+
 /** Passed as the key of an access whose site names its property (`o.p`). */
 const NAMED_BY_SITE = Symbol('named by site');
 
@@ -232,6 +234,27 @@ export class Recorder {
   /** The event loop has started: the program's start is over (see endCallback). */
   endStartup(): void {
     this.#startingUp = false;
+  }
+
+  /**
+   * `causeway.trace(name, fn)` starts: a new task, caused by the current one, in which fn runs.
+   * Returns the span's task, for endSpan.
+   */
+  beginSpan(nameId: number): number {
+    const caller = this.#current();
+    this.#startTask(EventKind.SpanBegin, 0, 0, nameId + caller * TWO_32);
+    return this.#task;
+  }
+
+  /** fn's synchronous part is over: the caller goes on in a new task, after the span's. */
+  endSpan(span: number): void {
+    this.#startTask(EventKind.SpanEnd, 0, 0, span);
+  }
+
+  /** A `causeway.event`: `nameId` and `dataId` are string ids (0: not captured). */
+  customEvent(nameId: number, dataId: number): void {
+    const task = this.#current();
+    this.ring.writePair(EventKind.CustomEvent, 0, this.#seq++, task, nameId, dataId, 0, false, false);
   }
 
   /** The current task cancels scheduled callback `id`. */

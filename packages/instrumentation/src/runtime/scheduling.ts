@@ -35,6 +35,13 @@ function timerDelay(delay: unknown): number {
   return delay >= 1 && delay <= TIMEOUT_MAX ? delay : 1;
 }
 
+/** Whether the wrappers record: configure({ enabled: false }) turns them off. */
+let settings: { enabled: boolean } = { enabled: true };
+
+function active(recorder: Recorder): boolean {
+  return settings.enabled && recorder.inCurrentTask();
+}
+
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
 function callbackFor(recorder: Recorder, id: number, callback: AnyFunction): AnyFunction {
@@ -66,7 +73,7 @@ function copyProperties(from: AnyFunction, to: AnyFunction): void {
 /** A wrapper of setTimeout, setInterval or setImmediate (the callback is the first argument). */
 function wrapTimer(recorder: Recorder, original: AnyFunction, queue: number, timed: boolean): AnyFunction {
   const wrapped = function (this: unknown, callback: unknown, delay?: unknown) {
-    if (typeof callback !== 'function' || !recorder.inCurrentTask()) {
+    if (typeof callback !== 'function' || !active(recorder)) {
       // biome-ignore lint/complexity/noArguments: the original gets exactly what was passed
       return Reflect.apply(original, this, arguments);
     }
@@ -100,7 +107,7 @@ function wrapClear(recorder: Recorder, original: AnyFunction): AnyFunction {
 /** process.nextTick or queueMicrotask. */
 function wrapQueue(recorder: Recorder, original: AnyFunction, queue: number): AnyFunction {
   const wrapped = function (this: unknown, callback: unknown) {
-    if (typeof callback !== 'function' || !recorder.inCurrentTask()) {
+    if (typeof callback !== 'function' || !active(recorder)) {
       // biome-ignore lint/complexity/noArguments: the original gets exactly what was passed
       return Reflect.apply(original, this, arguments);
     }
@@ -132,7 +139,7 @@ function wrapThen(recorder: Recorder, original: Then): Then {
   const wrapped = function (this: unknown, onFulfilled?: unknown, onRejected?: unknown) {
     const fulfilled = typeof onFulfilled === 'function';
     const rejected = typeof onRejected === 'function';
-    if ((!fulfilled && !rejected) || typeof this !== 'object' || this === null || !recorder.inCurrentTask()) {
+    if ((!fulfilled && !rejected) || typeof this !== 'object' || this === null || !active(recorder)) {
       // biome-ignore lint/complexity/noArguments: the original gets exactly what was passed
       return Reflect.apply(original, this, arguments);
     }
@@ -151,7 +158,8 @@ function wrapThen(recorder: Recorder, original: Then): Then {
 const require = createRequire(import.meta.url);
 
 /** Replaces the scheduling functions, globally and in `node:timers`. Call once. */
-export function installScheduling(recorder: Recorder): void {
+export function installScheduling(recorder: Recorder, manual: { enabled: boolean } = settings): void {
+  settings = manual;
   // The first check phase of the event loop: the program's start has run by then.
   setImmediate(() => recorder.endStartup()).unref();
   const timers = require('node:timers') as Record<string, AnyFunction>;
