@@ -144,6 +144,31 @@ describe('scheduling edges', () => {
     assert.ok(r.findings >= 2, 'the races on o.x and o.y are reported');
   });
 
+  it('orders a callback scheduled by a request after that request, and not after the other one', () => {
+    const r = run(
+      [
+        "import { createServer } from 'node:http';",
+        'const o = { seen: 0, last: 0 };',
+        'const server = createServer((request, response) => {',
+        '  const n = Number(request.url?.slice(1));',
+        '  o.seen = n;',
+        '  setTimeout(() => { o.last = n + 10; response.end(); }, 1);',
+        '});',
+        'server.listen(0, async () => {',
+        '  const { port } = server.address() as { port: number };',
+        '  await Promise.all([1, 2].map((n) => fetch(`http://127.0.0.1:${port}/${n}`).then((res) => res.text())));',
+        '  server.close();',
+        '});',
+      ].join('\n'),
+    );
+    const [first, second] = [r.taskWriting(1), r.taskWriting(2)];
+    const [timer1, timer2] = [r.taskWriting(11), r.taskWriting(12)];
+    assert.ok(r.concurrent(first, second), 'two requests');
+    assert.ok(has(r, first, timer1, EdgeKind.Spawn) && has(r, second, timer2, EdgeKind.Spawn));
+    assert.ok(r.concurrent(timer1, timer2), 'registered by concurrent requests: no FIFO edge');
+    assert.ok(r.concurrent(first, timer2) && r.concurrent(second, timer1));
+  });
+
   it('keeps an emitter’s listeners in the task of the emit', () => {
     const r = run(
       [
