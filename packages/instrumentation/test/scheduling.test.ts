@@ -92,7 +92,7 @@ describe('scheduling edges', () => {
   it('orders callbacks of each queue Node runs in registration order', () => {
     const r = run(
       [
-        'const o = { tick: 0, immediate: 0, micro: 0, reaction: 0, interval: 0, timer: 0 };',
+        'const o = { tick: 0, immediate: 0, micro: 0, reaction: 0, interval: 0, timer: 0, settled: 0, caught: 0 };',
         'process.nextTick(() => { o.tick = 1; });',
         'process.nextTick(() => { o.tick = 2; });',
         'setImmediate(() => { o.immediate = 3; });',
@@ -102,6 +102,8 @@ describe('scheduling edges', () => {
         'const p = Promise.resolve(0);',
         'p.then(() => { o.reaction = 7; });',
         'p.then(() => { o.reaction = 8; }).catch(() => {});',
+        'p.finally(() => { o.settled = 14; });',
+        'Promise.reject(new Error()).catch(() => { o.caught = 15; });',
         'let n = 0;',
         'const i = setInterval(() => { n += 1; o.interval = 8 + n; if (n === 2) clearInterval(i); }, 1);',
         'setTimeout(() => { o.timer = 11; setTimeout(() => { o.timer = 12; }, 5); }, 5);',
@@ -120,7 +122,12 @@ describe('scheduling edges', () => {
       const [first, second] = [r.taskWriting(a), r.taskWriting(b)];
       assert.ok(r.happensBefore(first, second), `the write of ${a} happens before the write of ${b}`);
     }
-    for (const value of [1, 3, 5, 7, 9, 11]) assert.ok(has(r, 0, r.taskWriting(value), EdgeKind.Spawn));
+    for (const value of [1, 3, 5, 7, 9, 11, 14, 15]) {
+      assert.ok(
+        has(r, 0, r.taskWriting(value), EdgeKind.Spawn),
+        `the task writing ${value} is spawned by the start`,
+      );
+    }
     assert.ok(has(r, r.taskWriting(11), r.taskWriting(12), EdgeKind.Spawn), 'a timer set in a timer');
     assert.ok(has(r, r.taskWriting(9), r.taskWriting(10), EdgeKind.Fifo), 'successive interval firings');
     assert.equal(r.findings, 0);
