@@ -2,7 +2,7 @@
 //! task and to its place in the stream.
 
 use crate::ids::{StreamId, TaskIx};
-use crate::record::{Kind, ValueTag, FLAG_UPDATE};
+use crate::record::{Kind, ValueTag, FLAG_DELETE, FLAG_UPDATE};
 
 /// What an access did to its location.
 ///
@@ -103,11 +103,37 @@ impl Access {
         tag != ValueTag::None && tag == other.value_tag() && self.value == other.value
     }
 
+    /// A read that saw `undefined`.
+    pub fn reads_undefined(&self) -> bool {
+        self.kind == AccessKind::Read && self.value_tag() == ValueTag::Undefined
+    }
+
+    /// A plain write (not an update, not a delete) of a captured value other than `undefined`:
+    /// what initialises a location.
+    pub fn stores_value(&self) -> bool {
+        self.kind == AccessKind::Write
+            && self.flags & FLAG_DELETE == 0
+            && !matches!(self.value_tag(), ValueTag::Undefined | ValueTag::None)
+    }
+
     /// Do two writes leave the same result in either order, so that their race is harmless? The
     /// same value written twice, or two updates (`x.n += d`), each a read and a write in one task,
     /// which JavaScript runs without interruption: neither can lose the other.
     pub fn commutes_with(&self, other: &Access) -> bool {
         self.same_value(other) || (self.kind == AccessKind::Update && other.kind == AccessKind::Update)
+    }
+
+    /// Is the race of two unordered accesses, at least one a write, harmless whichever runs first?
+    /// Two writes that commute; or a read and an update: the update keeps every change whatever
+    /// the read saw, so the order decides only the value read, and a read that a flow then writes
+    /// back after an await is an atomicity violation, reported as such.
+    pub fn race_is_harmless(&self, other: &Access) -> bool {
+        match (self.kind.writes(), other.kind.writes()) {
+            (true, true) => self.commutes_with(other),
+            (true, false) => self.kind == AccessKind::Update,
+            (false, true) => other.kind == AccessKind::Update,
+            (false, false) => true,
+        }
     }
 }
 

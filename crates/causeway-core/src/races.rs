@@ -154,11 +154,10 @@ impl Arrival<'_> {
         if !mine && !theirs {
             return None;
         }
-        let commuting_writes = mine && theirs && last.access.commutes_with(&self.access);
-        if !commuting_writes {
+        if !last.access.race_is_harmless(&self.access) {
             return Some(last.access);
         }
-        other.filter(|e| self.is_concurrent(e) && !e.access.commutes_with(&self.access)).map(|e| e.access)
+        other.filter(|e| self.is_concurrent(e) && !e.access.race_is_harmless(&self.access)).map(|e| e.access)
     }
 }
 
@@ -213,7 +212,7 @@ impl RaceDetector {
         });
         stats.locations = shadows.len() as u32;
         let shadow = &mut shadows[ix as usize];
-        let slot = shadow.slot_of(access.site, access.kind);
+        let slot = shadow.slot_of(&access);
         let slots = shadow.slots.len();
         if scan.len() < slots {
             scan.resize_with(slots, SlotScan::default);
@@ -434,7 +433,7 @@ fn complete_pairs(
     for s in scan {
         if let Some(earlier) = s.pair {
             let key = FindingKey::pair(shadow.location, &earlier, &access);
-            findings.record(key, Evidence::Concurrent, access.ord, Role::Second, || {
+            findings.record(key, key.class.pair_evidence(), access.ord, Role::Second, || {
                 Some(Instance::pair(earlier, access))
             });
         }
@@ -648,7 +647,8 @@ mod tests {
     fn an_update_plays_the_remote_write_of_a_lost_update() {
         let trace =
             pattern(read_at(1, 100.0), |w, task| w.update(task, 2, BALANCE, 101.0), write_at(3, 90.0));
-        assert_eq!(only(&trace), (FindingClass::LostUpdate, Evidence::Observed, [1, 2, 3], 2));
+        // Related: the update and the write race; the read and the update do not (harmless pair).
+        assert_eq!(only(&trace), (FindingClass::LostUpdate, Evidence::Observed, [1, 2, 3], 1));
     }
 
     fn update_at(site: u32, value: f64) -> impl Fn(&mut RecordWriter, u32) {
@@ -695,6 +695,34 @@ mod tests {
         // An update and a plain write do not commute.
         let trace = two_flows(update_at(1, 1.0), write_at(2, 2.0));
         assert_eq!(only(&trace).0, FindingClass::WriteWrite);
+    }
+
+    #[test]
+    fn a_read_and_a_concurrent_update_do_not_race_but_a_read_and_a_plain_write_do() {
+        let trace = two_flows(read_at(1, 100.0), update_at(2, 90.0));
+        assert!(reported(&trace).is_empty(), "{:#?}", reported(&trace));
+        let trace = two_flows(update_at(1, 90.0), read_at(2, 90.0));
+        assert!(reported(&trace).is_empty(), "{:#?}", reported(&trace));
+        let trace = two_flows(read_at(1, 100.0), write_at(2, 90.0));
+        assert_eq!(only(&trace).0, FindingClass::ReadWrite);
+    }
+
+    #[test]
+    fn a_read_of_undefined_before_a_concurrent_initialisation_is_an_observed_order_violation() {
+        let undefined = |w: &mut RecordWriter, task| {
+            w.record(Kind::Read, ValueTag::Undefined as u8, task, 1, BALANCE, 0);
+        };
+        let trace = two_flows(undefined, write_at(2, 5.0));
+        assert_eq!(only(&trace), (FindingClass::OrderViolation, Evidence::Observed, [1, 2, 0], 0));
+        // Initialised first, then read: only the plain read-write pair.
+        let trace = two_flows(write_at(2, 5.0), read_at(1, 5.0));
+        assert_eq!(only(&trace), (FindingClass::ReadWrite, Evidence::Concurrent, [1, 2, 0], 0));
+        // Writing undefined initialises nothing.
+        let undefined_write = |w: &mut RecordWriter, task| {
+            w.record(Kind::Write, ValueTag::Undefined as u8, task, 2, BALANCE, 0);
+        };
+        let trace = two_flows(undefined, undefined_write);
+        assert_eq!(only(&trace).0, FindingClass::ReadWrite);
     }
 
     #[test]

@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { RACE_CLASSES } from '../src/index.ts';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const doc = read('docs/detectors.md');
 
-/** Every source that holds detector tests: the Rust crate and this package's tests. */
+/** Every source that holds detector tests: the Rust crate, this package's tests and the end-to-end tests. */
 function testSources(): string {
   const rust = readdirSync(new URL('crates/causeway-core/src/', root)).map(
     (f) => `crates/causeway-core/src/${f}`,
   );
   const ts = readdirSync(new URL('packages/core/test/', root)).map((f) => `packages/core/test/${f}`);
-  return [...rust, ...ts].map(read).join('\n');
+  const e2e = readdirSync(new URL('test/', root))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `test/${f}`);
+  return [...rust, ...ts, ...e2e].map(read).join('\n');
 }
 
 describe('docs/detectors.md', () => {
@@ -32,14 +36,7 @@ describe('docs/detectors.md', () => {
   it('lists the classes CausalTrace reports, as it spells them', () => {
     const api = read('packages/core/src/causal-trace.ts');
     const reported = [...doc.matchAll(/^\| `([a-z-]+)`\s+\|[^|]+\| yes /gm)].map((m) => m[1] as string);
-    assert.deepEqual(reported, [
-      'lost-update',
-      'inconsistent-read',
-      'intermediate-read',
-      'overwritten-write',
-      'write-write',
-      'read-write',
-    ]);
+    assert.deepEqual(reported, [...RACE_CLASSES]);
     for (const name of reported) assert.ok(api.includes(`'${name}'`), name);
   });
 });

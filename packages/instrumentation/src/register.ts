@@ -6,6 +6,7 @@
  */
 
 import { registerHooks } from 'node:module';
+import { join } from 'node:path';
 import { session } from './runtime/session.ts';
 
 if (session.config.enabled && session.output !== null) {
@@ -22,6 +23,8 @@ if (session.config.enabled && session.output !== null) {
     const { installScheduling } = await import('./runtime/scheduling.ts');
     installScheduling(session.recorder, settings);
   }
+  const { TransformCache } = await import('./transform-cache.ts');
+  const cache = new TransformCache(join(process.cwd(), '.causeway', 'cache'));
   // Read at each load, so that causeway.configure({ accesses }) applies to modules loaded later.
-  registerHooks({ load: createLoadHook(process.cwd(), () => session.config.accesses) });
+  registerHooks({ load: createLoadHook(process.cwd(), () => session.config.accesses, cache) });
 }

@@ -1,6 +1,7 @@
 /** `causeway analyze`: the findings of a recorded run, then its tasks and happens-before edges. */
 
 import {
+  type AnomalyReport,
   describeEvidence,
   type FailureReport,
   type FindingReport,
@@ -77,6 +78,7 @@ export async function analyze(args: string[], io: Io): Promise<number> {
 
 /** The kind of problem a finding is, in the seed's words: a race on shared state, or an atomicity violation. */
 export function findingType(finding: FindingReport): string {
+  if (finding.class === 'order-violation') return 'ORDER_VIOLATION';
   return finding.class === 'write-write' || finding.class === 'read-write' || finding.class === 'lost-update'
     ? 'RACE_CONDITION'
     : 'ATOMICITY_VIOLATION';
@@ -178,6 +180,17 @@ function renderFailures(failures: readonly FailureReport[]): string[] {
   return lines;
 }
 
+function renderAnomalies(anomalies: readonly AnomalyReport[]): string[] {
+  if (anomalies.length === 0) return [];
+  const lines = ['', `Anomalies (${anomalies.length})`, ''];
+  anomalies.forEach((anomaly, i) => {
+    lines.push(
+      `${i + 1}. ${anomaly.kind === 'slow-await' ? 'Slow await' : 'Never resumed'}: ${anomaly.story}`,
+    );
+  });
+  return lines;
+}
+
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
   if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
@@ -220,7 +233,12 @@ export function renderReport(report: TraceReport): string {
   if (stats.dropped > 0) {
     lines.push(`note: ${stats.dropped} records were lost (ring full); edges near the gaps may be missing.`);
   }
-  lines.push('', ...renderFindings(report), ...renderFailures(report.failures));
+  lines.push(
+    '',
+    ...renderFindings(report),
+    ...renderFailures(report.failures),
+    ...renderAnomalies(report.anomalies),
+  );
   lines.push('', 'Tasks');
   lines.push(
     table([
