@@ -9,6 +9,7 @@ use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
 use crate::liveness::Liveness;
 use crate::races::RaceDetector;
 use crate::record::{self, DecodeError, Kind, Record, RECORD_SIZE};
+use crate::schedule::Scheduler;
 use crate::settle::SettleTracker;
 
 /// What the core knows about a task besides its place in the graph.
@@ -55,6 +56,9 @@ pub struct TraceStats {
     pub orphan_tasks: u32,
     /// Continuations whose `await` was not seen (its record was dropped).
     pub unmatched_resumes: u32,
+    /// Callbacks that began without a known registration (its record was dropped, or a timer
+    /// was refreshed): they get only the startup edge.
+    pub unmatched_callbacks: u32,
 }
 
 #[derive(Default)]
@@ -91,6 +95,7 @@ pub struct Trace {
     resolvers: Vec<TaskIx>,
     /// Tasks not ingested yet, and the task whose message they handle (see `expect_message`).
     messages: FastMap<(StreamId, LocalTaskId), TaskIx>,
+    scheduler: Scheduler,
 }
 
 impl Trace {
@@ -145,9 +150,14 @@ impl Trace {
                 if rec.kind == Kind::AwaitResume {
                     resumed_from = self.suspended.get(&(stream, rec.a)).copied();
                 }
-                self.begin_task(stream, rec)
+                self.begin_task(stream, rec, ord)
             }
         };
+        match rec.kind {
+            Kind::Schedule => self.scheduler.on_schedule(stream, task, ord, rec),
+            Kind::Cancel => self.scheduler.on_cancel(stream, rec),
+            _ => {}
+        }
         self.settle.on_record(stream, task, rec);
         self.failures.on_record(stream, task, rec);
         if let Some(from) = resumed_from {
@@ -172,9 +182,30 @@ impl Trace {
         }
     }
 
-    fn begin_task(&mut self, stream: StreamId, rec: &Record) -> TaskIx {
+    fn begin_task(&mut self, stream: StreamId, rec: &Record, ord: u64) -> TaskIx {
         self.causes.clear();
+        let startup = self.streams.get(&stream).and_then(|s| s.startup);
         match rec.kind {
+            Kind::CallbackBegin => {
+                if !self.scheduler.causes(&self.graph, stream, rec.a as u32, &mut self.causes) {
+                    self.stats.unmatched_callbacks += 1;
+                    if let Some(startup) = startup {
+                        self.causes.push((startup, EdgeKind::Startup));
+                    }
+                }
+            }
+            // A span's task follows its caller's; the caller's continuation follows the span's.
+            Kind::SpanBegin | Kind::SpanEnd => {
+                let from = if rec.kind == Kind::SpanBegin { rec.a >> 32 } else { rec.a & 0xffff_ffff };
+                match self.by_local.get(&(stream, LocalTaskId(from as u32))) {
+                    Some(&from) => self.causes.push((from, EdgeKind::Spawn)),
+                    None => self.stats.orphan_tasks += 1,
+                }
+                // `causeway.continueTrace`: a span that handles a message sent out of band.
+                if let Some(from) = self.messages.remove(&(stream, rec.task)) {
+                    self.causes.push((from, EdgeKind::Message));
+                }
+            }
             Kind::AwaitResume => {
                 match self.suspended.remove(&(stream, rec.a)) {
                     Some(from) => self.causes.push((from, EdgeKind::Await)),
@@ -193,7 +224,7 @@ impl Trace {
             // them, the event loop runs them after the program's start. A request's sender, in
             // another stream, may also have been declared (`expect_message`).
             Kind::TaskBegin | Kind::HttpRequest if rec.site != 0 || rec.kind == Kind::HttpRequest => {
-                if let Some(startup) = self.streams.get(&stream).and_then(|s| s.startup) {
+                if let Some(startup) = startup {
                     self.causes.push((startup, EdgeKind::Startup));
                 }
                 if let Some(from) = self.messages.remove(&(stream, rec.task)) {
@@ -204,6 +235,9 @@ impl Trace {
             _ => self.stats.orphan_tasks += 1,
         }
         let task = self.graph.add_task(&self.causes);
+        if rec.kind == Kind::CallbackBegin {
+            self.scheduler.ran(stream, rec.a as u32, task, ord);
+        }
         if rec.kind == Kind::TaskBegin && rec.site == 0 {
             let state = self.streams.entry(stream).or_default();
             state.startup.get_or_insert(task);
@@ -485,6 +519,132 @@ mod tests {
         assert!(trace.graph().happens_before(sender, handler));
         assert!(trace.graph().concurrent(sender, other));
         assert_eq!(trace.edges().iter().filter(|e| e.kind == EdgeKind::Message).count(), 1);
+    }
+
+    fn edges_into(trace: &Trace, to: TaskIx) -> Vec<(TaskIx, EdgeKind)> {
+        trace.edges().iter().filter(|e| e.to == to).map(|e| (e.from, e.kind)).collect()
+    }
+
+    #[test]
+    fn a_callback_is_caused_by_its_scheduler_and_by_earlier_callbacks_of_its_queue() {
+        use crate::record::Queue;
+        // The start schedules two immediates (1, 2), a timeout of 1 ms (3) and one of 5 ms (4).
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.schedule(1, Queue::Immediate, 1, 0, 0.0);
+        w.schedule(1, Queue::Immediate, 2, 0, 0.0);
+        w.schedule(1, Queue::Timeout, 3, 0, 1.0);
+        w.schedule(1, Queue::Timeout, 4, 0, 5.0);
+        w.run(2, 1, 1.0);
+        w.run(3, 2, 1.0);
+        w.run(4, 3, 2.0);
+        w.run(5, 4, 6.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(2)), vec![(t(1), EdgeKind::Spawn)]);
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(1), EdgeKind::Spawn), (t(2), EdgeKind::Fifo)]);
+        // Different delays: Node does not promise an order (see the format's "Scheduling").
+        assert!(trace.graph().concurrent(t(4), t(5)));
+        assert!(trace.graph().concurrent(t(2), t(4)), "immediates and timers are different queues");
+        assert_eq!(trace.stats().unmatched_callbacks, 0);
+    }
+
+    #[test]
+    fn callbacks_scheduled_by_concurrent_tasks_stay_concurrent() {
+        use crate::record::Queue;
+        // Two requests (2, 3) each schedule a nextTick and a 1 ms timeout.
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.record(Kind::HttpRequest, 0, 2, 0, 0, 1.0f64.to_bits());
+        w.schedule(2, Queue::NextTick, 1, 0, 0.0);
+        w.schedule(2, Queue::Timeout, 2, 0, 1.0);
+        w.record(Kind::HttpRequest, 0, 3, 0, 0, 1.0f64.to_bits());
+        w.schedule(3, Queue::NextTick, 3, 0, 0.0);
+        w.schedule(3, Queue::Timeout, 4, 0, 1.0);
+        w.run(4, 1, 2.0);
+        w.schedule(4, Queue::NextTick, 5, 0, 0.0);
+        w.run(5, 3, 2.0);
+        w.run(6, 5, 2.0);
+        w.run(7, 2, 3.0);
+        w.run(8, 4, 3.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert!(trace.graph().concurrent(t(4), t(5)));
+        assert!(trace.graph().concurrent(t(7), t(8)));
+        // Tick 5 was queued by tick 1's run, after tick 3 was queued by request 3, which is
+        // concurrent with it: no order is promised.
+        assert!(trace.graph().concurrent(t(5), t(6)));
+        assert!(trace.graph().happens_before(t(4), t(6)));
+        assert!(trace.graph().happens_before(t(2), t(7)) && trace.graph().happens_before(t(3), t(8)));
+    }
+
+    #[test]
+    fn interval_firings_follow_each_other_and_cancelled_callbacks_are_forgotten() {
+        use crate::record::Queue;
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.schedule(1, Queue::Interval, 1, 0, 10.0);
+        w.schedule(1, Queue::Timeout, 2, 0, 10.0);
+        w.run(2, 1, 10.0);
+        w.run(3, 2, 10.0);
+        w.run(4, 1, 20.0);
+        w.push(Kind::Cancel, 4, 0, 1);
+        w.run(5, 1, 30.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(1), EdgeKind::Spawn), (t(2), EdgeKind::Fifo)]);
+        // The interval is re-registered when a firing ends, so after the timeout it preceded.
+        assert_eq!(edges_into(&trace, t(4)), vec![(t(2), EdgeKind::Fifo), (t(3), EdgeKind::Fifo)]);
+        assert_eq!(edges_into(&trace, t(5)), vec![(t(1), EdgeKind::Startup)]);
+        assert_eq!(trace.stats().unmatched_callbacks, 1);
+    }
+
+    #[test]
+    fn reactions_of_one_promise_run_in_registration_order_and_others_do_not() {
+        use crate::record::Queue;
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.schedule(1, Queue::Reaction, 1, 7, 0.0);
+        w.schedule(1, Queue::Reaction, 2, 8, 0.0);
+        w.schedule(1, Queue::Reaction, 3, 7, 0.0);
+        w.run(2, 1, 1.0);
+        w.run(3, 2, 1.0);
+        w.run(4, 3, 1.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert!(trace.graph().happens_before(t(2), t(4)));
+        assert!(trace.graph().concurrent(t(2), t(3)) && trace.graph().concurrent(t(3), t(4)));
+    }
+
+    #[test]
+    fn a_span_runs_between_its_caller_and_the_callers_continuation() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.record(Kind::SpanBegin, 0, 2, 0, 5 | (1 << 32), 1.0f64.to_bits());
+        w.record(Kind::SpanEnd, 0, 3, 0, 2, 2.0f64.to_bits());
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(2)), vec![(t(1), EdgeKind::Spawn)]);
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(2), EdgeKind::Spawn)]);
+        assert_eq!(trace.graph().chain_count(), 1);
+        // A span declared to handle a message (causeway.continueTrace) is caused by its sender.
+        let caller = t(3);
+        let mut sender = RecordWriter::new();
+        sender.begin(1, 0.0);
+        sender.record(Kind::MessageSent, 0, 1, 0, 0, 1);
+        trace.ingest(StreamId(2), &sender.bytes).unwrap();
+        let from = trace.task_by_local(StreamId(2), LocalTaskId(1)).unwrap();
+        assert!(trace.expect_message(StreamId(2), LocalTaskId(1), S, LocalTaskId(4)));
+        let mut more = RecordWriter::starting_at(w.next_seq);
+        more.record(Kind::SpanBegin, 0, 4, 0, 6 | (3 << 32), 3.0f64.to_bits());
+        trace.ingest(S, &more.bytes).unwrap();
+        let handler = trace.task_by_local(S, LocalTaskId(4)).unwrap();
+        assert_eq!(edges_into(&trace, handler), vec![(caller, EdgeKind::Spawn), (from, EdgeKind::Message)]);
     }
 
     #[test]

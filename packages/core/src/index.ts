@@ -32,6 +32,7 @@ export {
   encodeRecords,
   hasFloatB,
   hasTime,
+  Queue,
   RECORD_SIZE,
   RECORD_WORDS,
   RecordOffset,

@@ -58,7 +58,8 @@ function scan(files: TraceFile[]): { sent: Map<string, Sent>; received: Received
     const strings = new StringIndex(file.strings);
     for (const chunk of file.events) {
       for (const record of decodeRecords(chunk.records)) {
-        if (record.kind === EventKind.HttpClientRequest) {
+        // A sender: an HTTP request, or a context serialized for a message (causeway.serialize).
+        if (record.kind === EventKind.HttpClientRequest || record.kind === EventKind.MessageSent) {
           sent.set(`${file.meta.traceId}/${chunk.stream}/${record.b}`, {
             file: index,
             stream: chunk.stream,

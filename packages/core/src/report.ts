@@ -39,15 +39,34 @@ export interface TaskReport {
   records: number;
   /**
    * What started the task: 'root' (the program's start), 'await' (the continuation of an await),
-   * 'callback' (an event-loop callback whose scheduling was not recorded), 'request' (an
-   * incoming HTTP request, recorded by the interceptors), or 'unknown' (the record that started
-   * it was lost).
+   * 'callback' (an event-loop callback whose scheduling was not recorded), 'scheduled' (a
+   * callback whose scheduling was recorded: a timer, tick, microtask or promise reaction),
+   * 'span' (a `causeway.trace` span, or the caller's code after it), 'request' (an incoming HTTP
+   * request, recorded by the interceptors), or 'unknown' (the record that started it was lost).
    */
-  startedBy: 'root' | 'await' | 'callback' | 'request' | 'unknown';
+  startedBy: 'root' | 'await' | 'callback' | 'scheduled' | 'span' | 'request' | 'unknown';
   /** Where it started: the await of a continuation, the function a callback entered; null for the root and requests. */
   site: Site | null;
   /** For a request: its method and path (`POST /transfers`); null otherwise. */
   request: string | null;
+}
+
+/** What started each task a scheduling or span record started, by `stream:localId`. */
+function scheduledStartsOf(file: LoadedTrace['file']): Map<string, 'scheduled' | 'span'> {
+  const starts = new Map<string, 'scheduled' | 'span'>();
+  for (const { stream, records } of file.events) {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
+      const kind = view.getUint8(at + RecordOffset.kind);
+      if (kind !== EventKind.CallbackBegin && kind !== EventKind.SpanBegin && kind !== EventKind.SpanEnd)
+        continue;
+      starts.set(
+        `${stream}:${view.getUint32(at + RecordOffset.task, true)}`,
+        kind === EventKind.CallbackBegin ? 'scheduled' : 'span',
+      );
+    }
+  }
+  return starts;
 }
 
 /** The method and path of each task an `HttpRequest` record started, by `stream:localId`. */
@@ -163,12 +182,14 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
   const coreTasks = trace.tasks();
   const strings = new StringIndex(file.strings);
   const requests = requestsOf(file, strings);
+  const scheduledStarts = scheduledStartsOf(file);
   const raceFindings = trace.findings();
   const findings = buildFindingReports(raceFindings, sites, strings);
   explainLostUpdates(findings, raceFindings, { file, trace }, coreTasks, sites, strings);
   const tasks: TaskReport[] = coreTasks.map((task) => {
     const site = sites.lookup(task.stream, task.beginSite);
     const request = requests.get(`${task.stream}:${task.localId}`) ?? null;
+    const scheduled = scheduledStarts.get(`${task.stream}:${task.localId}`);
     const startedBy =
       task.beginMs === null
         ? 'unknown'
@@ -178,7 +199,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
             ? 'callback'
             : request !== null
               ? 'request'
-              : 'root';
+              : (scheduled ?? 'root');
     return {
       id: task.index,
       stream: task.stream,

@@ -194,6 +194,8 @@ function renderAnomalies(anomalies: readonly AnomalyReport[]): string[] {
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
   if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
+  if (task.startedBy === 'scheduled') return 'scheduled callback';
+  if (task.startedBy === 'span') return 'span (causeway.trace)';
   if (task.site === null)
     return task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)';
   const how = task.startedBy === 'callback' ? 'callback into' : 'await';
