@@ -66,11 +66,14 @@ pub enum Kind {
     /// The request that started the task carried propagation headers: `a` is (sender's trace id
     /// as a string id, sender's exchange id), `b` the sender's stream. Flag [`FLAG_MALFORMED`].
     MessageReceived = 17,
+    /// The response to exchange `a.low` carried the responder's identity: the task `a.high` of
+    /// stream `b` of the recording that handled the request sent the response.
+    ResponseReceived = 18,
 }
 
 impl Kind {
     /// The highest kind value this version knows.
-    pub const MAX: u8 = Kind::MessageReceived as u8;
+    pub const MAX: u8 = Kind::ResponseReceived as u8;
 
     pub fn try_from_u8(value: u8) -> Option<Kind> {
         Some(match value {
@@ -91,6 +94,7 @@ impl Kind {
             15 => Kind::DbQuery,
             16 => Kind::DbResult,
             17 => Kind::MessageReceived,
+            18 => Kind::ResponseReceived,
             _ => return None,
         })
     }
@@ -108,6 +112,7 @@ impl Kind {
                 | Kind::DbQuery
                 | Kind::DbResult
                 | Kind::MessageReceived
+                | Kind::ResponseReceived
         )
     }
 

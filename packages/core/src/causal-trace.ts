@@ -289,6 +289,17 @@ export class CausalTrace {
     );
   }
 
+  /**
+   * Declares that task `toLocal` of `toStream`, not ingested yet, is a client's continuation after
+   * the HTTP response that task `fromLocal` of `fromStream`, already ingested, sent: when it is
+   * ingested it gets a response edge from the responder. Returns false when nothing was declared.
+   */
+  expectResponse(fromStream: number, fromLocal: number, toStream: number, toLocal: number): boolean {
+    return (
+      this.#call(this.#core.cw_expect_response(this.#live(), fromStream, fromLocal, toStream, toLocal)) === 1
+    );
+  }
+
   /** Are `a` and `b` distinct tasks unordered by happens-before? */
   concurrent(a: number, b: number): boolean {
     return a !== b && !this.happensBefore(a, b) && !this.happensBefore(b, a);

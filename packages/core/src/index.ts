@@ -55,7 +55,7 @@ export {
   TRACE_FILE_VERSION,
   TraceFileWriter,
 } from './format/trace-file.ts';
-export type { LoadedRecordings } from './load-recordings.ts';
+export type { LoadedRecordings, RemoteExchange } from './load-recordings.ts';
 export { globalStream, loadRecordings, STREAMS_PER_FILE } from './load-recordings.ts';
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';

@@ -61,6 +61,8 @@ export const EventKind = {
   DbResult: 16,
   /** The request of the task carried propagation headers: a = sender trace id string | exchange << 32, b = sender stream. */
   MessageReceived: 17,
+  /** The response to exchange a.low named its sender: task a.high of stream b of the recording that handled the request. */
+  ResponseReceived: 18,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -82,6 +84,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.DbQuery]: 'db-query',
   [EventKind.DbResult]: 'db-result',
   [EventKind.MessageReceived]: 'message-received',
+  [EventKind.ResponseReceived]: 'response-received',
 };
 
 /** Flag bits of the interceptor records (HttpResponse, HttpClientError, DbResult, MessageReceived). */
@@ -147,6 +150,8 @@ export const EdgeKind = {
   Startup: 3,
   /** A task sent an HTTP request whose handling, in another recording, is the other task. */
   Message: 4,
+  /** A task sent the response to an HTTP request; the other task is the sender's continuation after it, in another recording. */
+  Response: 5,
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
@@ -155,6 +160,7 @@ export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Resolve]: 'resolve',
   [EdgeKind.Startup]: 'startup',
   [EdgeKind.Message]: 'message',
+  [EdgeKind.Response]: 'response',
 };
 
 /** What kind of construct a site is. Values are stable: never renumber, only add. */

@@ -22,6 +22,13 @@ export interface CoreExports {
     toStream: number,
     toLocal: number,
   ): number;
+  cw_expect_response(
+    handle: number,
+    fromStream: number,
+    fromLocal: number,
+    toStream: number,
+    toLocal: number,
+  ): number;
   cw_findings(handle: number): number;
   cw_failures(handle: number): number;
   cw_result_ptr(): number;
@@ -93,6 +100,7 @@ const REQUIRED: readonly (keyof CoreExports)[] = [
   'cw_stats',
   'cw_happens_before',
   'cw_expect_message',
+  'cw_expect_response',
   'cw_findings',
   'cw_result_ptr',
 ];
