@@ -56,13 +56,19 @@ export {
   TraceFileWriter,
 } from './format/trace-file.ts';
 export type { LoadedRecordings, RemoteExchange } from './load-recordings.ts';
-export { globalStream, loadRecordings, STREAMS_PER_FILE } from './load-recordings.ts';
+export {
+  globalStream,
+  loadRecordings,
+  mergedFile,
+  STREAMS_PER_FILE,
+  senderTraceIds,
+} from './load-recordings.ts';
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';
 export type { AccessReport, Confidence, FindingReport, Severity } from './race-report.ts';
 export { buildFindingReports, confidenceOf, describeEvidence, severityOf } from './race-report.ts';
-export type { EdgeReport, TaskReport, TraceReport } from './report.ts';
-export { buildTraceReport, REPORT_VERSION } from './report.ts';
+export type { EdgeReport, RecordingReport, TaskReport, TraceReport } from './report.ts';
+export { buildRecordingsReport, buildTraceReport, REPORT_VERSION } from './report.ts';
 export type { Site } from './sites.ts';
 export { SiteIndex, siteLocation } from './sites.ts';
 export { StringIndex } from './strings.ts';

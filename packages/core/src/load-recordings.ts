@@ -346,3 +346,36 @@ export function loadRecordings(paths: readonly string[]): LoadedRecordings {
     })),
   };
 }
+
+/**
+ * The loaded files as one TraceFile, streams renumbered as in `trace`: what a single-file reader
+ * (the report, the event list) takes. Its META and END are the first file's.
+ */
+export function mergedFile({ files }: Pick<LoadedRecordings, 'files'>): TraceFile {
+  const renumber = <T extends { stream: number }>(i: number, chunks: readonly T[]): T[] =>
+    chunks.map((chunk) => ({ ...chunk, stream: globalStream(i, chunk.stream) }));
+  const first = files[0] as TraceFile;
+  return {
+    meta: first.meta,
+    streams: files.flatMap((file, i) => renumber(i, file.streams)),
+    sites: files.flatMap((file, i) => renumber(i, file.sites)),
+    strings: files.flatMap((file, i) => renumber(i, file.strings)),
+    events: files.flatMap((file, i) => renumber(i, file.events)),
+    end: first.end,
+  };
+}
+
+/** The trace ids of the senders of the requests a recording handled (its `MessageReceived` records). */
+export function senderTraceIds(file: TraceFile): Set<string> {
+  const strings = new StringIndex(file.strings);
+  const ids = new Set<string>();
+  for (const chunk of file.events) {
+    for (const record of decodeRecords(chunk.records)) {
+      if (record.kind !== EventKind.MessageReceived || (record.flags & ExchangeFlag.Malformed) !== 0)
+        continue;
+      const id = strings.string(chunk.stream, record.a % TWO_32);
+      if (id !== null) ids.add(id);
+    }
+  }
+  return ids;
+}

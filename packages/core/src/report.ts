@@ -16,6 +16,7 @@ import {
   ValueTag,
 } from './format/event-format.ts';
 import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
+import { globalStream, type LoadedRecordings, mergedFile, STREAMS_PER_FILE } from './load-recordings.ts';
 import type { LoadedTrace } from './load-trace.ts';
 import { buildFindingReports, type FindingReport } from './race-report.ts';
 import { type Site, SiteIndex } from './sites.ts';
@@ -47,6 +48,18 @@ export interface TaskReport {
   site: Site | null;
   /** For a request: its method and path (`POST /transfers`); null otherwise. */
   request: string | null;
+  /** In a report over several recordings: the service (META.service) of the task's recording. */
+  service?: string;
+}
+
+/** One of the recordings a report over several covers. */
+export interface RecordingReport {
+  file: string;
+  traceId: string;
+  service: string;
+  pid: number;
+  /** Its streams, as numbered in the report's tasks. */
+  streams: number[];
 }
 
 /** The method and path of each task an `HttpRequest` record started, by `stream:localId`. */
@@ -92,6 +105,13 @@ export interface TraceReport {
   tasks: TaskReport[];
   /** Direct happens-before edges; happens-before is their transitive closure. */
   edges: EdgeReport[];
+  /**
+   * Present when the report covers several recordings (one per process, joined by their HTTP
+   * exchanges: docs/propagation.md); `meta` and `end` are then the first one's.
+   */
+  recordings?: RecordingReport[];
+  /** With `recordings`: requests and responses joined across them, and those that could not be. */
+  joins?: Pick<LoadedRecordings, 'messages' | 'responses'>;
 }
 
 /**
@@ -206,4 +226,22 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
       kind: EDGE_KIND_NAMES[edge.kind as EdgeKind] ?? `kind ${edge.kind}`,
     })),
   };
+}
+
+/** The report of several recordings loaded together (loadRecordings): tasks say their service. */
+export function buildRecordingsReport(paths: readonly string[], loaded: LoadedRecordings): TraceReport {
+  const report = buildTraceReport(paths.join(' '), { file: mergedFile(loaded), trace: loaded.trace });
+  report.recordings = loaded.files.map((file, i) => ({
+    file: paths[i] ?? '',
+    traceId: file.meta.traceId,
+    service: file.meta.service,
+    pid: file.meta.pid,
+    streams: file.streams.map((stream) => globalStream(i, stream.stream)),
+  }));
+  report.joins = { messages: loaded.messages, responses: loaded.responses };
+  for (const task of report.tasks) {
+    const service = loaded.files[Math.floor(task.stream / STREAMS_PER_FILE)]?.meta.service;
+    if (service !== undefined) task.service = service;
+  }
+  return report;
 }

@@ -7,14 +7,14 @@ import { CliErrorCode, ExitCode, InputError, UsageError } from '../errors.ts';
 import { toDot, toMermaid } from '../export/graph.ts';
 import { toOtlp } from '../export/otlp.ts';
 import type { Io } from '../io.ts';
-import { openTrace, traceRef } from '../trace-source.ts';
+import { openTraces, traceRef } from '../trace-source.ts';
 import { VERSION } from '../version.ts';
 
 const FORMATS = ['json', 'dot', 'mermaid', 'otlp'] as const;
 type Format = (typeof FORMATS)[number];
 
 export const EXPORT_HELP = `Usage: causeway export --trace-id ID [--format FORMAT] [--out FILE] [options]
-       causeway export <trace-file> [--format FORMAT] [--out FILE] [options]
+       causeway export <trace-file>... [--format FORMAT] [--out FILE] [options]
 
 Writes one trace in another form, to stdout or to --out FILE:
   json      the full report ('causeway analyze --json') plus every event: its task, code site,
@@ -62,13 +62,14 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     return ExitCode.Ok;
   }
   const format = parseFormat(values.format);
-  const [path, ...extra] = positionals;
-  if (extra.length > 0) {
-    throw new UsageError(`export: unexpected argument '${extra[0]}': export writes one trace.`);
+  // Several files, or --trace-id's joined recordings, export as one trace (as analyze reports them).
+  if (positionals.length === 0 || values['trace-id'] !== undefined) {
+    traceRef('export', positionals[0], values['trace-id']);
   }
-  const ref = traceRef('export', path, values['trace-id']);
   const { config } = await loadConfig({ flags: traceFlags(values) });
-  const opened = await openTrace(config, ref, io, { events: format === 'json' });
+  const opened = await openTraces(config, 'export', positionals, values['trace-id'], io, {
+    events: format === 'json',
+  });
   const { report } = opened;
   let text: string;
   if (format === 'json') {
