@@ -13,8 +13,8 @@ export type {
 } from './causal-trace.ts';
 export { CausalTrace } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
-export type { FailureCallReport, FailureReport } from './failure-report.ts';
-export { buildFailureReports } from './failure-report.ts';
+export type { FailureCallReport, FailureReport, RemoteCallReport } from './failure-report.ts';
+export { buildFailureReports, explainRemoteCauses } from './failure-report.ts';
 export type { RecordFields, SiteRow, SiteTable } from './format/event-format.ts';
 export {
   AccessFlag,

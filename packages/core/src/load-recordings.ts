@@ -60,8 +60,21 @@ export interface RemoteExchange {
     | { status: number; durationMs: number }
     | { error: number; timedOut: boolean; durationMs: number }
     | null;
-  /** The receiving request task (global stream, local task), when its file is loaded. */
-  handledBy: { file: number; stream: number; task: number } | null;
+  /** The receiving request task (global stream, local task), when its file is loaded, and its response. */
+  handledBy: {
+    file: number;
+    stream: number;
+    task: number;
+    /** Its `HttpResponse`: the status and how long the handling took; null if it never ended. */
+    response: HandledResponse | null;
+  } | null;
+}
+
+/** How a request's handling ended (its `HttpResponse`); `failed`: the connection closed first. */
+export interface HandledResponse {
+  status: number;
+  durationMs: number;
+  failed: boolean;
 }
 
 /** The stream id, in a trace loaded by loadRecordings, of stream `stream` of file `file`. */
@@ -156,6 +169,17 @@ function continuationAfter(records: readonly RecordFields[], sentAt: number, at:
   return -1;
 }
 
+/** The `HttpResponse` record of the request task `task` in `records`, if it was written. */
+function responseOf(records: readonly RecordFields[], task: number): HandledResponse | null {
+  for (const record of records) {
+    if (record.kind === EventKind.HttpResponse && record.a % TWO_32 === task) {
+      const failed = (record.flags & ExchangeFlag.Failed) !== 0;
+      return { status: Math.floor(record.a / TWO_32), durationMs: record.b, failed };
+    }
+  }
+  return null;
+}
+
 interface Sent {
   streams: StreamRecords;
   at: number;
@@ -198,7 +222,12 @@ function plan(
         counts.messages.unlinked++;
         return;
       }
-      from.handledBy = { file: s.file, stream: globalStream(s.file, s.stream), task: record.task };
+      from.handledBy = {
+        file: s.file,
+        stream: globalStream(s.file, s.stream),
+        task: record.task,
+        response: responseOf(s.records, record.task),
+      };
       s.waits.push({
         at: begin,
         need: from.streams,

@@ -4,7 +4,7 @@
  */
 
 import type { RaceFinding, Task } from './causal-trace.ts';
-import { buildFailureReports, type FailureReport } from './failure-report.ts';
+import { buildFailureReports, explainRemoteCauses, type FailureReport } from './failure-report.ts';
 import {
   EDGE_KIND_NAMES,
   type EdgeKind,
@@ -230,7 +230,8 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
 
 /** The report of several recordings loaded together (loadRecordings): tasks say their service. */
 export function buildRecordingsReport(paths: readonly string[], loaded: LoadedRecordings): TraceReport {
-  const report = buildTraceReport(paths.join(' '), { file: mergedFile(loaded), trace: loaded.trace });
+  const file = mergedFile(loaded);
+  const report = buildTraceReport(paths.join(' '), { file, trace: loaded.trace });
   report.recordings = loaded.files.map((file, i) => ({
     file: paths[i] ?? '',
     traceId: file.meta.traceId,
@@ -243,5 +244,10 @@ export function buildRecordingsReport(paths: readonly string[], loaded: LoadedRe
     const service = loaded.files[Math.floor(task.stream / STREAMS_PER_FILE)]?.meta.service;
     if (service !== undefined) task.service = service;
   }
+  explainRemoteCauses(report.failures, {
+    exchanges: loaded.exchanges,
+    tasks: report.tasks.map((task) => ({ ...task, index: task.id })),
+    strings: new StringIndex(file.strings),
+  });
   return report;
 }

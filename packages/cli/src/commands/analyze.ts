@@ -241,6 +241,7 @@ export function renderReport(report: TraceReport): string {
     lines.push(`note: ${stats.dropped} records were lost (ring full); edges near the gaps may be missing.`);
   }
   lines.push('', ...renderFindings(report), ...renderFailures(report.failures));
+  const offsets = streamOffsets(report);
   lines.push('', 'Tasks');
   lines.push(
     table([
@@ -249,7 +250,12 @@ export function renderReport(report: TraceReport): string {
         `  #${task.id}`,
         ...(recordings === undefined ? [] : [task.service ?? '?']),
         `${task.chain}.${task.position}`,
-        ms(task.beganMs),
+        // Several processes: from the earliest one's start, so that the services' times compare.
+        ms(
+          recordings === undefined || task.beganMs === null
+            ? task.beganMs
+            : task.beganMs + (offsets.get(task.stream) ?? 0),
+        ),
         String(task.records),
         describeStart(task),
       ]),
