@@ -7,11 +7,13 @@ import type { AddressInfo } from 'node:net';
 
 const paymentsUrl = process.env.PAYMENTS_URL ?? 'http://127.0.0.1:7103';
 const paymentsTimeoutMs = Number(process.env.PAYMENTS_TIMEOUT_MS ?? 300);
+/** The work of reserving stock (bench.ts sets 0). */
+const workMs = Number(process.env.WORK_MS ?? 2);
 
 const stock = { widgets: 1000 };
 
 async function reserveStock(quantity: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 2));
+  await new Promise((resolve) => setTimeout(resolve, workMs));
   stock.widgets -= quantity;
 }
 

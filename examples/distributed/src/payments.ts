@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 const reviewMs = Number(process.env.REVIEW_MS ?? 1500);
+/** The normal work of a charge (bench.ts sets 0). */
+const workMs = Number(process.env.WORK_MS ?? 5);
 const REVIEW_ABOVE = 1000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -16,7 +18,7 @@ async function fraudReview(amount: number): Promise<boolean> {
 
 async function charge(amount: number): Promise<{ charged: number; id: string }> {
   if (amount > REVIEW_ABOVE && !(await fraudReview(amount))) throw new Error('declined');
-  await sleep(5);
+  await sleep(workMs);
   return { charged: amount, id: `ch_${Date.now().toString(36)}` };
 }
 
