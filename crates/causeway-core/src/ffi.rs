@@ -198,13 +198,15 @@ pub extern "C" fn cw_expect_message(
 }
 
 /// Declares that task `to_local` of `to_stream` (not ingested yet) is the client's continuation
-/// after the response sent by task `from_local` of `from_stream` (already ingested): see
-/// `Trace::expect_response`. Returns 1 if declared, 0 if not.
+/// after the response to the request task `request_local` of `from_stream`, which named task
+/// `from_local` as its sender (both already ingested): see `Trace::expect_response`. Returns 1 if
+/// declared, 0 if not.
 #[no_mangle]
 pub extern "C" fn cw_expect_response(
     handle: u32,
     from_stream: u32,
     from_local: u32,
+    request_local: u32,
     to_stream: u32,
     to_local: u32,
 ) -> i32 {
@@ -212,6 +214,7 @@ pub extern "C" fn cw_expect_response(
         i32::from(trace.expect_response(
             StreamId(from_stream),
             LocalTaskId(from_local),
+            LocalTaskId(request_local),
             StreamId(to_stream),
             LocalTaskId(to_local),
         ))

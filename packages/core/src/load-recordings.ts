@@ -6,7 +6,8 @@
  *   the same (trace id, stream, exchange id); the edge goes from the sending task to the
  *   request's task;
  * - *response* edges: the sender's `ResponseReceived` names the task that sent the response (in
- *   the file that received the request); the edge goes from it to the sender's continuation:
+ *   the file that received the request); the edge goes from it (or from the request's task, when
+ *   the named task does not descend from it) to the sender's continuation:
  *   the task that resumes the await the sending task suspended at (`await fetch(...)`), when it
  *   resumes after the response came, or the callback that begins right after the response record
  *   (`http.request`'s response callback).
@@ -269,11 +270,17 @@ function plan(
         return;
       }
       if ((record.flags & ExchangeFlag.Malformed) !== 0) return;
-      const responder =
-        from.handledBy === null ? undefined : streams.get(`${from.handledBy.file}/${record.b}`);
+      const handled = from.handledBy;
+      const responder = handled === null ? undefined : streams.get(`${handled.file}/${record.b}`);
       const responderAt = responder?.records.findIndex((r) => r.task === high) ?? -1;
+      // The request task too must be ingested: the core falls back to it when the named task does
+      // not descend from it.
+      const requestAt =
+        handled === null || responder?.stream !== handled.stream - handled.file * STREAMS_PER_FILE
+          ? -1
+          : responder.records.findIndex((r) => r.task === handled.task);
       const target = continuationAfter(s.records, from.at, at);
-      if (responder === undefined || responderAt < 0 || target < 0) {
+      if (handled === null || responder === undefined || responderAt < 0 || requestAt < 0 || target < 0) {
         counts.responses.unlinked++;
         return;
       }
@@ -281,12 +288,13 @@ function plan(
       s.waits.push({
         at: target,
         need: responder,
-        through: endOfRun(responder.records, responderAt),
+        through: Math.max(endOfRun(responder.records, responderAt), requestAt),
         kind: 'responses',
         declare: () =>
           trace.expectResponse(
             globalStream(responder.file, responder.stream),
             high,
+            handled.task,
             globalStream(s.file, s.stream),
             targetTask,
           ),

@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'causeway-load-recordings-'));
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
 
-type Row = [kind: number, task: number, a: number, b: number];
+type Row = [kind: number, task: number, a: number, b: number, site?: number];
 
 /** A one-stream recording whose string 1 is the other service's trace id. */
 function write(name: string, traceId: string, other: string, rows: Row[]): string {
@@ -28,12 +28,12 @@ function write(name: string, traceId: string, other: string, rows: Row[]): strin
   });
   writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
   writer.strings({ stream: 1, first: 1, strings: [other] });
-  const records: RecordFields[] = rows.map(([kind, task, a, b], seq) => ({
+  const records: RecordFields[] = rows.map(([kind, task, a, b, site = 0], seq) => ({
     kind,
     flags: 0,
     seq,
     task,
-    site: 0,
+    site,
     a,
     b,
   }));
@@ -46,6 +46,7 @@ const HI = 2 ** 32;
 const {
   TaskBegin,
   HttpClientRequest,
+  HttpClientResponse,
   AwaitSuspend,
   AwaitResume,
   HttpRequest,
@@ -113,6 +114,37 @@ describe('loadRecordings', () => {
       } finally {
         loaded.trace.dispose();
       }
+    }
+  });
+
+  it("draws the response edge to http.request's callback, which begins right after the response", () => {
+    const client = write('callback-client', A, B, [
+      [TaskBegin, 1, 0, 0],
+      [HttpClientRequest, 1, 0, 1],
+      [HttpClientResponse, 1, 1 + 200 * HI, 0],
+      [ResponseReceived, 1, 1 + 2 * HI, 1],
+      [TaskBegin, 2, 0, 0, 7],
+    ]);
+    const server = write('callback-server', B, A, [
+      [TaskBegin, 1, 0, 0],
+      [HttpRequest, 2, 0, 0],
+      [MessageReceived, 2, 1 + 1 * HI, 1],
+    ]);
+    const loaded = loadRecordings([client, server]);
+    try {
+      assert.deepEqual(loaded.responses, { linked: 1, unlinked: 0 });
+      const tasks = loaded.trace.tasks();
+      const [edge] = loaded.trace.edges().filter((e) => e.kind === EdgeKind.Response);
+      assert.deepEqual(
+        [tasks[edge?.from ?? -1]?.stream, tasks[edge?.from ?? -1]?.localId],
+        [globalStream(1, 1), 2],
+      );
+      assert.deepEqual(
+        [tasks[edge?.to ?? -1]?.stream, tasks[edge?.to ?? -1]?.localId],
+        [globalStream(0, 1), 2],
+      );
+    } finally {
+      loaded.trace.dispose();
     }
   });
 

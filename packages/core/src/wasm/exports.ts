@@ -26,6 +26,7 @@ export interface CoreExports {
     handle: number,
     fromStream: number,
     fromLocal: number,
+    requestLocal: number,
     toStream: number,
     toLocal: number,
   ): number;
