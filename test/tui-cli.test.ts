@@ -53,13 +53,13 @@ describe('causeway tui', () => {
     }
   });
 
-  it('exits 2 for extra arguments and for --server, which is not available yet', async () => {
+  it('exits 2 for extra arguments and for --server, which is not supported yet', async () => {
     const extra = await causeway('tui', 'a.cwtrace', 'b.cwtrace');
     assert.equal(extra.code, 2);
     assert.match(extra.err, /unexpected argument 'b\.cwtrace'/);
     const server = await causeway('tui', '--server', 'http://127.0.0.1:4000');
     assert.equal(server.code, 2);
-    assert.match(server.err, /--server is not available yet/);
+    assert.match(server.err, /--server is not supported yet: the TUI reads trace files only/);
     const unknown = await causeway('tui', '--colour');
     assert.equal(unknown.code, 2);
     assert.match(unknown.err, /Unknown option '--colour'/);

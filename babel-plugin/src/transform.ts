@@ -5,10 +5,13 @@
  */
 
 import { basename, extname } from 'node:path';
-import { type PluginItem, transformSync } from '@babel/core';
+import { type PluginItem, parseSync, transformSync } from '@babel/core';
 import stripTypes from '@babel/plugin-transform-typescript';
 import type { SiteTable } from '@causeway/core/event-format';
 import { instrumentError } from './errors.ts';
+
+export { InstrumentErrorCode } from './errors.ts';
+
 import causewayPlugin, { type CausewayMetadata } from './index.ts';
 import type { InstrumentOptions } from './options.ts';
 
@@ -28,6 +31,11 @@ export interface TransformRequest extends Omit<InstrumentOptions, 'format'> {
   sourceMaps?: 'inline' | 'separate';
   /** How the map names the original file (default: its base name, the output sitting beside it). */
   sourceFileName?: string;
+  /**
+   * Parse the output again before returning it, and fail (CW_INSTRUMENT_FAILED) if it does not
+   * parse: ahead-of-time instrumentation never writes broken code (costs one more parse).
+   */
+  verify?: boolean;
 }
 
 export interface TransformResult {
@@ -99,6 +107,8 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
       sourceMaps: separate ? true : 'inline',
       sourceFileName: request.sourceFileName ?? basename(request.filename),
       retainLines: true,
+      // Not 'auto': Babel would print a note on stderr for every file over 500 KB.
+      compact: false,
     });
     if (result?.code == null) throw new Error('Babel returned no code');
     const metadata = result.metadata?.causeway as CausewayMetadata | undefined;
@@ -109,6 +119,7 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
     // Nothing to instrument and no types to strip: the input is the output, as it was.
     if (sites === null && !typescript) return { code, map: null, sites: null, alreadyInstrumented: false };
     let output = result.code;
+    if (request.verify) verifyOutput(output, request, ext);
     if (separate) output += `\n//# sourceMappingURL=${basename(request.filename)}.map\n`;
     return {
       code: output,
@@ -118,5 +129,29 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
     };
   } catch (cause) {
     throw instrumentError(request.filename, cause);
+  }
+}
+
+/** Throws when `output` (instrumented JavaScript, JSX kept) does not parse as its format. */
+export function verifyOutput(output: string, request: TransformRequest, ext: string): void {
+  try {
+    parseSync(output, {
+      filename: request.filename,
+      sourceType: request.format === 'commonjs' ? 'script' : request.format,
+      babelrc: false,
+      configFile: false,
+      browserslistConfigFile: false,
+      parserOpts: {
+        plugins: JSX.has(ext) ? ['jsx'] : [],
+        allowReturnOutsideFunction: request.format === 'commonjs',
+      },
+    });
+  } catch (cause) {
+    throw new Error(
+      `the instrumented output does not parse (${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)})`,
+      {
+        cause,
+      },
+    );
   }
 }

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { CausewayError } from '@causeway/core/errors';
 import { SiteKind, type SiteTable } from '@causeway/core/event-format';
 import { InstrumentErrorCode } from '../src/errors.ts';
-import { instrumentSource } from '../src/transform.ts';
+import { instrumentFile, instrumentSource, verifyOutput } from '../src/transform.ts';
 import { fakeProbes, importModule, instrument, type ProbeCall, runInstrumented, trail } from './helpers.ts';
 
 const SAMPLE = `
@@ -295,5 +295,26 @@ describe('instrumentSource', () => {
         ) &&
         !error.message.includes('\n'),
     );
+  });
+
+  it('verifies on request that its output parses, as the format and extension say', () => {
+    const request = { filename: '/app/x.cjs', format: 'commonjs' } as const;
+    // CommonJS may return at top level; JSX parses in .jsx only.
+    verifyOutput('return 1;', request, '.cjs');
+    verifyOutput('const e = <div />;', { filename: '/app/x.jsx', format: 'module' }, '.jsx');
+    assert.throws(
+      () => verifyOutput('const e = <div />;', { filename: '/app/x.mjs', format: 'module' }, '.mjs'),
+      {
+        message: /^the instrumented output does not parse/,
+      },
+    );
+    assert.throws(() => verifyOutput('let x = ;', request, '.cjs'), /does not parse/);
+    const output = instrumentFile('export function f(o) { o.p = 1; }', {
+      filename: '/app/f.mjs',
+      format: 'module',
+      root: '/app',
+      verify: true,
+    });
+    assert.match(output.code, /_cw\.write\(/);
   });
 });

@@ -67,10 +67,14 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     if (state.quit) exit();
   }, [state.quit, exit]);
 
-  // Load the selected trace when the selection changes or `r` asks for a refresh.
+  // Load the selected trace when the selection changes or `r` asks for a refresh. It follows the
+  // selected entry, not the list: a refreshed list that still holds it loads nothing more.
+  const shownEntries = useRef(entries);
+  shownEntries.current = entries;
+  const selectedId = entries[state.traceIndex]?.id;
   useEffect(() => {
     let cancelled = false;
-    const entry = entries[state.traceIndex];
+    const entry = shownEntries.current.find((e) => e.id === selectedId);
     if (entry === undefined) return;
     if (shown.id === entry.id && shown.refreshes === state.refreshes) return;
     // The trace on screen goes first: two large traces are not held at once.
@@ -79,7 +83,7 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     shownModel.current = null;
     setShown((before) => ({ ...before, model: null, problem: `loading ${entry.name}…` }));
     void (async () => {
-      // Let the "loading" frame reach the screen before the (synchronous) analysis starts.
+      // Let the "loading" frame reach the screen before the (synchronous) file read.
       await new Promise((resolve) => setImmediate(resolve));
       let next: Shown;
       try {
@@ -103,10 +107,8 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     return () => {
       cancelled = true;
     };
-  }, [state.traceIndex, state.refreshes, entries, shown.id, shown.refreshes, source]);
+  }, [selectedId, state.refreshes, shown.id, shown.refreshes, source]);
 
-  const shownEntries = useRef(entries);
-  shownEntries.current = entries;
   // `r` also re-reads the list: new recordings appear, the selection follows its trace.
   useEffect(() => {
     if (state.refreshes === 0) return;

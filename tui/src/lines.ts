@@ -5,7 +5,13 @@
  */
 
 import { describeEvidence, type FindingReport, type LocationState, siteLocation } from '@causeway/core';
-import { type CausalView, describeEvent, type EventDetails, type TaskSummary } from './trace-model.ts';
+import {
+  accessTarget,
+  type CausalView,
+  describeEvent,
+  type EventDetails,
+  type TaskSummary,
+} from './trace-model.ts';
 
 function ms(value: number | null): string {
   return value === null ? 'time unknown' : `+${value.toFixed(2)} ms`;
@@ -20,10 +26,13 @@ export function causalLines(view: CausalView | null): string[] {
   const lines = [`task ${taskName(view.task)} · ${ms(view.task.beganMs)}`, `  began: ${view.task.began}`];
   lines.push(view.causedBy.length === 0 ? 'caused by: nothing recorded' : 'caused by:');
   for (const link of view.causedBy) lines.push(`  ← ${link.kind.padEnd(7)} ${taskName(link.other)}`);
-  lines.push(view.caused.length === 0 ? 'caused: nothing' : 'caused:');
+  if (view.causedByTotal > view.causedBy.length)
+    lines.push(`  … ${view.causedByTotal - view.causedBy.length} more`);
+  lines.push(view.caused.length === 0 ? 'caused: nothing' : `caused (${view.causedTotal}):`);
   for (const link of view.caused) {
     lines.push(`  → ${link.kind.padEnd(7)} ${taskName(link.other)} ${link.other.began}`);
   }
+  if (view.causedTotal > view.caused.length) lines.push(`  … ${view.causedTotal - view.caused.length} more`);
   const concurrent = view.concurrent.map((t) => `#${t}`).join(' ');
   lines.push(
     view.concurrent.length === 0
@@ -46,9 +55,7 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
   }
   if (event.access !== null) {
     const { access } = event;
-    lines.push(
-      `${access.kind} obj#${access.objectId}${access.property}: ${access.value ?? '(value not captured)'}`,
-    );
+    lines.push(`${access.kind} ${accessTarget(event)}: ${access.value ?? '(value not captured)'}`);
   } else {
     lines.push(`what: ${describeEvent(event) || event.kindName}`);
   }
@@ -57,7 +64,11 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
   } else {
     lines.push('task: unknown');
   }
-  lines.push(`clock: ${describeClock(details.clock)}`);
+  lines.push(
+    details.clock === null
+      ? `clock: ${details.chains} chains, shown with Enter`
+      : `clock: ${describeClock(details.clock)}`,
+  );
   if (event.invocation !== null) lines.push(`invocation ${event.invocation}`);
   if (event.timeMs !== null) lines.push(`time ${ms(event.timeMs)}`);
   if (details.findings.length > 0) {
@@ -100,12 +111,16 @@ export function timeTravelLines(
 
 const ROLES: Record<string, string> = { first: 'first', remote: 'meanwhile', second: 'then' };
 
-/** The findings in words; those of the selected event first, then the rest in the core's order. */
+/**
+ * The findings in words; those of the selected event first, then the rest in the core's order.
+ * Stops once it has `limit` lines: a trace can hold thousands of findings, a pane a few lines.
+ */
 export function findingLines(
   findings: readonly FindingReport[],
   selected: readonly number[],
   width: number,
   full: boolean,
+  limit = Number.POSITIVE_INFINITY,
 ): string[] {
   if (findings.length === 0)
     return ['none: no two concurrent tasks touched a property with a write among them'];
@@ -113,11 +128,12 @@ export function findingLines(
   const first = order.filter((n) => selected.includes(n));
   const lines: string[] = [];
   for (const number of [...first, ...order.filter((n) => !selected.includes(n))]) {
+    if (lines.length >= limit) break;
     const finding = findings[number - 1] as FindingReport;
     const times = finding.occurrences > 1 ? ` · ${finding.occurrences} times` : '';
     const mark = selected.includes(number) ? '▶ ' : '';
     lines.push(
-      `${mark}${number}. ${finding.title} on ${finding.location.name}${times} · ${describeEvidence(finding.evidence)}`,
+      `${mark}${number}. ${finding.title} on ${finding.location.name}${times} · ${finding.severity} severity · ${describeEvidence(finding.evidence)}`,
     );
     lines.push(...wrap(finding.story, width - 3).map((line) => `   ${line}`));
     if (full) {
@@ -143,15 +159,15 @@ export const HELP_LINES: readonly string[] = [
   '  Enter         details of the event (Enter or Esc closes)',
   '  t             time travel: the tracked objects as of the event',
   '  a             findings only: the events of race findings, findings in full',
-  '  /             search by function, file, property or value; n N next / previous',
+  '  /             search by function, file, property or value; n N next / prev',
   '  r             refresh the trace list and the trace',
   '  ?             this help',
-  '  q             quit',
+  '  q  Ctrl+C     quit',
   '',
   'Panes',
   '  timeline: every recorded event in order; ! marks an event of a finding',
-  '  causes: what caused the event’s task (←), what it caused (→), what ran concurrently',
-  '  details: the code site, its source line, the value, the task and its vector clock',
+  '  causes: what caused the event’s task (←), what it caused (→), concurrent ones',
+  '  details: code site, source line, value, task and its vector clock',
   '  findings: the races Causeway found, in words, with what to do about them',
   '',
   'Press any key to close.',

@@ -10,6 +10,7 @@ import {
   CausalTrace,
   EDGE_KIND_NAMES,
   type EdgeKind,
+  EventKind,
   type FindingReport,
   type LocationState,
   RECORD_SIZE,
@@ -22,6 +23,7 @@ import {
   type TraceFile,
   type TraceStats,
 } from '@causeway/core';
+import { DB_SITE_FILE } from '@causeway/core/event-format';
 import type { SourceLines } from './source-lines.ts';
 import type { RowSet } from './state.ts';
 
@@ -42,10 +44,12 @@ export interface CausalLink {
 
 export interface CausalView {
   task: TaskSummary;
-  /** Edges into the event's task: what caused it. */
+  /** Edges into the event's task: what caused it (the first LINK_LIMIT), and how many in all. */
   causedBy: CausalLink[];
-  /** Edges out of it: what it caused. */
+  causedByTotal: number;
+  /** Edges out of it: what it caused (the first LINK_LIMIT), and how many in all. */
   caused: CausalLink[];
+  causedTotal: number;
   /** Tasks unordered with it, in task order, at most `limit`; `more` says whether there are others. */
   concurrent: number[];
   more: boolean;
@@ -58,13 +62,22 @@ export interface EventDetails {
   /** The source line at the site, read from disk when the file is there. */
   sourceLine: string | null;
   task: TaskSummary | null;
-  /** The task's vector clock, one component per chain. */
-  clock: number[];
+  /**
+   * The task's vector clock, one component per chain; null when not asked for (a trace with
+   * thousands of chains has clocks that long, so the compact pane leaves it to the Enter view).
+   */
+  clock: number[] | null;
+  /** How many chains (clock components) the trace has. */
+  chains: number;
   /** Numbers (1-based) of the findings this event takes part in. */
   findings: number[];
 }
 
 const CONCURRENT_LIMIT = 8;
+/** Edges listed per direction in the causal pane. */
+const LINK_LIMIT = 16;
+/** Clocks of at most this many chains are shown in the compact details pane. */
+const SHORT_CLOCK = 64;
 
 /** Records handed to the core per step of the analysis: about 10 ms of work between two frames. */
 const ANALYSIS_BATCH = 4096;
@@ -91,6 +104,7 @@ export class TraceModel {
   readonly analysis: AnalysisState = { done: false, fraction: 0, error: null };
   #trace: CausalTrace | null = null;
   #disposed = false;
+  #lastClock: { task: number; clock: number[] } | null = null;
   readonly #sources: SourceLines;
   readonly #incoming = new Map<number, { from: number; kind: EdgeKind }[]>();
   readonly #outgoing = new Map<number, { to: number; kind: EdgeKind }[]>();
@@ -142,6 +156,10 @@ export class TraceModel {
         }
       }
       this.#takeResults(trace);
+      // Index the writes now, between frames, so that the first `t` answers at once.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.#disposed) return;
+      if (this.events.length > 0) this.events.recentWrites(0, 1);
     } catch (error) {
       this.analysis.error = error instanceof Error ? error.message : String(error);
       this.#trace = null;
@@ -215,6 +233,27 @@ export class TraceModel {
     return contains(access.property, query) || (access.value !== null && contains(access.value, query));
   }
 
+  /**
+   * `matches`, cheaper over many events: whether a site matches is decided once per site, and
+   * only reads and writes whose site does not match are decoded (for their property and value).
+   */
+  #matcher(query: string): (index: number) => boolean {
+    const bySite = new Map<number, boolean>();
+    return (index) => {
+      const key = this.events.siteKeyAt(index);
+      let siteMatches = bySite.get(key);
+      if (siteMatches === undefined) {
+        const site = this.events.sites.lookup(Math.floor(key / 2 ** 32), key % 2 ** 32);
+        siteMatches = site !== null && (contains(site.functionName, query) || contains(site.file, query));
+        bySite.set(key, siteMatches);
+      }
+      if (siteMatches) return true;
+      const kind = this.events.kindAt(index);
+      if (kind !== EventKind.Read && kind !== EventKind.Write) return false;
+      return this.matches(index, query);
+    };
+  }
+
   summary(task: number): TaskSummary {
     const t = this.tasks[task] as Task;
     const site = this.events.sites.lookup(t.stream, t.beginSite);
@@ -225,32 +264,47 @@ export class TraceModel {
     const task = this.events.taskAt(index);
     if (task < 0 || this.#trace === null) return null;
     const { tasks, more } = this.#concurrentWith(task);
+    const incoming = this.#incoming.get(task) ?? [];
+    const outgoing = this.#outgoing.get(task) ?? [];
+    // A task can cause thousands (a server's start awaits every request): a pane shows a few.
     return {
       task: this.summary(task),
-      causedBy: (this.#incoming.get(task) ?? []).map((e) => ({
+      causedBy: incoming.slice(0, LINK_LIMIT).map((e) => ({
         kind: EDGE_KIND_NAMES[e.kind] ?? `kind ${e.kind}`,
         other: this.summary(e.from),
       })),
-      caused: (this.#outgoing.get(task) ?? []).map((e) => ({
+      causedByTotal: incoming.length,
+      caused: outgoing.slice(0, LINK_LIMIT).map((e) => ({
         kind: EDGE_KIND_NAMES[e.kind] ?? `kind ${e.kind}`,
         other: this.summary(e.to),
       })),
+      causedTotal: outgoing.length,
       concurrent: tasks,
       more,
     };
   }
 
-  details(index: number): EventDetails {
+  /** Details of event `index`; the clock only with `clock` true, or when it is short. */
+  details(index: number, clock = false): EventDetails {
     const event = this.events.at(index);
     const task = event.task < 0 ? null : this.summary(event.task);
+    const chains = this.stats?.chains ?? 0;
     return {
       event,
       location: event.site === null ? null : siteLocation(event.site),
       sourceLine: event.site === null ? null : this.#sources.line(event.site.file, event.site.line),
       task,
-      clock: event.task < 0 || this.#trace === null ? [] : this.#trace.clock(event.task),
+      clock: clock || chains <= SHORT_CLOCK ? this.#clockOf(event.task) : null,
+      chains,
       findings: [...this.findingsOf(index)],
     };
+  }
+
+  /** The last clock asked for is kept: moving through one task's events asks for it again. */
+  #clockOf(task: number): number[] {
+    if (task < 0 || this.#trace === null) return [];
+    if (this.#lastClock?.task !== task) this.#lastClock = { task, clock: this.#trace.clock(task) };
+    return this.#lastClock.clock;
   }
 
   /** Time travel: the `limit` locations written last as of event `index`, and how many were written. */
@@ -290,10 +344,10 @@ export class TraceModel {
   }
 
   #find(query: string, from: number, direction: 1 | -1, count: number, eventAt: (row: number) => number) {
-    const needle = query.toLowerCase();
+    const matches = this.#matcher(query.toLowerCase());
     for (let step = 0; step < count; step++) {
       const row = (((from + step * direction) % count) + count) % count;
-      if (this.matches(eventAt(row), needle)) return row;
+      if (matches(eventAt(row))) return row;
     }
     return -1;
   }
@@ -320,11 +374,27 @@ function shortFile(file: string): string {
   return slash < 0 ? file : file.slice(slash + 1);
 }
 
+/**
+ * What an access touched, briefly: `obj#1.balance`, or for the PostgreSQL interceptor's accesses
+ * (their sites name the table) the row, `row accounts["42"]`, as the findings name it.
+ */
+export function accessTarget(event: TraceEvent): string {
+  const { access, site } = event;
+  if (access === null) return '';
+  if (site?.file === DB_SITE_FILE) {
+    const key = access.property.startsWith('.')
+      ? `[${JSON.stringify(access.property.slice(1))}]`
+      : access.property;
+    return `row ${site.name}${key}`;
+  }
+  return `obj#${access.objectId}${access.property}`;
+}
+
 /** The part of a row after its kind: the access, or the function and invocation. */
 export function describeEvent(event: TraceEvent): string {
   const { access, site } = event;
   if (access !== null) {
-    const target = `obj#${access.objectId}${access.property}`;
+    const target = accessTarget(event);
     const value = access.value ?? '?';
     switch (access.kind) {
       case 'read':

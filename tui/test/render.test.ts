@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { render } from 'ink-testing-library';
+import { writeSyntheticTrace } from '../bench/synthetic.ts';
 import { App } from '../src/app.ts';
 import { h } from '../src/h.ts';
 import { layout } from '../src/layout.ts';
@@ -39,7 +40,7 @@ describe('the TUI, rendered', () => {
       assert.match(frame, /Causes/);
       assert.match(frame, /Details \(Enter\)/);
       assert.match(frame, /Findings \(\d+\)/);
-      assert.match(frame, /Lost update on object #\d+ \.balance/);
+      assert.match(frame, /Lost update on object #\d+ \.balance · 2 times · high severity/);
       assert.match(frame, /▶ +0 +#0 task-begin/);
 
       app.stdin.write('jj');
@@ -80,8 +81,17 @@ describe('the TUI, rendered', () => {
       frame = await frameWith(app.lastFrame, /trace 2\/2.*\d+ findings?/);
       assert.equal(released.length, 1, 'the first trace is released when the second is shown');
 
+      // `r` re-reads the list and the trace from disk: the rewritten file is now the newest, and
+      // the selection follows it to the top of the list.
+      const before = frame.match(/(\d+) events/)?.[1];
+      writeSyntheticTrace(join(p.traces, 'first.cwtrace'), { events: 200, racyEvery: 2 });
+      app.stdin.write('r');
+      frame = await frameWith(app.lastFrame, /trace 1\/2 +first\.cwtrace +2\d\d events · \d+ tasks/);
+      assert.notEqual(frame.match(/(\d+) events/)?.[1], before);
+      assert.equal(released.length, 2);
+
       app.stdin.write('q');
-      await frameWith(() => String(released.length), '2');
+      await frameWith(() => String(released.length), '3');
     } finally {
       app.unmount();
     }

@@ -89,13 +89,18 @@ describe('TraceModel', () => {
     try {
       await model.analyze();
       const write = model.findingEvents[1] as number;
-      const details = model.details(write);
+      const details = model.details(write, true);
       assert.equal(details.location, 'src/bank.ts:4:3');
       assert.equal(details.sourceLine, SOURCE_LINES[3]);
       assert.equal(details.event.access?.value, '70');
       assert.equal(details.task?.task, model.events.taskAt(write));
-      assert.equal(details.clock.length, model.stats?.chains);
-      assert.ok(details.clock.some((component) => component > 0));
+      assert.equal(details.clock?.length, model.stats?.chains);
+      assert.ok(details.clock?.some((component) => component > 0));
+      assert.deepEqual(
+        model.details(write).clock,
+        details.clock,
+        'a short clock comes with the compact details',
+      );
       assert.deepEqual(details.findings, [1]);
       assert.equal(model.details(0).location, null);
     } finally {

@@ -102,6 +102,12 @@ interface VariableAccess {
   context: NonNullable<ReturnType<typeof accessContext>>;
 }
 
+/** Is `name` at `path` a shared variable? (The cheap test, before the position is examined.) */
+function isSharedName(path: NodePath, name: string, state: FileState): boolean {
+  const binding = path.scope.getBinding(name);
+  return binding !== undefined && sharedByFile.get(state)?.owners.has(binding.identifier) === true;
+}
+
 /** The pseudo-object for the shared variable `name` at `path`, or null when it is not recorded. */
 function variableAccess(path: NodePath, name: string, state: FileState): VariableAccess | null {
   const shared = sharedByFile.get(state);
@@ -204,7 +210,9 @@ function isValueRead(path: NodePath<t.Identifier>): boolean {
 
 export function instrumentVariableRead(path: NodePath<t.Identifier>, state: FileState): void {
   const node = path.node;
-  if (state.isGenerated(node) || state.options.accesses !== 'all' || !isValueRead(path)) return;
+  if (state.isGenerated(node) || state.options.accesses !== 'all' || !isSharedName(path, node.name, state))
+    return;
+  if (!isValueRead(path)) return;
   const access = variableAccess(path, node.name, state);
   if (access === null) return;
   const parent = path.parent;

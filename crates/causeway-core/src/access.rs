@@ -109,6 +109,19 @@ impl Access {
     pub fn commutes_with(&self, other: &Access) -> bool {
         self.same_value(other) || (self.kind == AccessKind::Update && other.kind == AccessKind::Update)
     }
+
+    /// Is the race of two unordered accesses, at least one a write, harmless whichever runs first?
+    /// Two writes that commute; or a read and an update: the update keeps every change whatever
+    /// the read saw, so the order decides only the value read, and a read that a flow then writes
+    /// back after an await is an atomicity violation, reported as such.
+    pub fn race_is_harmless(&self, other: &Access) -> bool {
+        match (self.kind.writes(), other.kind.writes()) {
+            (true, true) => self.commutes_with(other),
+            (true, false) => self.kind == AccessKind::Update,
+            (false, true) => other.kind == AccessKind::Update,
+            (false, false) => true,
+        }
+    }
 }
 
 #[cfg(test)]

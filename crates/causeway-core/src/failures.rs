@@ -81,8 +81,8 @@ struct StreamFrames {
 pub struct FailureTracker {
     invocations: Vec<Invocation>,
     by_id: FastMap<(StreamId, u64), u32>,
-    /// Invocation -> the task that suspended it at its pending await.
-    suspended: FastMap<u32, TaskIx>,
+    /// Invocation -> the task that suspended it at its pending await, and the await's site.
+    suspended: FastMap<u32, (TaskIx, u32)>,
     streams: FastMap<StreamId, StreamFrames>,
 }
 
@@ -99,7 +99,7 @@ impl FailureTracker {
             Kind::AwaitResume => {
                 let Some(&ix) = self.by_id.get(&(stream, rec.a)) else { return };
                 frames.stack.push((self.invocations[ix as usize].site, Some(ix)));
-                let suspended_in = self.suspended.remove(&ix);
+                let suspended_in = self.suspended.remove(&ix).map(|(task, _)| task);
                 let invocation = &mut self.invocations[ix as usize];
                 if rec.flags & FLAG_REJECTED != 0 && invocation.rejected.is_none() {
                     invocation.rejected = Some(RejectedAwait {
@@ -112,7 +112,7 @@ impl FailureTracker {
             }
             Kind::AwaitSuspend => {
                 if let Some(&ix) = self.by_id.get(&(stream, rec.a)) {
-                    self.suspended.insert(ix, task);
+                    self.suspended.insert(ix, (task, rec.site));
                 }
             }
             Kind::FnEnter => {
@@ -165,6 +165,15 @@ impl FailureTracker {
             }
             _ => {}
         }
+    }
+
+    /// Awaits that have not resumed (yet): (invocation, the task that suspended, the await site),
+    /// in invocation order.
+    pub fn pending_awaits(&self) -> Vec<(u32, TaskIx, u32)> {
+        let mut pending: Vec<_> =
+            self.suspended.iter().map(|(&ix, &(task, site))| (ix, task, site)).collect();
+        pending.sort_unstable();
+        pending
     }
 
     pub fn invocations(&self) -> &[Invocation] {

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 
 use crate::findings::FindingReport;
 use crate::ids::{LocalTaskId, StreamId, TaskIx};
+use crate::queries::{self, Direction};
 use crate::record::{DecodeError, Kind, FORMAT_VERSION, RECORD_SIZE};
 use crate::trace::{IngestError, Trace};
 
@@ -22,6 +23,8 @@ pub mod status {
     pub const UNKNOWN_KIND: i32 = -3;
     pub const SEQ_WENT_BACK: i32 = -4;
     pub const BAD_ARGUMENT: i32 = -5;
+    /// No chain of causes leads from the first task to the second.
+    pub const NO_PATH: i32 = -6;
 }
 
 #[derive(Default)]
@@ -376,6 +379,85 @@ pub extern "C" fn cw_failures(handle: u32) -> i32 {
             result.extend_from_slice(&step.never_called);
         }
         result.len() as i32
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
+/// u32 words per row of [`cw_anomalies`].
+pub const ANOMALY_ROW_WORDS: u32 = 11;
+
+/// Fills the result buffer with the anomalies (anomalies.rs), one row of [`ANOMALY_ROW_WORDS`]:
+///
+/// - a slow await: `[1, stream, await site, continuation task, duration ms (f64: low, high),
+///   site median ms (f64), site MAD ms (f64), samples]`;
+/// - an await that never resumed: `[2, stream, await site, task that suspended, function site,
+///   0, 0, 0, 0, 0, 0]`.
+///
+/// Returns the number of words, or a negative status.
+#[no_mangle]
+pub extern "C" fn cw_anomalies(handle: u32) -> i32 {
+    with_trace(handle, |trace, result| {
+        result.clear();
+        let f64_words = |x: f64| [x.to_bits() as u32, (x.to_bits() >> 32) as u32];
+        for slow in trace.anomalies().slow() {
+            result.extend_from_slice(&[1, slow.stream.0, slow.site, slow.task.0]);
+            result.extend_from_slice(&f64_words(slow.duration_ms));
+            result.extend_from_slice(&f64_words(slow.median_ms));
+            result.extend_from_slice(&f64_words(slow.mad_ms));
+            result.push(slow.samples);
+        }
+        for pending in crate::anomalies::never_resumed(trace.failures()) {
+            result.extend_from_slice(&[
+                2,
+                pending.stream.0,
+                pending.await_site,
+                pending.task.0,
+                pending.function_site,
+            ]);
+            result.extend_from_slice(&[0; 6]);
+        }
+        result.len() as i32
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
+/// Fills the result buffer with the tasks that happen before `task` (`direction` 1) or after it
+/// (`direction` 0), in index order (a topological order). Returns the number of words, or a
+/// negative status.
+#[no_mangle]
+pub extern "C" fn cw_related(handle: u32, task: u32, direction: u32) -> i32 {
+    with_trace(handle, |trace, result| {
+        result.clear();
+        if task as usize >= trace.tasks().len() || direction > 1 {
+            return status::BAD_ARGUMENT;
+        }
+        let direction = if direction == 1 { Direction::Backward } else { Direction::Forward };
+        result.extend(queries::reachable(trace.graph(), TaskIx(task), direction).iter().map(|t| t.0));
+        result.len() as i32
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
+/// Fills the result buffer with the shortest chain of direct causes from task `a` to task `b`,
+/// one `[from, to, kind]` row per edge (as [`cw_edges`]). Returns the number of words (0 when
+/// `a` is `b`), -6 when `a` does not happen before `b`, or another negative status.
+#[no_mangle]
+pub extern "C" fn cw_causal_path(handle: u32, a: u32, b: u32) -> i32 {
+    with_trace(handle, |trace, result| {
+        result.clear();
+        let count = trace.tasks().len() as u32;
+        if a >= count || b >= count {
+            return status::BAD_ARGUMENT;
+        }
+        match queries::causal_path(trace.graph(), TaskIx(a), TaskIx(b)) {
+            Some(path) => {
+                for edge in path {
+                    result.extend_from_slice(&[edge.from.0, edge.to.0, edge.kind as u32]);
+                }
+                result.len() as i32
+            }
+            None => status::NO_PATH,
+        }
     })
     .unwrap_or(status::BAD_HANDLE)
 }

@@ -8,6 +8,7 @@
 //! `packages/core`, which loads it in Node and browsers. No dependencies.
 
 pub mod access;
+pub mod anomalies;
 pub mod clock;
 pub mod failures;
 pub mod ffi;
@@ -16,6 +17,7 @@ pub mod graph;
 pub mod hash;
 pub mod ids;
 pub mod liveness;
+pub mod queries;
 pub mod races;
 pub mod record;
 pub mod settle;

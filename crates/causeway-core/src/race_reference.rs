@@ -53,10 +53,7 @@ impl Reachability {
 
 /// The definition of a pair race.
 fn is_pair_race(a: &Access, b: &Access, hb: &Reachability) -> bool {
-    let both_write = a.kind.writes() && b.kind.writes();
-    hb.concurrent(a.task, b.task)
-        && (a.kind.writes() || b.kind.writes())
-        && !(both_write && a.commutes_with(b))
+    hb.concurrent(a.task, b.task) && (a.kind.writes() || b.kind.writes()) && !a.race_is_harmless(b)
 }
 
 /// The definition of an atomicity violation's tasks: x before y, z unordered with y and

@@ -1,6 +1,7 @@
 //! One trace's events, ingested batch by batch, and the causal graph built from them.
 
 use crate::access::{Access, AccessKind, Location};
+use crate::anomalies::AwaitTimes;
 use crate::failures::FailureTracker;
 use crate::graph::{CausalGraph, Edge, EdgeKind};
 use crate::hash::FastMap;
@@ -84,6 +85,7 @@ pub struct Trace {
     ended: Vec<ChainIx>,
     settle: SettleTracker,
     failures: FailureTracker,
+    await_times: AwaitTimes,
     /// Scratch list of a new task's causes, kept to avoid an allocation per task.
     causes: Vec<(TaskIx, EdgeKind)>,
     resolvers: Vec<TaskIx>,
@@ -151,6 +153,9 @@ impl Trace {
         };
         self.settle.on_record(stream, task, rec);
         self.failures.on_record(stream, task, rec);
+        if let Some(from) = resumed_from {
+            self.await_times.on_resume(stream, rec, task, self.tasks[from.index()].begin_ms);
+        }
         let info = &mut self.tasks[task.index()];
         info.records += 1;
         info.last_seq = rec.seq;
@@ -289,6 +294,11 @@ impl Trace {
     }
 
     /// The race detector, with the findings of everything ingested so far.
+    /// Await durations per site, for the anomaly detectors (anomalies.rs).
+    pub fn anomalies(&self) -> &AwaitTimes {
+        &self.await_times
+    }
+
     pub fn failures(&self) -> &FailureTracker {
         &self.failures
     }

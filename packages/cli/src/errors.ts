@@ -18,6 +18,8 @@ export const CliErrorCode = {
   SERVER: 'CW_CLI_SERVER',
   /** A file the command writes (an export, the config, package.json) cannot be written or read. */
   FILE: 'CW_CLI_FILE',
+  /** `export --format test` found no finding it can turn into a reproduction test. */
+  NOTHING_TO_REPRODUCE: 'CW_CLI_NOTHING_TO_REPRODUCE',
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 

@@ -4,16 +4,9 @@
  * `medium`, `low`: that severity or worse).
  */
 
-import type { FindingReport, RaceClass, Severity } from '@causeway/core';
+import { type FindingReport, RACE_CLASSES, type RaceClass, type Severity } from '@causeway/core';
 
-const CLASSES: readonly RaceClass[] = [
-  'lost-update',
-  'inconsistent-read',
-  'intermediate-read',
-  'overwritten-write',
-  'write-write',
-  'read-write',
-];
+const CLASSES: readonly RaceClass[] = RACE_CLASSES;
 const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2 };
 
 export const FAIL_ON_SELECTORS: readonly string[] = [...CLASSES, 'race', 'high', 'medium', 'low'];

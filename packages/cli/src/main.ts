@@ -1,14 +1,6 @@
 /** The causeway command: dispatches to a command, and turns errors into one line and an exit code. */
 
 import { CausewayError } from '@causeway/core/errors';
-import { analyze } from './commands/analyze.ts';
-import { exportTrace } from './commands/export.ts';
-import { init } from './commands/init.ts';
-import { instrument } from './commands/instrument.ts';
-import { runCommand } from './commands/run.ts';
-import { serve } from './commands/serve.ts';
-import { traces } from './commands/traces.ts';
-import { tui } from './commands/tui.ts';
 import { ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 import { VERSION } from './version.ts';
@@ -22,47 +14,51 @@ interface Command {
   run: CommandRun;
 }
 
-/** Every command, in the order `causeway --help` lists them. */
+/**
+ * Every command, in the order `causeway --help` lists them. Each command's module is loaded when
+ * it runs: Babel (instrument) and fastify with pg (serve) take most of a second to load, which
+ * every other command, and `causeway tui`'s first frame, would otherwise wait for.
+ */
 const COMMANDS: Readonly<Record<string, Command>> = {
   init: {
     usage: '',
     summary: 'set a project up: causeway.config.json and npm scripts',
-    run: init,
+    run: (args, io) => import('./commands/init.ts').then((m) => m.init(args, io)),
   },
   instrument: {
     usage: '<dir> [--out-dir DIR]',
     summary: 'instrument a source tree ahead of time',
-    run: instrument,
+    run: (args, io) => import('./commands/instrument.ts').then((m) => m.instrument(args, io)),
   },
   run: {
     usage: '-- <command> [args]',
     summary: 'run a program with on-the-fly instrumentation, recording a trace',
-    run: runCommand,
+    run: (args, io) => import('./commands/run.ts').then((m) => m.runCommand(args, io)),
   },
   serve: {
     usage: '[--port N] [--store S]',
     summary: 'start the server that stores traces and serves the REST API (127.0.0.1:7777)',
-    run: serve,
+    run: (args, io) => import('./commands/serve.ts').then((m) => m.serve(args, io)),
   },
   tui: {
     usage: '[trace-file] [--server URL]',
     summary: 'the terminal UI: traces, timeline, causes, details, time travel, findings',
-    run: tui,
+    run: (args, io) => import('./commands/tui.ts').then((m) => m.tui(args, io)),
   },
   analyze: {
     usage: '<trace> | --trace-id ID',
     summary: 'the findings (races) of a run, its tasks and happens-before edges',
-    run: analyze,
+    run: (args, io) => import('./commands/analyze.ts').then((m) => m.analyze(args, io)),
   },
   traces: {
     usage: '',
     summary: 'the recorded traces, newest first, with their findings counts',
-    run: traces,
+    run: (args, io) => import('./commands/traces.ts').then((m) => m.traces(args, io)),
   },
   export: {
     usage: '<trace> | --trace-id ID --format F',
     summary: 'a trace as JSON, a causal graph (dot, mermaid) or OTLP spans',
-    run: exportTrace,
+    run: (args, io) => import('./commands/export.ts').then((m) => m.exportTrace(args, io)),
   },
 };
 

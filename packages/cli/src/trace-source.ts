@@ -9,6 +9,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import {
+  type AnomalyReport,
   buildRecordingsReport,
   buildTraceReport,
   confidenceOf,
@@ -414,10 +415,12 @@ export class ServerTraceSource implements TraceSource {
     if ('path' in ref) throw new Error('ServerTraceSource.open: a file path is read from disk');
     const id = await this.#resolve(ref.traceId);
     const path = `/v1/traces/${id}`;
-    const [detail, graph, { findings, failures }] = await Promise.all([
+    const [detail, graph, { findings, failures, anomalies }] = await Promise.all([
       this.#get<Pick<TraceReport, 'meta' | 'streams' | 'end'> & { stats: TraceReport['stats'] }>(path),
       this.#get<Pick<TraceReport, 'tasks' | 'edges'>>(`${path}/graph`),
-      this.#get<{ findings: FindingReport[]; failures?: FailureReport[] }>(`${path}/findings`),
+      this.#get<{ findings: FindingReport[]; failures?: FailureReport[]; anomalies?: AnomalyReport[] }>(
+        `${path}/findings`,
+      ),
     ]);
     const { records, dropped, tasks, chains, orphanTasks, unmatchedResumes } = detail.stats;
     const report: TraceReport = {
@@ -435,6 +438,7 @@ export class ServerTraceSource implements TraceSource {
       })),
       // A server from before failures were served has none to give.
       failures: failures ?? [],
+      anomalies: anomalies ?? [],
       tasks: graph.tasks,
       edges: graph.edges,
     };

@@ -162,17 +162,17 @@ describe('causeway export', () => {
     assert.match(readFileSync(out, 'utf8'), /^digraph causeway \{/);
   });
 
-  it('rejects --format test (not built yet), unknown formats and unwritable --out', async () => {
+  it('rejects --format test without --app, unknown formats and unwritable --out', async () => {
     const test = await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test']);
     assert.equal(test.status, ExitCode.Usage);
     assert.match(
       test.stderr,
-      /^causeway: export: --format test \(a test that reproduces a finding\) is not built yet; use json, dot, mermaid or otlp\./,
+      /^causeway: export: --format test needs --app MODULE, the module exporting the app's replayTarget/,
     );
     assert.equal(test.stdout, '');
     const unknown = await runIn(project, ['export', '--trace-id', 'bank', '--format', 'svg']);
     assert.equal(unknown.status, ExitCode.Usage);
-    assert.match(unknown.stderr, /unknown --format 'svg'; the formats are json, dot, mermaid, otlp/);
+    assert.match(unknown.stderr, /unknown --format 'svg'; the formats are json, dot, mermaid, otlp, test/);
     const missing = await runIn(project, ['export', '--format', 'dot']);
     assert.equal(missing.status, ExitCode.Usage);
     assert.match(missing.stderr, /export: missing <trace-file> or --trace-id/);

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EventKind, encodeRecords, SiteKind, ValueTag } from '@causeway/core/event-format';
+import { EventKind, encodeRecords, SiteKind, type SiteRow, ValueTag } from '@causeway/core/event-format';
 import { TraceFileWriter } from '@causeway/core/trace-file';
 import type { Io } from '../src/io.ts';
 import { run } from '../src/main.ts';
@@ -68,30 +68,40 @@ function after(options: TraceOptions, ms: number): string {
   return new Date(Date.parse(options.startedAt ?? '2026-11-23T10:00:00.000Z') + ms).toISOString();
 }
 
-/** A small trace with no race: root task 1 suspends invocations 7 and 8; tasks 2 and 3 continue them. */
-export function writeTrace(path: string, options: TraceOptions = {}): string {
+/** Creates `path` with META, one stream and one file's site table. */
+function startTrace(
+  path: string,
+  options: TraceOptions,
+  defaults: { traceId: string; service: string },
+  file: string,
+  sites: SiteRow[],
+): TraceFileWriter {
   mkdirSync(join(path, '..'), { recursive: true });
   const writer = TraceFileWriter.create(path, {
-    traceId: options.traceId ?? '0123456789abcdef0123456789abcdef',
-    service: options.service ?? 'shop',
+    traceId: options.traceId ?? defaults.traceId,
+    service: options.service ?? defaults.service,
     pid: 1,
     startedAt: options.startedAt ?? '2026-11-23T10:00:00.000Z',
     node: '24.0.0',
     causeway: '0.1.0',
   });
   writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
-  writer.sites({
-    stream: 1,
-    base: 1,
-    table: {
-      v: 1,
-      file: 'src/shop.ts',
-      sites: [
-        [1, 3, 1, 'buy', ''],
-        [2, 4, 9, 'buy', ''],
-      ],
-    },
-  });
+  writer.sites({ stream: 1, base: 1, table: { v: 1, file, sites } });
+  return writer;
+}
+
+/** A small trace with no race: root task 1 suspends invocations 7 and 8; tasks 2 and 3 continue them. */
+export function writeTrace(path: string, options: TraceOptions = {}): string {
+  const writer = startTrace(
+    path,
+    options,
+    { traceId: '0123456789abcdef0123456789abcdef', service: 'shop' },
+    'src/shop.ts',
+    [
+      [SiteKind.Function, 3, 1, 'buy', ''],
+      [SiteKind.Await, 4, 9, 'buy', ''],
+    ],
+  );
   writer.events(
     1,
     encodeRecords([
@@ -113,30 +123,18 @@ export function writeTrace(path: string, options: TraceOptions = {}): string {
  * update on object #1 .balance, tasks #2 (read 100), #3 (wrote 70), #4 (wrote 50).
  */
 export function writeLostUpdateTrace(path: string, options: TraceOptions = {}): string {
-  mkdirSync(join(path, '..'), { recursive: true });
-  const writer = TraceFileWriter.create(path, {
-    traceId: options.traceId ?? 'fedcba9876543210fedcba9876543210',
-    service: options.service ?? 'bank',
-    pid: 1,
-    startedAt: options.startedAt ?? '2026-11-23T10:00:00.000Z',
-    node: '24.0.0',
-    causeway: '0.1.0',
-  });
-  writer.stream({ stream: 1, pid: 1, thread: 0, epochMs: 0 });
-  writer.sites({
-    stream: 1,
-    base: 1,
-    table: {
-      v: 1,
-      file: 'src/bank.ts',
-      sites: [
-        [SiteKind.Function, 3, 1, 'withdraw', ''],
-        [SiteKind.Await, 4, 9, 'withdraw', ''],
-        [SiteKind.Read, 5, 20, 'withdraw', 'balance'],
-        [SiteKind.Write, 6, 11, 'withdraw', 'balance'],
-      ],
-    },
-  });
+  const writer = startTrace(
+    path,
+    options,
+    { traceId: 'fedcba9876543210fedcba9876543210', service: 'bank' },
+    'src/bank.ts',
+    [
+      [SiteKind.Function, 3, 1, 'withdraw', ''],
+      [SiteKind.Await, 4, 9, 'withdraw', ''],
+      [SiteKind.Read, 5, 20, 'withdraw', 'balance'],
+      [SiteKind.Write, 6, 11, 'withdraw', 'balance'],
+    ],
+  );
   writer.strings({ stream: 1, first: 1, strings: ['balance'] });
   const balance = 1 + 1 * 2 ** 32; // object 1, key 1
   let seq = 0;

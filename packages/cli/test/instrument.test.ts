@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadTraceFile } from '@causeway/core';
 import { ExitCode } from '../src/errors.ts';
+import { run } from '../src/main.ts';
 
 const BIN = fileURLToPath(import.meta.resolve('../bin/causeway.js'));
 // The temporary trees have no node_modules/@causeway: their output imports the probes by path.
@@ -187,5 +188,32 @@ describe('causeway instrument', () => {
     assert.equal(bad.status, ExitCode.Usage);
     assert.match(bad.stderr, /--accesses must be all, writes or off/);
     assert.match(causeway(dir, 'instrument', '--help').stdout, /^Usage: causeway instrument <dir>/);
+  });
+
+  it('shows progress on a terminal for a large tree, and none when stderr is not one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+    for (let i = 0; i < 260; i++) writeFileSync(join(dir, `file-${i}.mjs`), `export const n${i} = ${i};\n`);
+    for (const errIsTTY of [true, false]) {
+      let err = '';
+      let out = '';
+      const io = {
+        out: (text: string) => {
+          out += text;
+        },
+        err: (text: string) => {
+          err += text;
+        },
+        errIsTTY,
+      };
+      const code = await run(['instrument', dir, '--out-dir', `${dir}-${errIsTTY}`], io);
+      assert.equal(code, ExitCode.Ok, err);
+      assert.match(out, /^Instrumented 0 files into /m);
+      if (errIsTTY) {
+        assert.match(err, /causeway: instrumenting 250\/260 files/);
+        assert.ok(err.endsWith('\r\x1b[2K'), 'the progress line is cleared at the end');
+      } else {
+        assert.equal(err, '');
+      }
+    }
   });
 });

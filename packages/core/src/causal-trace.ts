@@ -9,6 +9,8 @@ import { type EdgeKind, EventKind, VALUE_TAG_MASK, type ValueTag } from './forma
 import { type CapturedValue, decodeValue, f64FromWords, u64FromWords } from './values.ts';
 import {
   ACCESS_WORDS,
+  ANOMALY_ROW_WORDS,
+  AnomalyCode,
   type CoreExports,
   EDGE_ROW_WORDS,
   EvidenceCode,
@@ -100,14 +102,43 @@ export interface FailureStep {
   neverCalled: number[];
 }
 
+/**
+ * An anomaly (docs/detectors.md, "Anomalies"): an await far slower than its own site's usual
+ * (median and median absolute deviation of the site's awaits), or an await that never resumed.
+ */
+export type Anomaly =
+  | {
+      kind: 'slow-await';
+      stream: number;
+      /** The await's site. */
+      site: number;
+      /** The continuation's task. */
+      task: number;
+      durationMs: number;
+      medianMs: number;
+      madMs: number;
+      samples: number;
+    }
+  | {
+      kind: 'never-resumed';
+      stream: number;
+      site: number;
+      /** The task that reached the await. */
+      task: number;
+      /** The async function's site. */
+      functionSite: number;
+    };
+
 /** What kind of race a finding is (docs/detectors.md). */
-export type RaceClass =
-  | 'lost-update'
-  | 'inconsistent-read'
-  | 'intermediate-read'
-  | 'overwritten-write'
-  | 'write-write'
-  | 'read-write';
+export const RACE_CLASSES = [
+  'lost-update',
+  'inconsistent-read',
+  'intermediate-read',
+  'overwritten-write',
+  'write-write',
+  'read-write',
+] as const;
+export type RaceClass = (typeof RACE_CLASSES)[number];
 
 /**
  * Why Causeway believes a finding, most convincing first: the harmful interleaving of an atomicity
@@ -205,6 +236,14 @@ function decodeAccess(w: Uint32Array, at: number): RaceAccess {
   };
 }
 
+function edgeRows(words: Uint32Array): Edge[] {
+  const edges: Edge[] = [];
+  for (let at = 0; at < words.length; at += EDGE_ROW_WORDS) {
+    edges.push({ from: words[at] as number, to: words[at + 1] as number, kind: words[at + 2] as EdgeKind });
+  }
+  return edges;
+}
+
 export class CausalTrace {
   readonly #core: CoreExports;
   #handle: number;
@@ -259,12 +298,27 @@ export class CausalTrace {
   }
 
   edges(): Edge[] {
-    const words = this.#result(this.#call(this.#core.cw_edges(this.#live())));
-    const edges: Edge[] = [];
-    for (let at = 0; at < words.length; at += EDGE_ROW_WORDS) {
-      edges.push({ from: words[at] as number, to: words[at + 1] as number, kind: words[at + 2] as EdgeKind });
-    }
-    return edges;
+    return edgeRows(this.#result(this.#call(this.#core.cw_edges(this.#live()))));
+  }
+
+  /** The tasks that happen before `task`, in index order (a topological order). */
+  ancestors(task: number): number[] {
+    return [...this.#result(this.#call(this.#core.cw_related(this.#live(), task, 1)))];
+  }
+
+  /** The tasks that happen after `task`, in index order. */
+  descendants(task: number): number[] {
+    return [...this.#result(this.#call(this.#core.cw_related(this.#live(), task, 0)))];
+  }
+
+  /**
+   * The shortest chain of direct causes (fewest edges) from task `from` to task `to`: how one led
+   * to the other. Empty when they are the same task; null when `from` does not happen before `to`.
+   */
+  causalPath(from: number, to: number): Edge[] | null {
+    const status = this.#core.cw_causal_path(this.#live(), from, to);
+    if (status === WasmStatus.NoPath) return null;
+    return edgeRows(this.#result(this.#call(status)));
   }
 
   /** The vector clock of task `task`, one component per chain. */
@@ -399,6 +453,41 @@ export class CausalTrace {
       at = end;
     }
     return steps;
+  }
+
+  /** Slow awaits (slowest first per site) and awaits that never resumed, in what was ingested so far. */
+  anomalies(): Anomaly[] {
+    const w = this.#result(this.#call(this.#core.cw_anomalies(this.#live())));
+    if (w.length % ANOMALY_ROW_WORDS !== 0)
+      throw new Error(`CausalTrace: cw_anomalies gave ${w.length} words`);
+    const anomalies: Anomaly[] = [];
+    for (let at = 0; at < w.length; at += ANOMALY_ROW_WORDS) {
+      const f64 = (i: number) => f64FromWords(w[at + i] as number, w[at + i + 1] as number);
+      const [code, stream, site, task] = [w[at], w[at + 1], w[at + 2], w[at + 3]] as number[];
+      if (code === AnomalyCode.SlowAwait) {
+        anomalies.push({
+          kind: 'slow-await',
+          stream: stream as number,
+          site: site as number,
+          task: task as number,
+          durationMs: f64(4),
+          medianMs: f64(6),
+          madMs: f64(8),
+          samples: w[at + 10] as number,
+        });
+      } else if (code === AnomalyCode.NeverResumed) {
+        anomalies.push({
+          kind: 'never-resumed',
+          stream: stream as number,
+          site: site as number,
+          task: task as number,
+          functionSite: w[at + 4] as number,
+        });
+      } else {
+        throw new Error(`CausalTrace: the core reported unknown anomaly ${code}`);
+      }
+    }
+    return anomalies;
   }
 
   /** Frees the core's memory for this trace. Further calls throw. */

@@ -27,6 +27,10 @@ export const CoreErrorCode = {
   TRACE_CORRUPT: 'CW_TRACE_CORRUPT',
   /** A batch of records was refused by the core; nothing of it was applied. */
   RECORDS_REFUSED: 'CW_RECORDS_REFUSED',
+  /** A wire-format batch (docs/wire-format.md) is malformed. */
+  BATCH_INVALID: 'CW_BATCH_INVALID',
+  /** A wire-format batch is in a version this package does not read. */
+  BATCH_VERSION: 'CW_BATCH_VERSION',
   /** The WebAssembly core could not be loaded or does not match this package. */
   WASM_LOAD: 'CW_WASM_LOAD',
 } as const;

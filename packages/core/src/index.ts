@@ -1,7 +1,10 @@
 // @causeway/core: the causal analysis engine (WebAssembly) and the formats it reads.
 
+export type { AnomalyReport } from './anomaly-report.ts';
+export { buildAnomalyReports } from './anomaly-report.ts';
 export type {
   AccessRole,
+  Anomaly,
   Edge,
   FailureStep,
   RaceAccess,
@@ -11,7 +14,7 @@ export type {
   Task,
   TraceStats,
 } from './causal-trace.ts';
-export { CausalTrace } from './causal-trace.ts';
+export { CausalTrace, RACE_CLASSES } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
 export type { FailureCallReport, FailureReport, RemoteCallReport } from './failure-report.ts';
 export { buildFailureReports, explainRemoteCauses } from './failure-report.ts';

@@ -3,6 +3,7 @@
  * and what the server and the TUI will serve and show. Every task and edge comes from the core.
  */
 
+import { type AnomalyReport, buildAnomalyReports } from './anomaly-report.ts';
 import type { RaceFinding, Task } from './causal-trace.ts';
 import { buildFailureReports, explainRemoteCauses, type FailureReport } from './failure-report.ts';
 import {
@@ -102,6 +103,8 @@ export interface TraceReport {
   findings: FindingReport[];
   /** Errors that cascaded through awaits, each from its root cause to where it surfaced (docs/detectors.md, "Failures"). */
   failures: FailureReport[];
+  /** Awaits far slower than their site's usual, and awaits that never resumed (docs/detectors.md, "Anomalies"). */
+  anomalies: AnomalyReport[];
   tasks: TaskReport[];
   /** Direct happens-before edges; happens-before is their transitive closure. */
   edges: EdgeReport[];
@@ -219,6 +222,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
     stats: { records, dropped, tasks: taskCount, chains, orphanTasks, unmatchedResumes },
     findings,
     failures: buildFailureReports(trace.failures(), coreTasks, sites),
+    anomalies: buildAnomalyReports(trace.anomalies(), coreTasks, sites, file.end !== null),
     tasks,
     edges: edges.map((edge) => ({
       from: edge.from,

@@ -69,6 +69,34 @@ describe('CausalTrace', () => {
     });
   });
 
+  it('answers what came before and after a task, and the shortest chain of causes between two', () => {
+    using trace = CausalTrace.create();
+    // 1 suspends 10 and 11; 2 continues 11 and suspends it again; 3 continues 10; 4 continues 11.
+    trace.ingest(
+      1,
+      stream(
+        begin(1),
+        suspend(1, 10),
+        suspend(1, 11),
+        resume(2, 11),
+        suspend(2, 11),
+        resume(3, 10),
+        resume(4, 11),
+      ),
+    );
+    assert.deepEqual(trace.ancestors(3), [0, 1]);
+    assert.deepEqual(trace.descendants(0), [1, 2, 3]);
+    assert.deepEqual(trace.descendants(2), []);
+    assert.deepEqual(trace.causalPath(0, 3), [
+      { from: 0, to: 1, kind: EdgeKind.Await },
+      { from: 1, to: 3, kind: EdgeKind.Await },
+    ]);
+    assert.deepEqual(trace.causalPath(2, 2), []);
+    assert.equal(trace.causalPath(2, 3), null, 'concurrent tasks: no chain');
+    assert.equal(trace.causalPath(3, 0), null, 'causes run forward only');
+    assert.throws(() => trace.ancestors(9), /no such task/);
+  });
+
   it('refuses a batch with an unknown record kind, names the record and keeps what it had', () => {
     using trace = CausalTrace.create();
     trace.ingest(1, stream(begin(1)));

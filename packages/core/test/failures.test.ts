@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  buildAnomalyReports,
   buildFailureReports,
   CausalTrace,
   EVENT_FORMAT_VERSION,
@@ -128,5 +129,26 @@ describe('CausalTrace failures', () => {
     const events = [rec(EventKind.TaskBegin, 1, 0), ...request(10, 100, false, 5)];
     trace.ingest(1, encodeRecords(events.map((e, seq) => ({ ...e, seq }))));
     assert.deepEqual(trace.failures(), []);
+  });
+
+  it('names an await that never resumed, with its function, as an anomaly', () => {
+    using trace = CausalTrace.create();
+    // The slow request's shipping await is reached, and the recording ends before it resumes.
+    const events = [rec(EventKind.TaskBegin, 1, 0), ...request(20, 200, true, 50).slice(0, 7)];
+    trace.ingest(1, encodeRecords(events.map((e, seq) => ({ ...e, seq }))));
+    const pending = trace.anomalies().filter((a) => a.kind === 'never-resumed');
+    assert.deepEqual(
+      pending.map((a) => [a.site, a.kind === 'never-resumed' ? a.functionSite : 0]),
+      [
+        [AWAIT_PROCESS, HANDLER],
+        [AWAIT_ALL, PROCESS],
+        [AWAIT_RACE, SHIP],
+      ],
+    );
+    const [report] = buildAnomalyReports(pending.slice(2), trace.tasks(), sites, false);
+    assert.match(
+      report?.story ?? '',
+      /^the await at src\/orders\.ts:21:5 in scheduleShipping, reached in task #1 \(reached at \+50\.0 ms\), never resumed before the recording stopped \(it did not finish\): the promise it waited for never settled, so the rest of scheduleShipping never ran\.$/,
+    );
   });
 });

@@ -123,6 +123,8 @@ describe('TraceEvents', () => {
     assert.deepEqual([...events.select({ task: events.taskAt(5) })], [5, 6, 7, 8]);
     assert.deepEqual([...events.select({ site: WRITE_SITE, task: events.taskAt(0) })], [3]);
     assert.deepEqual([...events.select({ stream: 2 })], []);
+    assert.equal(events.siteKeyAt(2), STREAM * 2 ** 32 + READ_SITE);
+    assert.equal(events.siteKeyAt(0), STREAM * 2 ** 32);
     assert.deepEqual(
       events.slice(7, 100).map((e) => e.kindName),
       ['write', 'fn-exit'],

@@ -63,6 +63,56 @@ console.log(`\nPromise-heavy workload (100,000 handled calls, median of ${ROUNDS
 console.log(`  plain          ${median(plain).toFixed(1)} ms`);
 console.log(`  instrumented   ${median(instrumented).toFixed(1)} ms   ratio ${ratio.toFixed(2)}x`);
 console.log(`  one instrumented run recorded ${records} records, dropped ${dropped}`);
+
+// A CPU-bound workload (no awaits): plain, instrumented with every access, and writes only.
+const cpuWorkload = join(traceDir, 'cpu-workload.ts');
+copyFileSync(here('cpu-workload.ts'), cpuWorkload);
+const cpu = { plain: [] as number[], all: [] as number[], writes: [] as number[] };
+const CPU_ROUNDS = 5;
+for (let round = 0; round < CPU_ROUNDS; round++) {
+  cpu.plain.push(runJson([cpuWorkload]).ms as number);
+  for (const accesses of ['all', 'writes'] as const) {
+    const env = {
+      CAUSEWAY_TRACE_FILE: join(traceDir, 'cpu.cwtrace'),
+      CAUSEWAY_QUIET: '1',
+      CAUSEWAY_ACCESSES: accesses,
+    };
+    cpu[accesses].push(runJson(['--import', REGISTER, cpuWorkload], env).ms as number);
+  }
+}
+const cpuRatio = median(cpu.all) / median(cpu.plain);
+const cpuWritesRatio = median(cpu.writes) / median(cpu.plain);
+console.log(`\nCPU-bound workload (parse, Map cache, sort; median of ${CPU_ROUNDS} alternating runs)`);
+console.log(`  plain                       ${median(cpu.plain).toFixed(1)} ms`);
+console.log(`  instrumented, all accesses  ${median(cpu.all).toFixed(1)} ms   ratio ${cpuRatio.toFixed(2)}x`);
 console.log(
-  `\n${JSON.stringify({ hotPath: hot, workload: { plainMs: median(plain), instrumentedMs: median(instrumented), ratio, records, dropped } })}`,
+  `  instrumented, writes only   ${median(cpu.writes).toFixed(1)} ms   ratio ${cpuWritesRatio.toFixed(2)}x`,
+);
+
+const transform = runJson([
+  fileURLToPath(new URL('../../../babel-plugin/bench/transform-speed.ts', import.meta.url)),
+]);
+console.log(
+  `\nTransform speed (${transform.files} files, ${transform.lines} lines of this repository, median of ${transform.rounds})`,
+);
+console.log(
+  `  instrument (plugin + type stripping)  ${transform.instrumentMsPer1000Lines?.toFixed(1)} ms per 1,000 lines`,
+);
+console.log(
+  `  type stripping only (same Babel run)  ${transform.stripOnlyMsPer1000Lines?.toFixed(1)} ms per 1,000 lines   ratio ${transform.ratio?.toFixed(2)}x`,
+);
+
+console.log(
+  `\n${JSON.stringify({
+    hotPath: hot,
+    workload: { plainMs: median(plain), instrumentedMs: median(instrumented), ratio, records, dropped },
+    cpuWorkload: {
+      plainMs: median(cpu.plain),
+      allMs: median(cpu.all),
+      ratio: cpuRatio,
+      writesMs: median(cpu.writes),
+      writesRatio: cpuWritesRatio,
+    },
+    transform,
+  })}`,
 );

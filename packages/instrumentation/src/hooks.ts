@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { instrumentSource, isInstrumentable } from '@causeway/babel-plugin/transform';
 import type { AccessLevel } from './config.ts';
 import { InstrumentationErrorCode, warn } from './errors.ts';
+import type { TransformCache } from './transform-cache.ts';
 
 const PROBES_URL = import.meta.resolve('./probes.ts');
 const PROBES_PATH = fileURLToPath(PROBES_URL);
@@ -43,7 +44,15 @@ export function shouldInstrument(path: string): boolean {
   );
 }
 
-export function createLoadHook(root: string, accesses: AccessLevel = 'all'): LoadHookSync {
+/**
+ * The load hook. With `cache`, instrumented code is looked up there first and stored there after
+ * instrumenting (transform-cache.ts).
+ */
+export function createLoadHook(
+  root: string,
+  accesses: AccessLevel = 'all',
+  cache: TransformCache | null = null,
+): LoadHookSync {
   return (url, context, nextLoad) => {
     const loaded = nextLoad(url, context);
     if (!url.startsWith('file:')) return loaded;
@@ -52,14 +61,14 @@ export function createLoadHook(root: string, accesses: AccessLevel = 'all'): Loa
     if (format === null || !shouldInstrument(path)) return loaded;
     try {
       const source = loaded.source ?? readFileSync(path);
-      const code = instrumentSource(typeof source === 'string' ? source : new TextDecoder().decode(source), {
-        filename: path,
-        format,
-        root,
-        accesses,
-        // require() takes paths, import takes URLs.
-        runtimeModule: format === 'module' ? PROBES_URL : PROBES_PATH,
-      });
+      const text = typeof source === 'string' ? source : new TextDecoder().decode(source);
+      // require() takes paths, import takes URLs.
+      const runtimeModule = format === 'module' ? PROBES_URL : PROBES_PATH;
+      const key = cache?.key([path, format, root, accesses, runtimeModule, text]) ?? '';
+      const cached = cache?.get(key) ?? null;
+      if (cached !== null) return { format, source: cached, shortCircuit: true };
+      const code = instrumentSource(text, { filename: path, format, root, accesses, runtimeModule });
+      cache?.set(key, code);
       return { format, source: code, shortCircuit: true };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

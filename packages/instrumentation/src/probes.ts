@@ -214,10 +214,18 @@ export function iterate<T>(site: number, receiver: unknown, result: T): T {
   return result;
 }
 
-/** `a.push(...)`, `pop`, `shift`, `unshift`, `splice`: an update of the Array's `length`. */
+/** `a.push(...)`, `a.unshift(...)` returned `result`, the new length: an update of the Array's `length`. */
+export function arrayPush<T>(site: number, receiver: unknown, result: T): T {
+  if (Array.isArray(receiver)) recorder.writeKey(site, receiver, 'length', result, AccessFlag.Update);
+  return result;
+}
+
+/**
+ * `a.pop()`, `shift`, `splice`: an update of the Array's `length` (its new value not captured:
+ * reading it could run a proxy's trap).
+ */
 export function arrayResize<T>(site: number, receiver: unknown, result: T): T {
-  if (Array.isArray(receiver))
-    recorder.writeKey(site, receiver, 'length', receiver.length, AccessFlag.Update);
+  if (Array.isArray(receiver)) recorder.writeKey(site, receiver, 'length', UNCAPTURED, AccessFlag.Update);
   return result;
 }
 

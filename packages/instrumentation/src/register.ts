@@ -6,6 +6,7 @@
  */
 
 import { registerHooks } from 'node:module';
+import { join } from 'node:path';
 import { session } from './runtime/session.ts';
 
 if (session.config.enabled && session.output !== null) {
@@ -16,5 +17,7 @@ if (session.config.enabled && session.output !== null) {
     const identity = session.config.propagate ? { traceId, stream } : null;
     installInterceptors(session.recorder, session.config.interceptors, identity);
   }
-  registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses) });
+  const { TransformCache } = await import('./transform-cache.ts');
+  const cache = new TransformCache(join(process.cwd(), '.causeway', 'cache'));
+  registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses, cache) });
 }

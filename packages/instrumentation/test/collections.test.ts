@@ -12,10 +12,15 @@ import { buildTraceReport, loadTraceFile } from '@causeway/core';
 
 const REGISTER = import.meta.resolve('../src/register.ts');
 
-function record(source: string): {
+interface Recorded {
   stdout: string;
+  /** The findings as the CLI reports them. */
   findings: ReturnType<typeof buildTraceReport>['findings'];
-} {
+  /** The classes of CausalTrace.findings(), the core's own answer. */
+  classes: string[];
+}
+
+function record(source: string): Recorded {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-collections-'));
   writeFileSync(join(dir, 'main.ts'), source);
   const traceFile = join(dir, 'out.cwtrace');
@@ -27,7 +32,11 @@ function record(source: string): {
   assert.equal(result.status, 0, result.stderr);
   const loaded = loadTraceFile(traceFile);
   try {
-    return { stdout: result.stdout, findings: buildTraceReport(traceFile, loaded).findings };
+    return {
+      stdout: result.stdout,
+      findings: buildTraceReport(traceFile, loaded).findings,
+      classes: loaded.trace.findings().map((finding) => finding.class),
+    };
   } finally {
     loaded.trace.dispose();
   }
@@ -54,7 +63,8 @@ console.log(a, b);
 
 describe('collections under the runtime', () => {
   it('finds a cache Map checked, then filled across an await, by two concurrent tasks', () => {
-    const { stdout, findings } = record(CACHE('new Map<string, number>()'));
+    const { stdout, findings, classes } = record(CACHE('new Map<string, number>()'));
+    assert.ok(classes.includes('lost-update'), String(classes));
     // The race's symptom: the first caller's value was replaced by the second's.
     assert.equal(stdout, '1 2\n');
     const onEntry = findings.filter((finding) => finding.location.property.includes('user:1'));

@@ -7,11 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadTraceFile } from '@causeway/core';
+import { buildTraceReport, loadTraceFile } from '@causeway/core';
 import { EventKind, encodeRecords } from '@causeway/core/event-format';
 import { readTraceFile } from '@causeway/core/trace-file';
+import { decodeBatch } from '@causeway/core/wire-format';
 import { createServer, TraceStore } from '@causeway/server';
-import { decodeBatch } from '@causeway/server/wire-format';
 import { ServerTransport } from '../src/runtime/transport.ts';
 
 const META = {
@@ -177,17 +177,23 @@ describe('a recorded application with CAUSEWAY_SERVER', () => {
       assert.ok(stored !== null, 'the trace reached the server');
       assert.equal(stored.records, file.end?.records);
       assert.equal(stored.ended, true, 'the END chunk was sent');
-      const findings = (await (await fetch(`${base}/v1/traces/${file.meta.traceId}/findings`)).json()) as {
-        findings: { class: string; location: { property: string } }[];
-      };
+      const served = async (path: string) =>
+        (await (await fetch(`${base}/v1/traces/${file.meta.traceId}${path}`)).json()) as Record<
+          string,
+          unknown
+        >;
       const loaded = loadTraceFile(traceFile);
       try {
-        const fromFile = loaded.trace.findings().map((f) => f.class);
-        assert.deepEqual(
-          findings.findings.map((f) => f.class),
-          fromFile,
+        // What the server serves is what `causeway analyze --json` prints for the trace file.
+        const report = buildTraceReport(traceFile, loaded);
+        assert.ok(
+          report.findings.some((f) => f.class === 'lost-update'),
+          report.findings.map((f) => f.class).join(),
         );
-        assert.ok(fromFile.includes('lost-update'), fromFile.join());
+        assert.deepEqual((await served('/findings')).findings, report.findings);
+        const graph = await served('/graph');
+        assert.deepEqual([graph.tasks, graph.edges], [report.tasks, report.edges]);
+        assert.deepEqual((await served('')).stats, report.stats);
       } finally {
         loaded.trace.dispose();
       }

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventKind, RECORD_SIZE, RecordOffset, ValueTag } from '@causeway/core/event-format';
+import { BATCH_CONTENT_TYPE, type Batch, encodeBatch } from '@causeway/core/wire-format';
 import pg from 'pg';
 import { createServer } from '../src/app.ts';
 import type { PostgresDb } from '../src/store/db.ts';
 import { TraceStore } from '../src/store/store.ts';
-import { BATCH_CONTENT_TYPE, type Batch, encodeBatch } from '../src/wire-format.ts';
 
 const { values } = parseArgs({
   options: {
@@ -102,11 +102,11 @@ function batchOf(traceId: string, n: number, firstSeq: number, count: number): B
 }
 
 /** Pre-encoded batches of one trace, `events` records in all. */
-function traceBatches(events: number): { traceId: string; bodies: Uint8Array<ArrayBuffer>[] } {
+function traceBatches(events: number, batch = BATCH): { traceId: string; bodies: Uint8Array<ArrayBuffer>[] } {
   const traceId = randomBytes(16).toString('hex');
   const bodies: Uint8Array<ArrayBuffer>[] = [];
-  for (let seq = 0, n = 1; seq < events; seq += BATCH, n++) {
-    bodies.push(encodeBatch(batchOf(traceId, n, seq, Math.min(BATCH, events - seq))));
+  for (let seq = 0, n = 1; seq < events; seq += batch, n++) {
+    bodies.push(encodeBatch(batchOf(traceId, n, seq, Math.min(batch, events - seq))));
   }
   return { traceId, bodies };
 }
@@ -158,7 +158,23 @@ async function pages(store: TraceStore) {
       if (response.status !== 200 || body.events.length === 0) throw new Error(`bench: page ${query} failed`);
       return performance.now() - started;
     };
-    const firstMs = await get('from=0&limit=100');
+    // While the first page analyses the trace, another process keeps sending small batches: how
+    // long do they wait for their acknowledgement?
+    const first = get('from=0&limit=100');
+    let analysing = true;
+    const ackMs: number[] = [];
+    const other = traceBatches(256 * 4000, 256);
+    const sender = (async () => {
+      for (const body of other.bodies) {
+        if (!analysing) break;
+        const started = performance.now();
+        await post(base, body);
+        ackMs.push(performance.now() - started);
+      }
+    })();
+    const firstMs = await first;
+    analysing = false;
+    await sender;
     const plain: number[] = [];
     const filtered: number[] = [];
     for (let i = 0; i < PAGES; i++) {
@@ -166,8 +182,16 @@ async function pages(store: TraceStore) {
       plain.push(await get(`from=${from}&limit=100`));
       filtered.push(await get(`from=${from}&limit=100&kind=write`));
     }
+    // A live trace: one more batch arrives, and the next page re-analyses incrementally.
+    const more = encodeBatch(batchOf(traceId, bodies.length + 1, PAGE_TRACE, BATCH));
+    await post(base, more);
+    const afterBatchMs = await get(`from=${PAGE_TRACE}&limit=100`);
     return {
+      ackDuringAnalysisP95Ms: percentile(ackMs, 0.95),
+      ackDuringAnalysisMaxMs: Math.max(...ackMs),
+      acksDuringAnalysis: ackMs.length,
       firstPageMs: firstMs,
+      pageAfterNewBatchMs: afterBatchMs,
       pageP50Ms: percentile(plain, 0.5),
       pageP95Ms: percentile(plain, 0.95),
       filteredPageP50Ms: percentile(filtered, 0.5),
@@ -225,6 +249,12 @@ try {
   );
   console.log(
     `  first page (loads the trace and analyses it in the core)  ${page.firstPageMs.toFixed(0)} ms`,
+  );
+  console.log(
+    `  meanwhile, ${page.acksDuringAnalysis} batches of 256 records to another trace: ack p95 ${page.ackDuringAnalysisP95Ms.toFixed(0)} ms, max ${page.ackDuringAnalysisMaxMs.toFixed(0)} ms`,
+  );
+  console.log(
+    `  first page after one more batch of ${BATCH} records (incremental analysis)  ${page.pageAfterNewBatchMs.toFixed(0)} ms`,
   );
   console.log(
     `  unfiltered page      p50 ${page.pageP50Ms.toFixed(2)} ms   p95 ${page.pageP95Ms.toFixed(2)} ms`,

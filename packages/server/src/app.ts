@@ -7,14 +7,40 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { EVENT_KIND_NAMES, type EventFilter, type TraceEvent } from '@causeway/core';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  CausewayError,
+  CoreErrorCode,
+  EVENT_KIND_NAMES,
+  type EventFilter,
+  type TraceEvent,
+} from '@causeway/core';
+import { BATCH_CONTENT_TYPE, type Batch, decodeBatch, decodeJsonBatch } from '@causeway/core/wire-format';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { type Analysis, Analyzer } from './analysis.ts';
 import { ServerError, ServerErrorCode } from './errors.ts';
 import { Metrics } from './metrics.ts';
 import { parseOtlpTraces } from './otlp.ts';
 import type { Retention, TraceRow, TraceStore } from './store/store.ts';
-import { BATCH_CONTENT_TYPE, decodeBatch, decodeJsonBatch } from './wire-format.ts';
+
+/** A request body as a batch; the core's decoding errors become the server's 400s. */
+function decodedBatch(body: unknown): Batch {
+  try {
+    return Buffer.isBuffer(body) ? decodeBatch(body) : decodeJsonBatch(body);
+  } catch (error) {
+    if (error instanceof CausewayError && error.code === CoreErrorCode.BATCH_VERSION) {
+      throw new ServerError(ServerErrorCode.BATCH_VERSION, error.message);
+    }
+    if (error instanceof CausewayError && error.code === CoreErrorCode.BATCH_INVALID) {
+      throw new ServerError(ServerErrorCode.BATCH_INVALID, error.message);
+    }
+    throw error;
+  }
+}
 
 export const { version: SERVER_VERSION } = createRequire(import.meta.url)('../package.json') as {
   version: string;
@@ -147,7 +173,25 @@ export function createServer(options: ServerOptions): CausewayServer {
   const metrics = new Metrics();
   const analyzer = new Analyzer(store, metrics);
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit, return503OnClosing: true });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit,
+    return503OnClosing: true,
+    // Every runtime sends ten batches a second: answered requests are logged below, at debug level
+    // when they succeeded.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    else if (reply.statusCode >= 400) request.log.warn(line, 'request refused');
+    else request.log.debug(line, 'request');
+  });
   const live = new Set<LiveClient>();
   let closing = false;
   const expectedKey = options.apiKey === undefined ? null : Buffer.from(options.apiKey);
@@ -202,6 +246,7 @@ export function createServer(options: ServerOptions): CausewayServer {
       return;
     }
     if (request.method === 'POST') metrics.batchesRejected++;
+    request.log.warn({ code: served.code }, served.message);
     reply.status(served.status).send({ code: served.code, message: served.message });
   });
 
@@ -233,7 +278,7 @@ export function createServer(options: ServerOptions): CausewayServer {
     // Requests that arrive after close() began get 503 from fastify (return503OnClosing); one
     // already being received when it began is finished and committed.
     if (typeof request.body === 'string') throw unsupported(request);
-    const batch = Buffer.isBuffer(request.body) ? decodeBatch(request.body) : decodeJsonBatch(request.body);
+    const batch = decodedBatch(request.body);
     const result = await store.ingestBatch(batch);
     if (result.duplicate) metrics.batchesDuplicate++;
     else {
@@ -352,13 +397,33 @@ export function createServer(options: ServerOptions): CausewayServer {
   });
 
   app.get('/v1/traces/:traceId/graph', async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    const from = queryInt(q, 'from', 0);
+    const limit = q.limit === undefined ? null : queryInt(q, 'limit', 0);
     const { report, stored } = await analysed(request);
-    return { tasks: report.tasks, edges: report.edges, spans: stored.spans };
+    if (limit === null && from === 0) {
+      return {
+        totalTasks: report.tasks.length,
+        tasks: report.tasks,
+        edges: report.edges,
+        spans: stored.spans,
+        next: null,
+      };
+    }
+    // A page of tasks, with the edges into them: each edge is on the page of the task it leads to.
+    const end = limit === null ? report.tasks.length : Math.min(report.tasks.length, from + limit);
+    return {
+      totalTasks: report.tasks.length,
+      tasks: report.tasks.slice(from, end),
+      edges: report.edges.filter((edge) => edge.to >= from && edge.to < end),
+      spans: from === 0 ? stored.spans : [],
+      next: end < report.tasks.length ? end : null,
+    };
   });
 
   app.get('/v1/traces/:traceId/findings', async (request) => {
     const { report } = await analysed(request);
-    return { findings: report.findings, failures: report.failures };
+    return { findings: report.findings, failures: report.failures, anomalies: report.anomalies };
   });
 
   app.get('/v1/live', async (request, reply: FastifyReply) => {
@@ -401,6 +466,7 @@ export function createServer(options: ServerOptions): CausewayServer {
   const retain = async () => {
     if (options.retention === undefined) return [];
     const deleted = await store.retain(options.retention);
+    await analyzer.forget(deleted);
     if (deleted.length > 0) app.log.info({ deleted: deleted.length }, 'retention deleted traces');
     return deleted;
   };
@@ -445,6 +511,7 @@ export function createServer(options: ServerOptions): CausewayServer {
     }
     live.clear();
   });
+  app.addHook('onClose', async () => analyzer.dispose());
 
   return { app, metrics, analyzer, routes, retain };
 }

@@ -2,10 +2,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { EventKind } from '@causeway/core/event-format';
+import { BATCH_CONTENT_TYPE, encodeBatch, toJsonBatch, WIRE_VERSION } from '@causeway/core/wire-format';
 import { API_KEY_HEADER, type CausewayServer, createServer } from '../src/app.ts';
 import { ServerErrorCode } from '../src/errors.ts';
 import type { TraceStore } from '../src/store/store.ts';
-import { BATCH_CONTENT_TYPE, encodeBatch, toJsonBatch, WIRE_VERSION } from '../src/wire-format.ts';
 import { LOST_UPDATE, makeBatch, newTraceId, records } from './fixtures.ts';
 import { STORE_KINDS } from './stores.ts';
 
@@ -117,6 +118,22 @@ for (const kind of STORE_KINDS) {
       const graph = await getJson(server, `/v1/traces/${traceId}/graph`);
       assert.equal(graph.body.tasks.length, 5);
       assert.ok(graph.body.edges.length >= 4);
+      const pages = [];
+      for (let from: number | null = 0; from !== null; ) {
+        const page = await getJson(server, `/v1/traces/${traceId}/graph?from=${from}&limit=2`);
+        assert.equal(page.body.totalTasks, 5);
+        pages.push(page.body);
+        from = page.body.next;
+      }
+      assert.equal(pages.length, 3);
+      assert.deepEqual(
+        pages.flatMap((p) => p.tasks),
+        graph.body.tasks,
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.edges).sort((x, y) => x.to - y.to || x.from - y.from),
+        [...graph.body.edges].sort((x, y) => x.to - y.to || x.from - y.from),
+      );
 
       const findings = await getJson(server, `/v1/traces/${traceId}/findings`);
       assert.equal(findings.body.findings[0].class, 'lost-update');
@@ -134,6 +151,9 @@ for (const kind of STORE_KINDS) {
         end: true,
       });
       assert.equal((await postBatch(server, toJsonBatch(first))).statusCode, 200);
+      // Analysed with 7 records; the second batch is then added to the same core trace.
+      const partial = await getJson(server, `/v1/traces/${traceId}`);
+      assert.equal(partial.body.stats.records, 7);
       const ack = await postBatch(server, encodeBatch(second));
       assert.deepEqual(ack.json(), { traceId, records: 8, duplicate: false, firstIndex: 7, created: false });
       const again = await postBatch(server, encodeBatch(second));
@@ -142,22 +162,59 @@ for (const kind of STORE_KINDS) {
       assert.equal(summary.body.records, 15);
       assert.equal(summary.body.ended, true);
       assert.equal(summary.body.findings, 1);
+      // The same as a fresh analysis of the whole trace.
+      const fresh = createServer({ store, analyzeIntervalMs: 0 });
+      try {
+        for (const path of ['', '/graph', '/findings', '/events?limit=1000']) {
+          const incremental = await getJson(server, `/v1/traces/${traceId}${path}`);
+          const whole = await getJson(fresh, `/v1/traces/${traceId}${path}`);
+          assert.deepEqual(incremental.body, whole.body, path);
+        }
+      } finally {
+        await fresh.app.close();
+      }
     });
 
     it('gives each process of a trace its own streams', async () => {
       const traceId = newTraceId();
-      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 1 })));
-      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 2, service: 'ledger' })));
+      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 1, stream: 1 })));
+      await postBatch(server, encodeBatch(makeBatch({ traceId, pid: 2, service: 'ledger', stream: 1 })));
       const summary = await getJson(server, `/v1/traces/${traceId}`);
       assert.deepEqual(
         summary.body.streams.map((s: { stream: number; pid: number }) => [s.stream, s.pid]),
         [
-          [0, 1],
-          [1, 2],
+          [1, 1],
+          [2, 2],
         ],
       );
       assert.deepEqual(summary.body.services, ['bank', 'ledger']);
       assert.equal(summary.body.findings, 2, 'one lost update in each process');
+    });
+
+    it('takes batches of one trace from four processes at the same time', async () => {
+      const traceId = newTraceId();
+      const answers = await Promise.all(
+        [1, 2, 3, 4].map((pid) =>
+          postBatch(server, encodeBatch(makeBatch({ traceId, pid, service: `svc-${pid}` }))),
+        ),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.statusCode),
+        [200, 200, 200, 200],
+      );
+      assert.deepEqual(
+        answers.map((a) => a.json().firstIndex).sort((x, y) => x - y),
+        [0, 15, 30, 45],
+      );
+      const summary = await getJson(server, `/v1/traces/${traceId}`);
+      assert.equal(summary.body.records, 60);
+      assert.equal(summary.body.findings, 4);
+      const byService = await getJson(server, '/v1/traces?service=svc-3');
+      assert.deepEqual(
+        byService.body.traces.map((t: { traceId: string }) => t.traceId),
+        [traceId],
+      );
+      assert.equal((await getJson(server, '/v1/traces?service=svc')).body.total, 0, 'names match exactly');
     });
 
     it('joins OTLP spans of other services to the trace with the same id', async () => {
@@ -170,9 +227,14 @@ for (const kind of STORE_KINDS) {
         const response = await server.app.inject({ method: 'POST', url: '/v1/traces', payload: body });
         assert.equal(response.statusCode, 200, response.body);
       }
+      const spansOnly = await getJson(server, `/v1/traces/${traceId}`);
+      assert.equal(spansOnly.status, 200);
+      assert.deepEqual([spansOnly.body.records, spansOnly.body.spans, spansOnly.body.findings], [0, 2, 0]);
+      assert.equal(spansOnly.body.startedAt, '2026-11-23T10:00:00.000Z', 'the earliest span start');
       assert.equal((await postBatch(server, encodeBatch(makeBatch({ traceId })))).statusCode, 200);
       const summary = await getJson(server, `/v1/traces/${traceId}`);
       assert.deepEqual(summary.body.services, ['gateway', 'ledger-go', 'bank']);
+      assert.equal(summary.body.meta.service, 'bank', 'META comes from the first recording process');
       assert.equal(summary.body.spans, 2);
       assert.equal(summary.body.records, 15);
       const graph = await getJson(server, `/v1/traces/${traceId}/graph`);
@@ -422,6 +484,32 @@ for (const kind of STORE_KINDS) {
       // The deleted trace's rows are gone: the same id starts afresh.
       const again = await store.ingestBatch(makeBatch({ traceId: old }), now);
       assert.equal(again.created, true);
+    });
+
+    it('analyses a trace deleted by retention and sent again afresh', async () => {
+      const traceId = newTraceId();
+      const retaining = createServer({ store, analyzeIntervalMs: 0, retention: { maxAgeMs: 0 } });
+      try {
+        await postBatch(retaining, encodeBatch(makeBatch({ traceId })));
+        assert.equal((await getJson(retaining, `/v1/traces/${traceId}`)).body.records, 15);
+        await new Promise((resolve) => setTimeout(resolve, 5)); // older than "now" by a few ms
+        assert.ok((await retaining.retain()).includes(traceId));
+        // The same id again, with other values written and more records than before.
+        const changed = LOST_UPDATE.map((e) => (e.kind === EventKind.Write ? { ...e, b: e.b + 1 } : e));
+        await postBatch(retaining, encodeBatch(makeBatch({ traceId, events: records(changed) })));
+        const more = [LOST_UPDATE[0], LOST_UPDATE[1]] as typeof LOST_UPDATE;
+        await postBatch(
+          retaining,
+          encodeBatch(makeBatch({ traceId, batch: 2, first: false, events: records(more, 15) })),
+        );
+        const writes = await getJson(retaining, `/v1/traces/${traceId}/events?kind=write`);
+        assert.deepEqual(
+          writes.body.events.map((e: { access: { value: string } }) => e.access.value),
+          ['71', '51'],
+        );
+      } finally {
+        await retaining.app.close();
+      }
     });
 
     it('reports health and metrics', async () => {

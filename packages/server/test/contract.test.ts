@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { WIRE_MAGIC, WIRE_VERSION } from '@causeway/core/wire-format';
 import { createServer } from '../src/app.ts';
 import { ServerErrorCode } from '../src/errors.ts';
 import { TraceStore } from '../src/store/store.ts';
-import { WIRE_MAGIC, WIRE_VERSION } from '../src/wire-format.ts';
 
 function read(path: string): string {
   return readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');

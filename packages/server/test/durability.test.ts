@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EventKind, encodeRecords, ValueTag } from '@causeway/core/event-format';
-import { BATCH_CONTENT_TYPE, encodeBatch } from '../src/wire-format.ts';
+import { BATCH_CONTENT_TYPE, encodeBatch } from '@causeway/core/wire-format';
 import { makeBatch, newTraceId } from './fixtures.ts';
 
 const CLI = new URL('../../cli/bin/causeway.js', import.meta.url).pathname;
@@ -21,10 +21,17 @@ function startServer(args: string[], cwd: string): Promise<{ child: ChildProcess
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
+    const tooLate = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the server did not start listening within 30 s: ${out}${err}`));
+    }, 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on (http:\/\/\S+) /.exec(out);
-      if (match !== null) resolve({ child, base: match[1] as string });
+      if (match !== null) {
+        clearTimeout(tooLate);
+        resolve({ child, base: match[1] as string });
+      }
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString();
@@ -68,6 +75,19 @@ describe('causeway serve, as a process', () => {
     assert.match(err, /--api-key/);
   });
 
+  it('refuses bad options with exit 2 and a usage line', async () => {
+    for (const [args, problem] of [
+      [['--port', 'http'], /--port http should be an integer/],
+      [['--max-age', '3 weeks'], /--max-age 3 weeks should be a number and a unit/],
+      [['--log-level', 'loud'], /--log-level loud/],
+      [['extra'], /unexpected argument 'extra'/],
+    ] as const) {
+      const { code, err } = await runToExit([...args], dir);
+      assert.equal(code, 2, err);
+      assert.match(err, problem);
+    }
+  });
+
   it('prints one start line with the address, the store and the version', async () => {
     const { child, base } = await startServer(['--store', 'start.db'], dir);
     try {
@@ -78,6 +98,33 @@ describe('causeway serve, as a process', () => {
       const exited = new Promise((resolve) => child.on('exit', resolve));
       child.kill('SIGTERM');
       assert.equal(await exited, 0, 'a clean exit on SIGTERM');
+    }
+  });
+
+  it('applies --max-traces when it starts', async () => {
+    const store = join(dir, 'retention.db');
+    const [older, newer] = [newTraceId(), newTraceId()];
+    const first = await startServer(['--store', store], dir);
+    try {
+      for (const traceId of [older, newer]) {
+        const body = encodeBatch(makeBatch({ traceId }));
+        const response = await fetch(`${first.base}/v1/batches`, {
+          method: 'POST',
+          headers: { 'content-type': BATCH_CONTENT_TYPE },
+          body,
+        });
+        assert.equal(response.status, 200);
+        await new Promise((resolve) => setTimeout(resolve, 20)); // distinct update times
+      }
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+    const second = await startServer(['--store', store, '--max-traces', '1'], dir);
+    try {
+      assert.equal((await fetch(`${second.base}/v1/traces/${older}`)).status, 404);
+      assert.equal((await fetch(`${second.base}/v1/traces/${newer}`)).status, 200);
+    } finally {
+      second.child.kill('SIGKILL');
     }
   });
 

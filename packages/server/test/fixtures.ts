@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventKind, encodeRecords, type RecordFields, SiteKind, ValueTag } from '@causeway/core/event-format';
-import type { Batch } from '../src/wire-format.ts';
+import type { Batch } from '@causeway/core/wire-format';
 
 // Sites 1..4 of the one file: the withdraw function, its await, the read and the write of .balance.
 const FN = 1;

@@ -2,9 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { BATCH_CONTENT_TYPE, encodeBatch } from '@causeway/core/wire-format';
 import { type CausewayServer, createServer } from '../src/app.ts';
 import { TraceStore } from '../src/store/store.ts';
-import { BATCH_CONTENT_TYPE, encodeBatch } from '../src/wire-format.ts';
 import { LOST_UPDATE, makeBatch, newTraceId, records } from './fixtures.ts';
 
 /** Reads a live stream until `count` events (`event:` blocks) have arrived. */

@@ -46,7 +46,7 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
   const rows = model.rows(state.findingsOnly);
   const event = rows.length === 0 ? null : rows.eventAt(Math.min(state.cursor, rows.length - 1));
   if (state.overlay === 'details' && event !== null) {
-    const lines = detailsLines(model.details(event), true);
+    const lines = detailsLines(model.details(event, true), true);
     const causes = model.analysis.done ? causalLines(model.causal(event)) : [analysing(model)];
     lines.push('', 'Causal relationships', ...causes.map((line) => `  ${line}`));
     lines.push('', 'Enter or Esc: back to the timeline');
@@ -83,6 +83,7 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
           event === null ? [] : model.findingsOf(event),
           layout.columns,
           state.findingsOnly,
+          layout.findingsHeight,
         )
       : [analysing(model)],
   });
@@ -106,7 +107,9 @@ function summarize(model: TraceModel): string {
   if (!model.analysis.done) return `${events} · analysing ${Math.floor(model.analysis.fraction * 100)}%`;
   if (model.analysis.error !== null) return `${events} · analysis failed`;
   const dropped = model.stats !== null && model.stats.dropped > 0 ? ` · ${model.stats.dropped} dropped` : '';
-  return `${events} · ${plural(model.tasks.length, 'task')} · ${plural(model.findings.length, 'finding')}${dropped}`;
+  // The recording process died before closing its file: what was written is shown.
+  const unfinished = model.file.end === null ? ' · unfinished recording' : '';
+  return `${events} · ${plural(model.tasks.length, 'task')} · ${plural(model.findings.length, 'finding')}${dropped}${unfinished}`;
 }
 
 /** What the panes that need the core say until it has answered. */

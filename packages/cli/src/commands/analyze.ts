@@ -1,6 +1,7 @@
 /** `causeway analyze`: the findings of a recorded run, then its tasks and happens-before edges. */
 
 import {
+  type AnomalyReport,
   describeEvidence,
   type FailureReport,
   type FindingReport,
@@ -182,6 +183,17 @@ function renderFailures(failures: readonly FailureReport[]): string[] {
   return lines;
 }
 
+function renderAnomalies(anomalies: readonly AnomalyReport[]): string[] {
+  if (anomalies.length === 0) return [];
+  const lines = ['', `Anomalies (${anomalies.length})`, ''];
+  anomalies.forEach((anomaly, i) => {
+    lines.push(
+      `${i + 1}. ${anomaly.kind === 'slow-await' ? 'Slow await' : 'Never resumed'}: ${anomaly.story}`,
+    );
+  });
+  return lines;
+}
+
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
   if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
@@ -240,7 +252,12 @@ export function renderReport(report: TraceReport): string {
   if (stats.dropped > 0) {
     lines.push(`note: ${stats.dropped} records were lost (ring full); edges near the gaps may be missing.`);
   }
-  lines.push('', ...renderFindings(report), ...renderFailures(report.failures));
+  lines.push(
+    '',
+    ...renderFindings(report),
+    ...renderFailures(report.failures),
+    ...renderAnomalies(report.anomalies),
+  );
   const offsets = streamOffsets(report);
   lines.push('', 'Tasks');
   lines.push(

@@ -1,16 +1,19 @@
 /** `causeway export`: a trace as JSON, a causal graph (DOT, Mermaid), or OTLP for tracing backends. */
 
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
 import { CliErrorCode, ExitCode, InputError, UsageError } from '../errors.ts';
 import { toDot, toMermaid } from '../export/graph.ts';
 import { toOtlp } from '../export/otlp.ts';
+import { toNodeTest } from '../export/test-node.ts';
+import { recordingOf } from '../export/test-recording.ts';
 import type { Io } from '../io.ts';
 import { openTraces, traceRef } from '../trace-source.ts';
 import { VERSION } from '../version.ts';
 
-const FORMATS = ['json', 'dot', 'mermaid', 'otlp'] as const;
+const FORMATS = ['json', 'dot', 'mermaid', 'otlp', 'test'] as const;
 type Format = (typeof FORMATS)[number];
 
 export const EXPORT_HELP = `Usage: causeway export --trace-id ID [--format FORMAT] [--out FILE] [options]
@@ -24,31 +27,74 @@ Writes one trace in another form, to stdout or to --out FILE:
   mermaid   the same graph as a Mermaid flowchart (renders in GitHub markdown)
   otlp      OTLP/HTTP JSON for an OpenTelemetry collector: one span per task, links for the
             happens-before edges, race findings as span events and attributes
-  test      a test that reproduces a finding: not built yet
+  test      a node:test file that reproduces a lost update: it replays the recorded requests
+            against the app in-process, releases their calls in the recorded order, and
+            asserts that no change is lost (docs/export-test.md). Needs --app.
 
 Options:
-  --format FORMAT     json (default), dot, mermaid or otlp
+  --format FORMAT     json (default), dot, mermaid, otlp or test
   --out FILE          write there instead of stdout
+  --app MODULE        (test) the module exporting the app's replayTarget (docs/export-test.md)
+  --framework NAME    (test) node (node:test, the default and the only one offered so far:
+                      vitest and jest are not generated, as they are not checked yet)
 ${TRACE_OPTIONS_HELP}
 
 Examples:
   causeway export --trace-id 393b363d --format dot --out graph.dot && dot -Tsvg graph.dot > graph.svg
   causeway export --trace-id 393b363d --format mermaid >> docs/incident.md
   causeway export --trace-id 393b363d --format otlp --out spans.json
+  causeway export --trace-id 393b363d --format test --app src/replay-target.ts --out test/race.test.ts
   curl -H 'Content-Type: application/json' --data-binary @spans.json http://localhost:4318/v1/traces
 `;
 
 function parseFormat(value: string | undefined): Format {
   if (value === undefined) return 'json';
   if ((FORMATS as readonly string[]).includes(value)) return value as Format;
-  if (value === 'test') {
-    throw new UsageError(
-      "export: --format test (a test that reproduces a finding) is not built yet; use json, dot, mermaid or otlp. Run 'causeway export --help' for usage.",
-    );
-  }
   throw new UsageError(
     `export: unknown --format '${value}'; the formats are ${FORMATS.join(', ')}. Run 'causeway export --help' for usage.`,
   );
+}
+
+/** What a generated test imports the replay harness from. */
+const REPLAY_MODULE = '@causeway/instrumentation/replay';
+
+/** The --app module of `--format test`, checked; options of other formats are refused there. */
+function testApp(app: string | undefined, framework: string | undefined): string {
+  if (framework !== undefined && framework !== 'node') {
+    throw new UsageError(
+      `export: --framework ${framework} is not offered: only node (node:test) tests are generated and checked so far. Run 'causeway export --help' for usage.`,
+    );
+  }
+  if (app === undefined) {
+    throw new UsageError(
+      "export: --format test needs --app MODULE, the module exporting the app's replayTarget (docs/export-test.md). Run 'causeway export --help' for usage.",
+    );
+  }
+  const path = resolve(app);
+  if (!existsSync(path)) {
+    throw new InputError(
+      CliErrorCode.FILE,
+      `${app}: no such module (--app names the module exporting replayTarget)`,
+    );
+  }
+  return path;
+}
+
+function writable(out: string): void {
+  try {
+    accessSync(dirname(resolve(out)), constants.W_OK);
+  } catch (error) {
+    throw new InputError(
+      CliErrorCode.FILE,
+      `${out}: cannot write the export (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+}
+
+/** An import specifier for `path` from a file in `dir`: `./x.ts`, `../src/x.ts`. */
+function specifierFrom(dir: string, path: string): string {
+  const rel = relative(dir, path).split(sep).join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
 export async function exportTrace(args: string[], io: Io): Promise<number> {
@@ -56,6 +102,8 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     ...TRACE_OPTIONS,
     format: { type: 'string', short: 'f' },
     out: { type: 'string', short: 'o' },
+    app: { type: 'string' },
+    framework: { type: 'string' },
   });
   if (values.help) {
     io.out(EXPORT_HELP);
@@ -67,8 +115,16 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     traceRef('export', positionals[0], values['trace-id']);
   }
   const { config } = await loadConfig({ flags: traceFlags(values) });
+  if (format !== 'test' && (values.app !== undefined || values.framework !== undefined)) {
+    throw new UsageError(
+      `export: --app and --framework are options of --format test, not of --format ${format}. Run 'causeway export --help' for usage.`,
+    );
+  }
+  const app = format === 'test' ? testApp(values.app, values.framework) : null;
+  // A test export reads every event first: say now, not after that, that it cannot be written.
+  if (format === 'test' && values.out !== undefined) writable(values.out);
   const opened = await openTraces(config, 'export', positionals, values['trace-id'], io, {
-    events: format === 'json',
+    events: format === 'json' || format === 'test',
   });
   const { report } = opened;
   let text: string;
@@ -78,6 +134,10 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     text = toDot(report);
   } else if (format === 'mermaid') {
     text = toMermaid(report);
+  } else if (format === 'test') {
+    const recording = recordingOf(report, opened.events ?? [], opened.where);
+    const from = values.out === undefined ? process.cwd() : dirname(resolve(values.out));
+    text = toNodeTest(recording, { target: specifierFrom(from, app as string), replay: REPLAY_MODULE });
   } else {
     text = `${JSON.stringify(toOtlp(report, VERSION), null, 2)}\n`;
   }

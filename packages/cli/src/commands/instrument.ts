@@ -15,12 +15,12 @@ import {
 } from 'node:fs';
 import { dirname, extname, join, matchesGlob, relative, resolve, sep } from 'node:path';
 import { DEFAULT_RUNTIME_MODULE } from '@causeway/babel-plugin';
-import { instrumentFile, isInstrumentable } from '@causeway/babel-plugin/transform';
+import { InstrumentErrorCode, instrumentFile, isInstrumentable } from '@causeway/babel-plugin/transform';
 import { CausewayError } from '@causeway/core/errors';
 import { SITE_KIND_NAMES, type SiteKind } from '@causeway/core/event-format';
 import { parseCommandArgs } from '../args.ts';
 import { ExitCode, UsageError } from '../errors.ts';
-import { type Io, processIo } from '../io.ts';
+import { type Io, Progress } from '../io.ts';
 
 export const INSTRUMENT_HELP = `Usage: causeway instrument <dir> [--out-dir DIR] [--include GLOB]... [--exclude GLOB]...
 
@@ -43,7 +43,7 @@ Options:
   -h, --help         show this help
 
 A file that cannot be parsed is reported as file:line:col and copied unchanged; the others are
-still instrumented, and the exit code is 1.
+still instrumented, and the exit code is 2.
 `;
 
 /** Trees with more files than this get a progress line (on a terminal). */
@@ -205,10 +205,10 @@ function instrumentTree(options: Options, io: Io): Summary {
   const inPlace = options.outDir === options.root;
   const written = new Set<string>();
   const typeCache = new Map<string, Format>();
-  const progress = io === processIo && process.stderr.isTTY === true && files.length > PROGRESS_THRESHOLD;
+  const progress = files.length > PROGRESS_THRESHOLD ? new Progress(io) : null;
   const others: string[] = [];
   files.forEach((path, index) => {
-    if (progress && index % 50 === 0) io.err(`\rcauseway: instrumenting ${index}/${files.length} files`);
+    if (index % 50 === 0) progress?.update(`causeway: instrumenting ${index}/${files.length} files`);
     const reason = isInstrumentable(path) ? exclusion(path, options) : null;
     if (!isInstrumentable(path) || reason !== null) {
       if (reason !== null) summary.skipped.push({ path, reason: `${reason} (copied unchanged)` });
@@ -226,6 +226,7 @@ function instrumentTree(options: Options, io: Io): Summary {
         accesses: options.accesses,
         runtimeModule: options.runtimeModule,
         sourceMaps: 'separate',
+        verify: true,
         sourceFileName: relative(dirname(target), source).split(sep).join('/'),
       });
       mkdirSync(dirname(target), { recursive: true });
@@ -249,11 +250,12 @@ function instrumentTree(options: Options, io: Io): Summary {
     } catch (error) {
       if (!(error instanceof CausewayError)) throw error;
       summary.errors.push(error.message.replace(source, relative(process.cwd(), source) || path));
-      summary.skipped.push({ path, reason: 'syntax error (copied unchanged)' });
+      const reason = error.code === InstrumentErrorCode.SYNTAX ? 'syntax error' : 'could not be instrumented';
+      summary.skipped.push({ path, reason: `${reason} (copied unchanged)` });
       others.push(path);
     }
   });
-  if (progress) io.err(`\rcauseway: instrumented ${files.length}/${files.length} files\n`);
+  progress?.done();
   if (!inPlace) {
     for (const path of others) {
       // An input's own map is replaced by the chained map written beside its instrumented file.

@@ -1,5 +1,6 @@
 /** `causeway tui [trace-file]`: the terminal UI over recorded traces. */
 
+import { enableCompileCache } from 'node:module';
 import { CausewayError } from '@causeway/core/errors';
 import { parseCommandArgs } from '../args.ts';
 import { ExitCode, UsageError } from '../errors.ts';
@@ -21,7 +22,7 @@ Keys:
   r  refresh         ?  help            q  quit
 
 Options:
-  --server URL  read traces from a Causeway server (not available yet: see docs/cli.md)
+  --server URL  read traces from a Causeway server (not supported yet: see docs/cli.md)
   -h, --help    show this help
 
 Examples:
@@ -49,9 +50,16 @@ export async function tui(args: string[], io: Io): Promise<number> {
   }
   if (values.server !== undefined) {
     throw new UsageError(
-      `tui: --server is not available yet (the server's REST API has not landed); open a trace file instead: causeway tui <trace-file>.`,
+      'tui: --server is not supported yet: the TUI reads trace files only (docs/cli.md). Open a trace file instead: causeway tui <trace-file>.',
     );
   }
+  // React's development build checks every element and halves the frame rate; this is an
+  // application, not a component under development. Set before React is first imported.
+  process.env.NODE_ENV ??= 'production';
+  // Node's on-disk code cache (in the temporary folder, or NODE_COMPILE_CACHE; off with
+  // NODE_DISABLE_COMPILE_CACHE=1) halves loading Ink, React and the core on every start after the
+  // first, most of the time to the first frame (docs/benchmarks.md).
+  enableCompileCache();
   // Loaded here, not at the CLI's start: Ink and React are only needed by this command.
   const { FileTraceSource, runTui } = await import('@causeway/tui');
   const source = new FileTraceSource({ file });

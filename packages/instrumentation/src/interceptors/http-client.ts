@@ -15,7 +15,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
-import { BATCH_CONTENT_TYPE } from '@causeway/server/wire-format';
+import { BATCH_CONTENT_TYPE } from '@causeway/core/wire-format';
 import type { Recorder } from '../runtime/recorder.ts';
 import { guarded, interceptorFailed } from './guard.ts';
 import type { RecordingIdentity } from './index.ts';

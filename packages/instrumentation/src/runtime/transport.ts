@@ -13,7 +13,7 @@
 
 import { RECORD_SIZE } from '@causeway/core/event-format';
 import type { SitesChunk, StreamInfo, StringsChunk, TraceEnd, TraceMeta } from '@causeway/core/trace-file';
-import { BATCH_CONTENT_TYPE, type Batch, encodeBatch } from '@causeway/server/wire-format';
+import { BATCH_CONTENT_TYPE, type Batch, encodeBatch } from '@causeway/core/wire-format';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 
 /** What may wait for the server, in bytes of encoded batches. */

@@ -179,7 +179,7 @@ export class PostgresDb implements Db {
     }
     parsed.searchParams.delete('schema');
     if (parsed.password !== '') parsed.password = '***';
-    this.location = parsed.toString();
+    this.location = `${parsed.toString()} (schema ${this.schema})`;
     const connection = new URL(url);
     connection.searchParams.delete('schema');
     this.#pool = new pg.Pool({

@@ -11,8 +11,8 @@
 import { resolve } from 'node:path';
 import type { SiteTable } from '@causeway/core/event-format';
 import type { StreamInfo, TraceEnd, TraceMeta } from '@causeway/core/trace-file';
+import { type Batch, seqRange } from '@causeway/core/wire-format';
 import { ServerError, ServerErrorCode } from '../errors.ts';
-import { type Batch, seqRange } from '../wire-format.ts';
 import { type Db, migrate, PostgresDb, SqliteDb } from './db.ts';
 
 /** A trace as listed: what the traces table holds. */
@@ -27,7 +27,7 @@ export interface TraceRow {
   records: number;
   dropped: number;
   spans: number;
-  /** Has every recording process of the trace sent its END? (At least one has.) */
+  /** Has a recording process of the trace sent its END chunk? */
   ended: boolean;
   /** Race findings at the last analysis; null when not analyzed since the last records arrived. */
   findings: number | null;
@@ -128,6 +128,15 @@ function conflict(message: string): never {
   throw new ServerError(ServerErrorCode.BATCH_CONFLICT, message);
 }
 
+/**
+ * Serialises the transactions that change one trace. SQLite has one writer at a time already; on
+ * PostgreSQL two processes sending to one trace at once would otherwise both number their records
+ * from the same index.
+ */
+async function lockTrace(tx: Db, traceId: string): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(hashtext(?))', [traceId]);
+}
+
 const TABLES = ['traces', 'streams', 'sites', 'strings', 'events', 'batches', 'spans'];
 
 export class TraceStore {
@@ -176,6 +185,7 @@ export class TraceStore {
     const { meta } = batch;
     const source = JSON.stringify([meta.service, meta.pid]);
     return this.db.transaction(async (tx) => {
+      await lockTrace(tx, meta.traceId);
       const seen = await tx.all(
         'SELECT 1 AS x FROM batches WHERE trace_id = ? AND source = ? AND batch = ?',
         [meta.traceId, source, meta.batch],
@@ -243,10 +253,14 @@ export class TraceStore {
         }
         return entry;
       };
+      const used = new Set(streamRows.map((r) => Number(r.stream)));
       for (const info of batch.streams) {
         const key = JSON.stringify([meta.service, meta.pid, info.stream]);
         if (bySource.has(key)) continue;
-        const stream = nextStream++;
+        // The sender's number when free (a one-process trace keeps the numbers of its trace file).
+        const stream = used.has(info.stream) ? nextStream : info.stream;
+        used.add(stream);
+        nextStream = Math.max(nextStream, stream + 1);
         await tx.run('INSERT INTO streams (trace_id, stream, source, info) VALUES (?, ?, ?, ?)', [
           meta.traceId,
           stream,
@@ -346,6 +360,7 @@ export class TraceStore {
     }
     return this.db.transaction(async (tx) => {
       const created: string[] = [];
+      for (const traceId of [...byTrace.keys()].sort()) await lockTrace(tx, traceId);
       for (const [traceId, list] of byTrace) {
         const current = (await tx.all<TraceDbRow>('SELECT * FROM traces WHERE trace_id = ?', [traceId]))[0];
         const services = current === undefined ? [] : (JSON.parse(current.services) as string[]);
@@ -408,9 +423,13 @@ export class TraceStore {
       params.push(query.to);
     }
     if (query.service !== undefined) {
-      // services is a JSON array of strings: match the quoted name.
-      where.push('services LIKE ?');
-      params.push(`%${JSON.stringify(query.service).replace(/[%_]/g, '')}%`);
+      // services is a JSON array of strings.
+      where.push(
+        this.db.dialect === 'sqlite'
+          ? 'EXISTS (SELECT 1 FROM json_each(services) WHERE value = ?)'
+          : 'services::jsonb @> ?::jsonb',
+      );
+      params.push(this.db.dialect === 'sqlite' ? query.service : JSON.stringify([query.service]));
     }
     if (query.hasFindings === true) where.push('findings > 0');
     if (query.hasFindings === false) where.push('findings = 0');
@@ -420,10 +439,7 @@ export class TraceStore {
       [...params, query.limit, query.offset],
     );
     const total = await this.db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM traces ${clause}`, params);
-    let traces = rows.map(toRow);
-    if (query.service !== undefined)
-      traces = traces.filter((t) => t.services.includes(query.service as string));
-    return { traces, total: Number(total[0]?.n ?? 0) };
+    return { traces: rows.map(toRow), total: Number(total[0]?.n ?? 0) };
   }
 
   async getTrace(traceId: string): Promise<TraceRow | null> {
@@ -431,8 +447,8 @@ export class TraceStore {
     return rows[0] === undefined ? null : toRow(rows[0]);
   }
 
-  /** Everything stored for a trace, or null. */
-  async loadTrace(traceId: string): Promise<StoredTrace | null> {
+  /** Everything stored for a trace (its event chunks from trace index `fromIndex` on), or null. */
+  async loadTrace(traceId: string, fromIndex = 0): Promise<StoredTrace | null> {
     const rows = await this.db.all<TraceDbRow>('SELECT * FROM traces WHERE trace_id = ?', [traceId]);
     const r = rows[0];
     if (r === undefined) return null;
@@ -449,7 +465,7 @@ export class TraceStore {
       'SELECT stream, first_id, strings FROM strings WHERE trace_id = ? ORDER BY stream, first_id',
       [traceId],
     );
-    const events = await this.eventChunks(traceId, 0, Number.MAX_SAFE_INTEGER);
+    const events = await this.eventChunks(traceId, fromIndex, Number.MAX_SAFE_INTEGER);
     const spans = await this.db.all<Record<string, string | number | null>>(
       'SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id',
       [traceId],

@@ -8,9 +8,9 @@
  * same content with records in base64.
  */
 
-import { EVENT_KIND_NAMES, RECORD_SIZE, RecordOffset, type SiteTable } from '@causeway/core/event-format';
-import type { StreamInfo, TraceEnd } from '@causeway/core/trace-file';
-import { ServerError, ServerErrorCode } from './errors.ts';
+import { CausewayError, CoreErrorCode } from '../errors.ts';
+import { EVENT_KIND_NAMES, RECORD_SIZE, RecordOffset, type SiteTable } from './event-format.ts';
+import type { StreamInfo, TraceEnd, TraceMeta } from './trace-file.ts';
 
 export const WIRE_MAGIC = 'CWBATCH\0';
 export const WIRE_VERSION = 1;
@@ -33,13 +33,7 @@ const CHUNK_NAMES: Record<number, string> = {
 };
 
 /** The META chunk of a batch: the trace file's META plus the sender's batch number. */
-export interface BatchMeta {
-  traceId: string;
-  service: string;
-  pid: number;
-  startedAt: string;
-  node: string;
-  causeway: string;
+export interface BatchMeta extends TraceMeta {
   /** 1, 2, 3, ... per sending process and trace: lets the server recognise a retried batch. */
   batch: number;
 }
@@ -64,7 +58,7 @@ function padding(length: number): number {
 }
 
 function bad(problem: string): never {
-  throw new ServerError(ServerErrorCode.BATCH_INVALID, problem);
+  throw new CausewayError(CoreErrorCode.BATCH_INVALID, problem);
 }
 
 /** Encodes a batch in the binary variant. */
@@ -111,7 +105,7 @@ export function toJsonBatch(batch: Batch): JsonBatch {
   };
 }
 
-/** Decodes and checks a binary batch. Throws ServerError(BATCH_INVALID or BATCH_VERSION). */
+/** Decodes and checks a binary batch. Throws CausewayError(CW_BATCH_INVALID or CW_BATCH_VERSION). */
 export function decodeBatch(bytes: Uint8Array): Batch {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEADER_SIZE || buf.toString('latin1', 0, 8) !== WIRE_MAGIC) {
@@ -119,8 +113,8 @@ export function decodeBatch(bytes: Uint8Array): Batch {
   }
   const version = buf.readUInt32LE(8);
   if (version !== WIRE_VERSION) {
-    throw new ServerError(
-      ServerErrorCode.BATCH_VERSION,
+    throw new CausewayError(
+      CoreErrorCode.BATCH_VERSION,
       `wire format version ${version} is not supported (this server reads version ${WIRE_VERSION}); update the server or the runtime so they match`,
     );
   }
@@ -180,8 +174,8 @@ export function decodeBatch(bytes: Uint8Array): Batch {
 export function decodeJsonBatch(body: unknown): Batch {
   if (!isObject(body)) bad('the JSON body is not an object');
   if (body.version !== WIRE_VERSION) {
-    throw new ServerError(
-      ServerErrorCode.BATCH_VERSION,
+    throw new CausewayError(
+      CoreErrorCode.BATCH_VERSION,
       `wire format version ${JSON.stringify(body.version)} is not supported (this server reads version ${WIRE_VERSION})`,
     );
   }

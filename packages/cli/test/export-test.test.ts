@@ -1,0 +1,265 @@
+// `causeway export --format test` (docs/export-test.md): what it takes from a trace, that hostile
+// recorded values reach the generated file only as data, and one clear line for bad input.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from '@babel/parser';
+import type { FindingReport, TraceEvent, TraceReport } from '@causeway/core';
+import { ExitCode } from '../src/errors.ts';
+import { commentText, toNodeTest } from '../src/export/test-node.ts';
+import { recordingOf } from '../src/export/test-recording.ts';
+import { runIn, tempDir, writeLostUpdateTrace, writeTrace } from './fixtures.ts';
+
+/** Quotes, backticks, a template placeholder, comment ends, line terminators, NUL and unicode. */
+const HOSTILE = `"'\`\${globalThis.pwned = 1}*/ /* \\"); process.exit(7); ("\n\r\u2028\u2029\u0000 é 🙂 ${'`'}`;
+const HOSTILE_KEY = `carol*/\`\${globalThis.pwned}\`\n`;
+const HOSTILE_FN = `Store.find*/\${globalThis.pwned}\n// `;
+
+/** A trace, as the core reports it, where two requests read a balance and both write it back. */
+function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
+  const tasks = [1, 2, 3].map((n) => ({
+    id: n - 1,
+    stream: 1,
+    localId: n,
+    chain: n,
+    position: 1,
+    beganMs: n,
+    records: 0,
+    startedBy: 'request',
+    site: null,
+    request: n === 3 ? 'POST /orders/2/process' : `POST /transfers/${HOSTILE}`,
+  }));
+  const site = (functionName: string) => ({
+    id: 1,
+    kind: 3 as const,
+    kindName: 'read',
+    file: 'src/store.ts',
+    line: 1,
+    column: 1,
+    functionName,
+    name: '',
+  });
+  const events: TraceEvent[] = [];
+  const push = (task: number, kindName: string, extra: Partial<TraceEvent> = {}) =>
+    events.push({
+      index: events.length,
+      stream: 1,
+      seq: events.length,
+      kind: 0,
+      kindName,
+      flags: 0,
+      task,
+      site: null,
+      timeMs: null,
+      invocation: null,
+      access: null,
+      ...extra,
+    });
+  const access = (kind: 'read' | 'write', objectId: number, property: string, value: string | null) => ({
+    access: { kind, objectId, keyId: 1, property, valueTag: 0 as never, value },
+  });
+  // Startup stores the account under its key: that names the location.
+  push(-1, 'write', access('write', 4, `[${JSON.stringify(HOSTILE_KEY)}]`, 'object #7'));
+  for (const task of [0, 1, 2]) push(task, 'http-request');
+  for (const task of [0, 1]) {
+    push(task, 'fn-enter', { site: site(HOSTILE_FN), invocation: 10 + task });
+    push(task, 'await-suspend', { site: site(HOSTILE_FN), invocation: 10 + task });
+  }
+  for (const task of [0, 1]) {
+    push(task, 'await-resume', { site: site(HOSTILE_FN), invocation: 10 + task });
+    push(task, 'read', access('read', 7, '.owner', JSON.stringify(HOSTILE)));
+    push(task, 'read', access('read', 7, '.secret', null));
+    push(task, 'read', access('read', 7, '.balance', '1000'));
+    push(task, 'fn-exit', { site: site(HOSTILE_FN), invocation: 10 + task });
+  }
+  for (const task of [0, 1]) push(task, 'write', access('write', 7, '.balance', String(1010 + 10 * task)));
+  for (const task of [0, 1]) push(task, 'http-response', { invocation: 200 * 2 ** 32 + task + 1 });
+  // A request that never touched the store (an order that timed out) is left out of the replay.
+  push(2, 'http-response', { invocation: 504 * 2 ** 32 + 3 });
+  const finding = {
+    class: 'lost-update',
+    title: 'Lost update',
+    location: { stream: 1, objectId: 7, property: '.balance', name: 'object #7 .balance' },
+    accesses: [{ role: 'first', task: 0, kind: 'read', site: site(HOSTILE_FN), value: '1000' }],
+    story: `story ${HOSTILE}`,
+  } as unknown as FindingReport;
+  const report = {
+    meta: { traceId: '0123456789abcdef0123456789abcdef' },
+    findings: [finding],
+    tasks,
+  } as unknown as TraceReport;
+  return { report, events };
+}
+
+describe('export --format test: the recording', () => {
+  it('keys requests, calls and the invariant by causal identity, values as recorded', () => {
+    const { report, events } = racyTrace();
+    const recording = recordingOf(report, events, 'trace.cwtrace');
+    assert.equal(recording.gatedClass, 'Store');
+    assert.deepEqual(
+      recording.requests.map(({ request, method, path, status }) => [request, method, path, status]),
+      [
+        [1, 'POST', `/transfers/${HOSTILE}`, 200],
+        [2, 'POST', `/transfers/${HOSTILE}`, 200],
+      ],
+    );
+    assert.deepEqual(recording.leftOut, ['POST /orders/2/process']);
+    assert.deepEqual(recording.requests[0]?.calls, [
+      {
+        method: HOSTILE_FN,
+        ordinal: 1,
+        reads: [
+          ['owner', HOSTILE],
+          // A value the trace did not capture (a secret's) stays uncaptured.
+          ['secret', { notCaptured: true }],
+          ['balance', 1000],
+        ],
+        writes: [],
+      },
+    ]);
+    assert.deepEqual(recording.steps, [
+      { request: 1, method: HOSTILE_FN, ordinal: 1 },
+      { request: 2, method: HOSTILE_FN, ordinal: 1 },
+    ]);
+    const [invariant] = recording.invariants;
+    assert.deepEqual(
+      [invariant?.key, invariant?.property, invariant?.initial, invariant?.changes, invariant?.expected],
+      [
+        HOSTILE_KEY,
+        'balance',
+        1000,
+        [
+          { request: 1, change: 10 },
+          { request: 2, change: 20 },
+        ],
+        1030,
+      ],
+    );
+    assert.equal(invariant?.recordedFinal, 1020);
+  });
+});
+
+describe('export --format test: the generated file', () => {
+  const { report, events } = racyTrace();
+  const recording = recordingOf(report, events, 'trace.cwtrace');
+  const target = `./app ${HOSTILE}.ts`;
+  const code = toNodeTest(recording, { target, replay: '@causeway/instrumentation/replay' });
+  const ast = parse(code, { sourceType: 'module', plugins: ['typescript'] });
+
+  it('parses as TypeScript, with the imports, the recording and one test, nothing else', () => {
+    assert.deepEqual(
+      ast.program.body.map((node) => node.type),
+      [
+        'ImportDeclaration',
+        'ImportDeclaration',
+        'ImportDeclaration',
+        'VariableDeclaration',
+        'ExpressionStatement',
+      ],
+    );
+    const sources = ast.program.body.flatMap((node) =>
+      node.type === 'ImportDeclaration' ? [node.source.value] : [],
+    );
+    assert.deepEqual(sources, ['node:test', '@causeway/instrumentation/replay', target]);
+  });
+
+  it('holds the recorded values as data: the recording parses back as the same JSON', () => {
+    const declaration = ast.program.body[3];
+    assert.equal(declaration?.type, 'VariableDeclaration');
+    const init = declaration.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
+    assert.equal(init?.type, 'ObjectExpression');
+    assert.deepEqual(JSON.parse(code.slice(init?.start ?? 0, init?.end ?? 0)), recording);
+  });
+
+  it('is inert: outside the recording and the comments, no recorded text appears in the code', () => {
+    const declaration = ast.program.body[3];
+    const init = declaration?.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
+    let rest = `${code.slice(0, init?.start ?? 0)}${code.slice(init?.end ?? 0)}`;
+    for (const comment of [...(ast.comments ?? [])].reverse()) {
+      assert.equal(comment.type, 'CommentLine', 'every comment is a // line');
+      rest = rest.replace(`//${comment.value}`, '');
+    }
+    // The one exception, the --app specifier, is a JSON string in the import.
+    rest = rest.replace(JSON.stringify(target), '');
+    for (const fragment of ['pwned', 'process.exit', '🙂', 'carol', 'Store.find']) {
+      assert.ok(!rest.includes(fragment), `'${fragment}' reached the code:\n${rest}`);
+    }
+    assert.match(code, /^\/\/ Left out, as they made no call of Store: POST \/orders\/2\/process\.$/m);
+    // The comments show the recorded names, flattened onto their line.
+    assert.match(
+      code,
+      /^\/\/ {3}step {3}1 {2}request 1 \(POST \/transfers\/"'`\$\{globalThis\.pwned = 1\}\*\/ /m,
+    );
+  });
+
+  it('flattens line terminators and control characters out of comment text', () => {
+    assert.equal(commentText('a\nb\r\u2028c\u2029d\u0000e\u0085f é 🙂'), 'a b  c d e f é 🙂');
+  });
+});
+
+describe('causeway export --format test: bad input', () => {
+  const project = tempDir();
+  const traces = join(project, '.causeway', 'traces');
+  mkdirSync(traces, { recursive: true });
+  writeTrace(join(traces, 'quiet.cwtrace'));
+  writeLostUpdateTrace(join(traces, 'bank.cwtrace'));
+  writeFileSync(join(project, 'replay-target.ts'), 'export const replayTarget = {};\n');
+  const exportTest = (traceId: string, ...extra: string[]) =>
+    runIn(project, [
+      'export',
+      '--trace-id',
+      traceId,
+      '--format',
+      'test',
+      '--app',
+      'replay-target.ts',
+      ...extra,
+    ]);
+
+  function oneLine(result: { status: number; stdout: string; stderr: string }, pattern: RegExp): void {
+    assert.equal(result.status, ExitCode.BadInput, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr.split('\n').filter(Boolean).length, 1, result.stderr);
+    assert.match(result.stderr, pattern);
+  }
+
+  it('an unknown trace', async () => {
+    oneLine(await exportTest('nope'), /^causeway: no trace 'nope' in .*traces/);
+  });
+
+  it('a trace with no lost update to reproduce', async () => {
+    oneLine(await exportTest('quiet'), /quiet\.cwtrace: no lost update to reproduce \(no findings\)/);
+  });
+
+  it('a lost update outside any class, whose calls cannot be gated', async () => {
+    oneLine(
+      await exportTest('bank'),
+      /bank\.cwtrace: the accesses of object #1 \.balance are not in methods of a class/,
+    );
+  });
+
+  it('an unwritable --out, refused before the trace is read', async () => {
+    oneLine(
+      await exportTest('bank', '--out', join(project, 'no', 'such', 'dir', 'race.test.ts')),
+      /race\.test\.ts: cannot write the export \(ENOENT\)/,
+    );
+  });
+
+  it('a framework that is not offered, and a missing --app module', async () => {
+    oneLine(
+      await exportTest('bank', '--framework', 'vitest'),
+      /--framework vitest is not offered: only node/,
+    );
+    oneLine(await exportTest('bank', '--framework', 'jest'), /--framework jest is not offered: only node/);
+    oneLine(
+      await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'missing.ts']),
+      /missing\.ts: no such module/,
+    );
+    oneLine(
+      await runIn(project, ['export', '--trace-id', 'bank', '--format', 'dot', '--app', 'replay-target.ts']),
+      /--app and --framework are options of --format test, not of --format dot/,
+    );
+  });
+});

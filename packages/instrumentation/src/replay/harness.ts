@@ -1,0 +1,164 @@
+/**
+ * Replays a recording against the application (docs/export-test.md, "The target"): starts the
+ * app in-process with its dependency gated by a ReplayScheduler, sends every recorded request at
+ * once, lets the scheduler release their calls in the recorded order, then reads the locations
+ * the invariants are about.
+ */
+
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RECORDING_VERSION, type RecordedRequest, type ReplayRecording } from './recording.ts';
+import { type ReplayGate, ReplayScheduler } from './scheduler.ts';
+
+/** The app as a replay runs it. */
+export interface ReplayApp {
+  /** The HTTP handler (an Express app is one). */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The current value of `property` of the object stored under `key` (an invariant's location). */
+  read(key: string, property: string): Promise<unknown>;
+  close?(): Promise<void>;
+}
+
+/** The request to send for a recorded one. */
+export interface ReplayRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+  /** Sent as JSON when given. */
+  body?: unknown;
+}
+
+/**
+ * What an application provides once, next to its code, so that exported tests can run it: how to
+ * start it with its dependency gated, and how to rebuild a request from what the trace recorded of
+ * it (the trace has the method and path, not the body).
+ */
+export interface ReplayTarget {
+  start(gate: ReplayGate): ReplayApp | Promise<ReplayApp>;
+  requestFor(recorded: RecordedRequest): ReplayRequest;
+}
+
+export interface ReplayOutcome {
+  /** Per recorded request, the status it answered now. */
+  statuses: (number | null)[];
+  /** Per invariant of the recording, the value its location holds after the replay. */
+  values: unknown[];
+  /** What the replay did differently from the recording, for the test's diagnostics. */
+  notes: string[];
+}
+
+/** The header that tells the in-process server which recorded request a request replays. */
+export const REPLAY_REQUEST_HEADER = 'x-causeway-replay-request';
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(port: number, request: number, { method, path, body }: ReplayRequest): Promise<number> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        // A connection per request: none waits behind another's.
+        agent: false,
+        headers: {
+          [REPLAY_REQUEST_HEADER]: String(request),
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+        response.once('error', reject);
+      },
+    );
+    outgoing.once('error', reject);
+    outgoing.end(payload);
+  });
+}
+
+export async function replayRecording(
+  target: ReplayTarget,
+  recording: ReplayRecording,
+): Promise<ReplayOutcome> {
+  if (recording.version !== RECORDING_VERSION) {
+    throw new Error(
+      `this recording is version ${recording.version}; this replay reads version ${RECORDING_VERSION}: export the test again`,
+    );
+  }
+  const requests = recording.requests.map((recorded) => ({ recorded, send: target.requestFor(recorded) }));
+  const scheduler = new ReplayScheduler(recording);
+  const app = await target.start(scheduler);
+  const server = createServer((req, res) => {
+    const request = Number(req.headers[REPLAY_REQUEST_HEADER]);
+    res.once('close', () => scheduler.requestFinished(request, res.headersSent ? res.statusCode : null));
+    // The body is read here, inside the request's context, so that the app's calls stay the
+    // request's: a body parser reading it later would run in the socket's context instead.
+    scheduler
+      .run(request, async () => {
+        const text = await readBody(req);
+        if (text.length > 0 && /json/.test(req.headers['content-type'] ?? '')) {
+          (req as IncomingMessage & { body?: unknown }).body = JSON.parse(text);
+        }
+        app.listener(req, res);
+      })
+      .catch((error: Error) => {
+        res.statusCode = 500;
+        res.end(error.message);
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const sent = requests.map(({ recorded, send: request }) => {
+      scheduler.requestStarted(recorded.request);
+      return send(port, recorded.request, request);
+    });
+    const [statuses] = await Promise.all([Promise.all(sent), scheduler.done]);
+    recording.requests.forEach((recorded, i) => {
+      if (recorded.status !== null && statuses[i] !== recorded.status) {
+        throw scheduler.divergeAfterLastStep(
+          `request ${recorded.request} (${recorded.method} ${recorded.path}) answered ${statuses[i]}, recorded ${recorded.status}`,
+        );
+      }
+    });
+    const values: unknown[] = [];
+    for (const invariant of recording.invariants)
+      values.push(await app.read(invariant.key, invariant.property));
+    return { statuses, values, notes: scheduler.notes() };
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await app.close?.();
+  }
+}
+
+/**
+ * A lost update's invariant, as a generated test asserts it: the location ends at its first value
+ * plus every request's change (`carol.balance should be 1000 +10 +10 = 1020`).
+ */
+export function assertEveryChangeApplied(
+  recording: ReplayRecording,
+  outcome: ReplayOutcome,
+  index: number,
+): void {
+  const invariant = recording.invariants[index];
+  if (invariant === undefined) throw new Error(`the recording has no invariant ${index}`);
+  const { key, property, initial, changes, expected, recordedFinal } = invariant;
+  const sum = changes.map(({ change }) => (change >= 0 ? `+${change}` : String(change))).join(' ');
+  const actual = outcome.values[index];
+  assert.equal(
+    actual,
+    expected,
+    `${key}.${property} should be ${initial} ${sum} = ${expected} (every request's change applied), but is ${String(actual)} (the recorded run ended at ${recordedFinal}): an update was lost`,
+  );
+}
