@@ -75,6 +75,13 @@ describe('causeway analyze', () => {
     );
     const both = causeway('analyze', shop, bank, '--trace-id', 'x');
     assert.equal(both.status, ExitCode.Usage);
+    // export takes the same: one graph over both recordings; a test reproduces one recording only.
+    const exported = JSON.parse(causeway('export', shop, bank).stdout);
+    assert.equal(exported.recordings.length, 2);
+    assert.ok(exported.events.some((e: { stream: number }) => e.stream >= 65536));
+    const test = causeway('export', shop, bank, '--format', 'test');
+    assert.equal(test.status, ExitCode.Usage);
+    assert.match(test.stderr, /give one trace file/);
   });
 
   it('gives the same as JSON with --json', () => {

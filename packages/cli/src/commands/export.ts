@@ -10,7 +10,7 @@ import { toOtlp } from '../export/otlp.ts';
 import { toNodeTest } from '../export/test-node.ts';
 import { recordingOf } from '../export/test-recording.ts';
 import type { Io } from '../io.ts';
-import { openTraces, traceRef } from '../trace-source.ts';
+import { openTrace, openTraces, traceRef } from '../trace-source.ts';
 import { VERSION } from '../version.ts';
 
 const FORMATS = ['json', 'dot', 'mermaid', 'otlp', 'test'] as const;
@@ -110,6 +110,11 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     return ExitCode.Ok;
   }
   const format = parseFormat(values.format);
+  if (format === 'test' && positionals.length > 1) {
+    throw new UsageError(
+      "export: --format test reproduces a finding of one recording; give one trace file. Run 'causeway export --help' for usage.",
+    );
+  }
   // Several files, or --trace-id's joined recordings, export as one trace (as analyze reports them).
   if (positionals.length === 0 || values['trace-id'] !== undefined) {
     traceRef('export', positionals[0], values['trace-id']);
@@ -123,9 +128,13 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
   const app = format === 'test' ? testApp(values.app, values.framework) : null;
   // A test export reads every event first: say now, not after that, that it cannot be written.
   if (format === 'test' && values.out !== undefined) writable(values.out);
-  const opened = await openTraces(config, 'export', positionals, values['trace-id'], io, {
-    events: format === 'json' || format === 'test',
-  });
+  // A test reproduces one process: --trace-id names one recording there, not its joined ones.
+  const opened =
+    format === 'test'
+      ? await openTrace(config, traceRef('export', positionals[0], values['trace-id']), io, { events: true })
+      : await openTraces(config, 'export', positionals, values['trace-id'], io, {
+          events: format === 'json',
+        });
   const { report } = opened;
   let text: string;
   if (format === 'json') {
