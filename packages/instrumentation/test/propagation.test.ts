@@ -6,6 +6,8 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
+import express from 'express';
+import Fastify from 'fastify';
 import { installHttpClient, malformedResponseHeaders } from '../src/interceptors/http-client.ts';
 import { installHttpServer, malformedPropagationHeaders } from '../src/interceptors/http-server.ts';
 import {
@@ -128,6 +130,38 @@ describe('the response names the task that sent it', () => {
       responses(),
       exchanges.map((exchange, i) => ({ flags: 0, exchange, task: requestTasks[i], stream: 7 })),
     );
+  });
+
+  it('names the responder of Express and Fastify responses too (they write the head through writeHead)', async () => {
+    const app = express();
+    app.get('/e', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const expressServer = createServer(app);
+    await new Promise<void>((resolve) => expressServer.listen(0, '127.0.0.1', resolve));
+    const fastify = Fastify();
+    fastify.get('/f', async () => ({ ok: true }));
+    const fastifyBase = await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const from = responses().length;
+    const headers: (string | null)[] = [];
+    try {
+      for (const url of [
+        `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}/e`,
+        `${fastifyBase}/f`,
+      ]) {
+        const response = await fetch(url);
+        headers.push(response.headers.get(CAUSEWAY_RESPONSE));
+        assert.deepEqual(await response.json(), { ok: true });
+      }
+    } finally {
+      expressServer.close();
+      await fastify.close();
+    }
+    for (const header of headers) assert.match(header ?? '', /^1-7-[1-9]\d*$/);
+    const named = responses()
+      .slice(from)
+      .map((r) => `1-${r.stream}-${r.task}`);
+    assert.deepEqual(named, headers);
   });
 
   it('sends none to a client that is not recorded, and ignores a malformed one', async () => {
