@@ -164,7 +164,8 @@ export class FileTraceSource implements TraceSource {
   /**
    * The file `traceId` names and every file of the directory joined to it by HTTP exchanges:
    * recordings that handled requests it (or one of them) sent, and recordings that sent requests
-   * it handled, transitively. The named file first, the others in directory order.
+   * it handled, transitively. The named file first, the others in directory order. Only files
+   * whose recording overlaps in time with a linked one are read.
    */
   resolveLinked(traceId: string): string[] {
     const first = this.resolve(traceId);
@@ -184,12 +185,27 @@ export class FileTraceSource implements TraceSource {
       return ids;
     };
     const idOf = new Map(entries.map(({ path, meta }) => [path, meta.traceId]));
+    // Joined recordings ran at the same time (one sent while the other handled), so only files
+    // whose recording overlaps a linked one's, from its start to the file's last write, are read:
+    // the rest of a large directory is not.
+    const spans = new Map(
+      entries.map(({ path, meta }) => [
+        path,
+        [Date.parse(meta.startedAt), statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Number.NaN],
+      ]),
+    );
+    const overlaps = (a: string, b: string): boolean => {
+      const [startA = Number.NaN, endA = Number.NaN] = spans.get(a) ?? [];
+      const [startB = Number.NaN, endB = Number.NaN] = spans.get(b) ?? [];
+      // Unknown times do not exclude a file.
+      return !(startA > endB || startB > endA);
+    };
     const linked = [first];
     const ids = new Set([idOf.get(first)]);
     for (let grew = true; grew; ) {
       grew = false;
       for (const { path, meta } of entries) {
-        if (linked.includes(path)) continue;
+        if (linked.includes(path) || !linked.some((other) => overlaps(path, other))) continue;
         const joins =
           [...sendersOf(path)].some((id) => ids.has(id)) ||
           linked.some((other) => sendersOf(other).has(meta.traceId));
