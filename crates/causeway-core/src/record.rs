@@ -66,6 +66,9 @@ pub enum Kind {
     /// The request that started the task carried propagation headers: `a` is (sender's trace id
     /// as a string id, sender's exchange id), `b` the sender's stream. Flag [`FLAG_MALFORMED`].
     MessageReceived = 17,
+    /// The response to exchange `a.low` carried the responder's identity: the task `a.high` of
+    /// stream `b` of the recording that handled the request sent the response.
+    ResponseReceived = 18,
     /// The task scheduled callback `a.low` on the queue in `flags` ([`Queue`]); `a.high` is the
     /// queue's key (a promise's object id for reactions, else 0); `b` the delay in ms (timers).
     Schedule = 20,
@@ -145,6 +148,7 @@ impl Kind {
             15 => Kind::DbQuery,
             16 => Kind::DbResult,
             17 => Kind::MessageReceived,
+            18 => Kind::ResponseReceived,
             20 => Kind::Schedule,
             21 => Kind::CallbackBegin,
             22 => Kind::Cancel,
@@ -169,6 +173,7 @@ impl Kind {
                 | Kind::DbQuery
                 | Kind::DbResult
                 | Kind::MessageReceived
+                | Kind::ResponseReceived
         )
     }
 

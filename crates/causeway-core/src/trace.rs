@@ -96,6 +96,9 @@ pub struct Trace {
     /// Tasks not ingested yet, and the task whose message they handle (see `expect_message`).
     messages: FastMap<(StreamId, LocalTaskId), TaskIx>,
     scheduler: Scheduler,
+    /// Tasks not ingested yet, and the task that sent the response they continue after (see
+    /// `expect_response`).
+    responses: FastMap<(StreamId, LocalTaskId), TaskIx>,
 }
 
 impl Trace {
@@ -234,6 +237,11 @@ impl Trace {
             Kind::TaskBegin => {}
             _ => self.stats.orphan_tasks += 1,
         }
+        if let Some(from) = self.responses.remove(&(stream, rec.task)) {
+            if !self.causes.iter().any(|&(c, _)| c == from) {
+                self.causes.push((from, EdgeKind::Response));
+            }
+        }
         let task = self.graph.add_task(&self.causes);
         if rec.kind == Kind::CallbackBegin {
             self.scheduler.ran(stream, rec.a as u32, task, ord);
@@ -272,6 +280,34 @@ impl Trace {
             return false;
         }
         self.messages.insert((to_stream, to_local), from);
+        true
+    }
+
+    /// Declares that task `to_local` of `to_stream`, not ingested yet, is the client's
+    /// continuation after the response to the request that task `request_local` of
+    /// `from_stream` handled, which names task `from_local` as the one that sent it: when `to`
+    /// begins, it gets a response edge from the responder. The responder is the named task if it
+    /// is the request's task or descends from it; otherwise the request's task itself (the named
+    /// task was only the runtime's current task when an uninstrumented callback, such as a
+    /// framework's promise reaction, wrote the response: possibly another request's). Returns
+    /// false (and declares nothing) when a task of `from_stream` is not ingested or the
+    /// continuation already is.
+    pub fn expect_response(
+        &mut self,
+        from_stream: StreamId,
+        from_local: LocalTaskId,
+        request_local: LocalTaskId,
+        to_stream: StreamId,
+        to_local: LocalTaskId,
+    ) -> bool {
+        let Some(named) = self.task_by_local(from_stream, from_local) else { return false };
+        let Some(request) = self.task_by_local(from_stream, request_local) else { return false };
+        if self.by_local.contains_key(&(to_stream, to_local)) {
+            return false;
+        }
+        let from =
+            if named == request || self.graph.happens_before(request, named) { named } else { request };
+        self.responses.insert((to_stream, to_local), from);
         true
     }
 
@@ -645,6 +681,79 @@ mod tests {
         trace.ingest(S, &more.bytes).unwrap();
         let handler = trace.task_by_local(S, LocalTaskId(4)).unwrap();
         assert_eq!(edges_into(&trace, handler), vec![(caller, EdgeKind::Spawn), (from, EdgeKind::Message)]);
+    }
+
+    #[test]
+    fn a_declared_response_orders_the_responder_before_the_client_continuation() {
+        const CLIENT: StreamId = StreamId(1);
+        const SERVER: StreamId = StreamId(2);
+        // The client sends exchange 7 from task 1 and awaits (invocation 5); the server handles
+        // it in task 2, awaits, and answers from task 3; the client resumes in task 2.
+        let mut client = RecordWriter::new();
+        client.begin(1, 0.0);
+        client.record(Kind::HttpClientRequest, 0, 1, 0, 1 | (2 << 32), 7);
+        client.push(Kind::AwaitSuspend, 1, 11, 5);
+        let mut server = RecordWriter::new();
+        server.begin(1, 0.0);
+        server.record(Kind::HttpRequest, 0, 2, 0, 1 | (2 << 32), 1.0f64.to_bits());
+        server.push(Kind::AwaitSuspend, 2, 11, 9);
+        server.resume(3, 11, 9, 2.0);
+        let mut after = RecordWriter::starting_at(client.next_seq);
+        after.record(Kind::ResponseReceived, 0, 1, 0, 7 | (3 << 32), 2);
+        after.resume(2, 11, 5, 3.0);
+        let mut trace = Trace::new();
+        trace.ingest(CLIENT, &client.bytes).unwrap();
+        assert!(trace.expect_message(CLIENT, LocalTaskId(1), SERVER, LocalTaskId(2)));
+        assert!(
+            !trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)),
+            "no responder yet"
+        );
+        trace.ingest(SERVER, &server.bytes).unwrap();
+        assert!(trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)));
+        trace.ingest(CLIENT, &after.bytes).unwrap();
+        assert!(
+            !trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)),
+            "already ingested"
+        );
+
+        let sender = trace.task_by_local(CLIENT, LocalTaskId(1)).unwrap();
+        let continuation = trace.task_by_local(CLIENT, LocalTaskId(2)).unwrap();
+        let request = trace.task_by_local(SERVER, LocalTaskId(2)).unwrap();
+        let responder = trace.task_by_local(SERVER, LocalTaskId(3)).unwrap();
+        assert!(trace.graph().happens_before(responder, continuation));
+        assert!(trace.graph().happens_before(request, continuation));
+        assert!(trace.graph().happens_before(sender, responder));
+        let into: Vec<_> =
+            trace.edges().iter().filter(|e| e.to == continuation).map(|e| (e.from, e.kind)).collect();
+        assert_eq!(into, vec![(sender, EdgeKind::Await), (responder, EdgeKind::Response)]);
+        assert_eq!(trace.stats().orphan_tasks, 0);
+    }
+
+    #[test]
+    fn a_response_named_by_a_task_outside_the_request_comes_from_the_request_task() {
+        const CLIENT: StreamId = StreamId(1);
+        const SERVER: StreamId = StreamId(2);
+        // The server handles two requests (tasks 2 and 3); the response to the first names task
+        // 3, the runtime's current task when a framework's callback wrote it.
+        let mut server = RecordWriter::new();
+        server.begin(1, 0.0);
+        server.record(Kind::HttpRequest, 0, 2, 0, 1 | (2 << 32), 1.0f64.to_bits());
+        server.record(Kind::HttpRequest, 0, 3, 0, 1 | (2 << 32), 2.0f64.to_bits());
+        let mut client = RecordWriter::new();
+        client.begin(1, 0.0);
+        client.push(Kind::AwaitSuspend, 1, 11, 5);
+        let mut after = RecordWriter::starting_at(client.next_seq);
+        after.resume(2, 11, 5, 3.0);
+        let mut trace = Trace::new();
+        trace.ingest(SERVER, &server.bytes).unwrap();
+        trace.ingest(CLIENT, &client.bytes).unwrap();
+        assert!(trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)));
+        trace.ingest(CLIENT, &after.bytes).unwrap();
+        let first = trace.task_by_local(SERVER, LocalTaskId(2)).unwrap();
+        let second = trace.task_by_local(SERVER, LocalTaskId(3)).unwrap();
+        let continuation = trace.task_by_local(CLIENT, LocalTaskId(2)).unwrap();
+        assert!(trace.graph().happens_before(first, continuation));
+        assert!(trace.graph().concurrent(second, continuation), "no edge from the other request");
     }
 
     #[test]

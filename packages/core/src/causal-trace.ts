@@ -345,6 +345,28 @@ export class CausalTrace {
     );
   }
 
+  /**
+   * Declares that task `toLocal` of `toStream`, not ingested yet, is a client's continuation after
+   * the HTTP response to the request task `requestLocal` of `fromStream`, whose response named task
+   * `fromLocal` as its sender (both already ingested): when it is ingested it gets a response edge
+   * from the named task, or from the request task when the named one does not descend from it.
+   * Returns false when nothing was declared.
+   */
+  expectResponse(
+    fromStream: number,
+    fromLocal: number,
+    requestLocal: number,
+    toStream: number,
+    toLocal: number,
+  ): boolean {
+    const handle = this.#live();
+    return (
+      this.#call(
+        this.#core.cw_expect_response(handle, fromStream, fromLocal, requestLocal, toStream, toLocal),
+      ) === 1
+    );
+  }
+
   /** Are `a` and `b` distinct tasks unordered by happens-before? */
   concurrent(a: number, b: number): boolean {
     return a !== b && !this.happensBefore(a, b) && !this.happensBefore(b, a);

@@ -61,6 +61,8 @@ export const EventKind = {
   DbResult: 16,
   /** The request of the task carried propagation headers: a = sender trace id string | exchange << 32, b = sender stream. */
   MessageReceived: 17,
+  /** The response to exchange a.low named its sender: task a.high of stream b of the recording that handled the request. */
+  ResponseReceived: 18,
   /** The task scheduled callback a.low on the queue in flags (Queue); a.high = queue key; b = delay (f64 ms, timers). */
   Schedule: 20,
   /** Scheduled callback a starts running: a new task caused by its scheduler. b = time. */
@@ -96,6 +98,7 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.DbQuery]: 'db-query',
   [EventKind.DbResult]: 'db-result',
   [EventKind.MessageReceived]: 'message-received',
+  [EventKind.ResponseReceived]: 'response-received',
   [EventKind.Schedule]: 'schedule',
   [EventKind.CallbackBegin]: 'callback-begin',
   [EventKind.Cancel]: 'cancel',
@@ -181,6 +184,8 @@ export const EdgeKind = {
   Startup: 3,
   /** A task sent an HTTP request whose handling, in another recording, is the other task. */
   Message: 4,
+  /** A task sent the response to an HTTP request; the other task is the sender's continuation after it, in another recording. */
+  Response: 5,
   /** A task scheduled a callback, or started a span (causeway.trace), that the other task runs. */
   Spawn: 6,
   /** Two callbacks of one queue that Node runs in registration order; or an interval's next firing. */
@@ -193,6 +198,7 @@ export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Resolve]: 'resolve',
   [EdgeKind.Startup]: 'startup',
   [EdgeKind.Message]: 'message',
+  [EdgeKind.Response]: 'response',
   [EdgeKind.Spawn]: 'spawn',
   [EdgeKind.Fifo]: 'fifo',
 };
