@@ -72,7 +72,7 @@ export { loadTraceFile } from './load-trace.ts';
 export type { AccessReport, Confidence, FindingReport, Severity } from './race-report.ts';
 export { buildFindingReports, confidenceOf, describeEvidence, severityOf } from './race-report.ts';
 export type { EdgeReport, RecordingReport, TaskReport, TraceReport } from './report.ts';
-export { buildRecordingsReport, buildTraceReport, REPORT_VERSION } from './report.ts';
+export { buildRecordingsReport, buildTraceReport, REPORT_VERSION, taskStart } from './report.ts';
 export type { Site } from './sites.ts';
 export { SiteIndex, siteLocation } from './sites.ts';
 export { StringIndex } from './strings.ts';

@@ -82,6 +82,29 @@ function scheduledStartsOf(file: LoadedTrace['file']): Map<string, 'scheduled' |
   return starts;
 }
 
+/**
+ * How a task started, for people: a label (`program start`, `HTTP request POST /transfers`,
+ * `await`, `callback`, `scheduled callback`, ...) and, for awaits and callbacks, the site.
+ */
+export function taskStart(task: TaskReport): { label: string; site: Site | null } {
+  switch (task.startedBy) {
+    case 'root':
+      return { label: 'program start', site: null };
+    case 'request':
+      return { label: `HTTP request ${task.request ?? ''}`.trimEnd(), site: null };
+    case 'scheduled':
+      return { label: 'scheduled callback', site: task.site };
+    case 'span':
+      return { label: 'span (causeway.trace)', site: task.site };
+    case 'unknown':
+      return { label: '(start record lost)', site: null };
+    default:
+      return task.site === null
+        ? { label: `${task.startedBy} (site unknown)`, site: null }
+        : { label: task.startedBy, site: task.site };
+  }
+}
+
 /** The method and path of each task an `HttpRequest` record started, by `stream:localId`. */
 function requestsOf(file: LoadedTrace['file'], strings: StringIndex): Map<string, string> {
   const requests = new Map<string, string>();

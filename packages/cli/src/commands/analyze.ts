@@ -9,6 +9,7 @@ import {
   siteLocation,
   type TaskReport,
   type TraceReport,
+  taskStart,
 } from '@causeway/core';
 import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
@@ -196,14 +197,8 @@ function renderAnomalies(anomalies: readonly AnomalyReport[]): string[] {
 }
 
 function describeStart(task: TaskReport): string {
-  if (task.startedBy === 'root') return 'program start';
-  if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
-  if (task.startedBy === 'scheduled') return 'scheduled callback';
-  if (task.startedBy === 'span') return 'span (causeway.trace)';
-  if (task.site === null)
-    return task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)';
-  const how = task.startedBy === 'callback' ? 'callback into' : 'await';
-  return `${how} ${siteLocation(task.site)} in ${task.site.functionName}`;
+  const { label, site } = taskStart(task);
+  return site === null ? label : `${label} ${siteLocation(site)} in ${site.functionName}`;
 }
 
 function ms(value: number | null): string {

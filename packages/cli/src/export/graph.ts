@@ -5,7 +5,13 @@
  * joined by an undirected red line labelled with the finding's number, kind and property.
  */
 
-import { type FindingReport, siteLocation, type TaskReport, type TraceReport } from '@causeway/core';
+import {
+  type FindingReport,
+  siteLocation,
+  type TaskReport,
+  type TraceReport,
+  taskStart,
+} from '@causeway/core';
 
 interface RaceLink {
   from: number;
@@ -14,12 +20,8 @@ interface RaceLink {
 }
 
 function startLabel(task: TaskReport): string[] {
-  if (task.startedBy === 'root') return ['program start'];
-  if (task.startedBy === 'request') return [`HTTP request ${task.request ?? ''}`.trimEnd()];
-  if (task.site === null)
-    return [task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)'];
-  const what = task.startedBy === 'callback' ? 'callback' : 'await';
-  return [`${what} in ${task.site.functionName}`, siteLocation(task.site)];
+  const { label, site } = taskStart(task);
+  return site === null ? [label] : [`${label} in ${site.functionName}`, siteLocation(site)];
 }
 
 function taskLines(task: TaskReport): string[] {

@@ -8,7 +8,7 @@
  * integers, 64-bit integers (timestamps, intValue) as decimal strings.
  */
 
-import { siteLocation, type TaskReport, type TraceReport } from '@causeway/core';
+import { siteLocation, type TaskReport, type TraceReport, taskStart } from '@causeway/core';
 
 type AnyValue =
   | { stringValue: string }
@@ -65,10 +65,8 @@ function unixNano(ms: number): string {
 }
 
 function spanName(task: TaskReport): string {
-  if (task.startedBy === 'root') return 'program start';
-  if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
-  if (task.site === null) return task.startedBy === 'unknown' ? 'task (start record lost)' : 'await';
-  return `${task.startedBy === 'callback' ? 'callback' : 'await'} ${task.site.functionName}`;
+  const { label, site } = taskStart(task);
+  return site === null ? label : `${label} ${site.functionName}`;
 }
 
 export function toOtlp(report: TraceReport, scopeVersion: string): OtlpTraces {
