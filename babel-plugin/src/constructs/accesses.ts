@@ -132,7 +132,7 @@ export interface AccessContext {
 /**
  * Where the access at `path` runs, or null when it is not instrumented: in an enum initialiser
  * (TypeScript folds those), in a decorator, or in a `with` body (where the temporaries' names could
- * resolve to the `with` object's properties). (Accesses in generators never get here: visitor.ts.)
+ * resolve to the `with` object's properties).
  */
 export function accessContext(path: NodePath): AccessContext | null {
   let owner: string | null = null;

@@ -23,7 +23,7 @@
  * more than one function (the module's top level counts as one). Not recorded: initialisers
  * (`let x = 0`), destructuring and for-in/of targets, logical assignments, variables of `for`
  * heads, `catch` parameters and `switch` bodies, accesses in parameter lists (the function's
- * pseudo-object does not exist yet there), and anything in generators.
+ * pseudo-object does not exist yet there).
  */
 
 import type { NodePath } from '@babel/core';

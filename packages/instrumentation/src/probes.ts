@@ -75,6 +75,32 @@ export function caught(invocation: number): void {
   recorder.caught(invocation);
 }
 
+// Generators (docs/instrumentation.md, "Generators"). A sync generator's body runs in slices, each
+// inside a call of next(), return() or throw(): each slice is recorded as a call of the generator's
+// function (FnEnter ... FnExit, invocation 0) in the task of the code that resumed it. The
+// generator keeps its own "suspended" flag in a local variable, so these allocate nothing.
+
+/** A generator's slice ends at `yield value`. Returns `value`; `_suspended` only orders the flag's update. */
+export function yielded<T>(site: number, value: T, _suspended: boolean): T {
+  recorder.exit(site, 0);
+  return value;
+}
+
+/** A generator's slice starts after a yield, with `sent` from next(sent). Returns `sent`. */
+export function resumed<T>(site: number, sent: T, _running: boolean): T {
+  recorder.enter(site);
+  return sent;
+}
+
+/**
+ * First thing in a catch or finally of a generator that a yield can reach: if the generator was
+ * suspended, return() or throw() resumed it there, and a slice starts. Returns the new flag.
+ */
+export function reentered(site: number, suspended: boolean): false {
+  if (suspended) recorder.enter(site);
+  return false;
+}
+
 /** `o.p` evaluated to `value`. Returns `value`. */
 export function read<T>(site: number, object: unknown, value: T): T {
   recorder.read(site, object, value);
