@@ -18,6 +18,7 @@ import { instrumentAwait } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
 import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
 import { isReexportGetter } from './constructs/commonjs.ts';
+import { instrumentForAwait } from './constructs/for-await.ts';
 import { instrumentFunction } from './constructs/functions.ts';
 import {
   declareVariablesObject,
@@ -85,7 +86,8 @@ export const instrumentationVisitor: Visitor<FileState> = {
   },
   ForOfStatement: {
     exit(path, state) {
-      if (!path.node.await) instrumentIteration(path.get('right'), state);
+      if (path.node.await) instrumentForAwait(path, state);
+      else instrumentIteration(path.get('right'), state);
     },
   },
   SpreadElement: {

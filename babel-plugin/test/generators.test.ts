@@ -205,3 +205,67 @@ describe('async generators', () => {
     assert.equal(code(twice), code(once));
   });
 });
+
+describe('for await', () => {
+  it('keeps what loops do: completion, continue to a label, break, return, throw, a rejected step', async () => {
+    const { plain, instrumented } = await both(`
+      const seen = [];
+      async function* source(n, failAt) {
+        try { for (let i = 0; i < n; i++) { if (i === failAt) throw new Error('step ' + i); yield i; } }
+        finally { seen.push('source closed ' + n); }
+      }
+      async function loops(o) {
+        for await (const x of source(3)) { o.sum += x; }
+        outer: for (const k of [1, 2]) for await (const x of [Promise.resolve(k), k * 10]) { if (x === 1) continue outer; seen.push('x ' + x); }
+        for await (o.last of source(5)) { if (o.last === 2) break; }
+        try { for await (const x of source(4, 2)) seen.push('got ' + x); } catch (e) { seen.push('caught ' + e.message); }
+        try { for await (const x of source(3)) { if (x === 1) throw new TypeError('body'); } } catch (e) { seen.push('caught ' + e.message); }
+        for await (const x of source(6)) { if (x === 3) return x + o.sum; }
+      }
+      export async function run() { const o = { sum: 0 }; const r = await loops(o); return [r, o, seen]; }
+    `);
+    assert.deepEqual(instrumented, plain);
+    assert.ok(JSON.stringify(plain).includes('caught step 2'));
+  });
+
+  it('suspends before each step and resumes in the body and after the loop', async () => {
+    const { plain, instrumented, log } = await both(`
+      export async function run() { const out = []; for await (const x of [1, Promise.resolve(2)]) out.push(x); return out; }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const steps = controlFlow(log).filter((s) => /^(suspend|resume)/.test(s));
+    // s1 is the loop's await site (s0: out.push): two steps with a body, the last step (done), the code after.
+    assert.deepEqual(steps, [
+      'suspend:s1:1',
+      'resume:s1:1',
+      'suspend:s1:1',
+      'resume:s1:1',
+      'suspend:s1:1',
+      'resume:s1:1',
+    ]);
+  });
+
+  it('starts the continuation in the catch when a step rejects, and in the finally after a return', async () => {
+    const { log } = await both(`
+      async function* failing() { throw new Error('no'); }
+      async function f() { try { for await (const x of failing()) {} } catch { return 'caught'; } }
+      async function g() { for await (const x of [1, 2]) return x; }
+      export async function run() { return [await f(), await g()]; }
+    `);
+    const steps = controlFlow(log);
+    // f (invocation 2): the rejected step skips the resume; the catch starts the continuation.
+    const f = steps.filter((step) => /:2$/.test(step) || /^caught:2$/.test(step));
+    assert.deepEqual(f, ['enterAsync:s2:2', 'suspend:s1:2', 'caught:2', 'caught:2', 'exit:s2:2']);
+    // g (invocation 4): the return in the body suspends (the iterator's return() is awaited), and
+    // the function's finally starts the continuation before the exit.
+    const g = steps.filter((step) => /:4$/.test(step));
+    assert.deepEqual(g, [
+      'enterAsync:s4:4',
+      'suspend:s3:4',
+      'resume:s3:4',
+      'suspend:s3:4',
+      'caught:4',
+      'exit:s4:4',
+    ]);
+  });
+});

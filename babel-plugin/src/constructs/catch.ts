@@ -20,7 +20,7 @@ import { functionName } from '../function-name.ts';
 import { enclosingInvocation, runningFunction } from './awaits.ts';
 import { reenter } from './functions.ts';
 
-/** Does `path` contain an await or yield that runs in the same function as `path` itself? */
+/** Does `path` contain an await, yield or `for await` that runs in the same function as `path` itself? */
 function awaitsDirectly(path: NodePath<t.Node | null>): boolean {
   if (!path.node) return false;
   const owner = runningFunction(path as NodePath)?.node ?? null;
@@ -31,7 +31,13 @@ function awaitsDirectly(path: NodePath<t.Node | null>): boolean {
       inner.stop();
     }
   };
-  (path as NodePath).traverse({ AwaitExpression: visit, YieldExpression: visit });
+  (path as NodePath).traverse({
+    AwaitExpression: visit,
+    YieldExpression: visit,
+    ForOfStatement(inner) {
+      if (inner.node.await) visit(inner);
+    },
+  });
   return found;
 }
 

@@ -30,6 +30,16 @@ function varNames(statements: t.Statement[]): Set<string> {
   return names;
 }
 
+/** Does `body` hold a `for await` loop of its own (outside nested functions)? */
+function hasForAwait(body: t.BlockStatement): boolean {
+  let found = false;
+  t.traverseFast(body, (node) => {
+    if (t.isFunction(node)) return t.traverseFast.skip;
+    if (t.isForOfStatement(node) && node.await) found = true;
+  });
+  return found;
+}
+
 /**
  * A function body's statements, made valid inside a block. At the top of a function body,
  * function declarations are var-like: the last of several with one name wins, and one may share
@@ -86,10 +96,11 @@ export function instrumentFunction(path: NodePath<t.Function>, state: FileState)
   );
 
   // The first code that runs after a generator was resumed by return() or throw() at a yield: a
-  // catch or finally; here, the function's own.
+  // catch or finally; here, the function's own. Also an async function's finally after a
+  // `return` in a `for await`, whose iterator's return() was awaited.
   const resumedHere = (): t.Statement[] => {
     if (suspended) return [reenter(state, site, suspended)];
-    if (invocation && node.generator)
+    if (invocation && (node.generator || hasForAwait(body)))
       return [t.expressionStatement(state.call('caught', [t.cloneNode(invocation)]))];
     return [];
   };
