@@ -18,6 +18,7 @@ import { instrumentAwait } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
 import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
 import { isReexportGetter } from './constructs/commonjs.ts';
+import { instrumentDestructuring, instrumentLoopHead } from './constructs/destructuring.ts';
 import { instrumentForAwait } from './constructs/for-await.ts';
 import { instrumentFunction } from './constructs/functions.ts';
 import {
@@ -65,6 +66,7 @@ export const instrumentationVisitor: Visitor<FileState> = {
   AssignmentExpression: {
     exit(path, state) {
       instrumentAssignment(path, state);
+      if (path.isAssignmentExpression()) instrumentDestructuring(path, state);
       if (path.isAssignmentExpression()) instrumentVariableAssignment(path, state);
     },
   },
@@ -86,8 +88,14 @@ export const instrumentationVisitor: Visitor<FileState> = {
   },
   ForOfStatement: {
     exit(path, state) {
+      instrumentLoopHead(path, state);
       if (path.node.await) instrumentForAwait(path, state);
       else instrumentIteration(path.get('right'), state);
+    },
+  },
+  ForInStatement: {
+    exit(path, state) {
+      instrumentLoopHead(path, state);
     },
   },
   SpreadElement: {

@@ -732,21 +732,7 @@ describe('property accesses', () => {
     assert.deepEqual(instrumented, plain);
   });
 
-  it('leaves with bodies, destructuring and for-in/of targets and logical assignments alone', async () => {
-    const output = instrument(
-      [
-        'export function run(o, xs) {',
-        '  [o.a, ...o.b] = xs;',
-        '  ({ x: o.c, y: o.d = 1 } = { x: 1 });',
-        '  for (o.e of xs);',
-        '  for (o.f in o);',
-        '  o.g ||= 1; o.h &&= 2; o.i ??= 3;',
-        '  return o;',
-        '}',
-      ].join('\n'),
-      'input.mjs',
-    );
-    assert.equal(accessProbes(output), 0);
+  it('leaves with bodies alone', async () => {
     const sloppy = bothScript(`
       module.exports = function () {
         const seen = [];

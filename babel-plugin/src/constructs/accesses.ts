@@ -83,8 +83,8 @@ function outermost(path: NodePath): NodePath {
 
 /**
  * False where a member expression is not a plain read: the target of an assignment, `++`/`--`
- * or `delete` (instrumented as writes), of destructuring or of a for-in/of head (not
- * instrumented yet), and the callee of a call, `new` or tagged template (its object is the
+ * or `delete` (instrumented as writes), of destructuring or of a for-in/of head (writes too:
+ * destructuring.ts), and the callee of a call, `new` or tagged template (its object is the
  * call's `this`, so the callee stays as it is; its object is still read, and instrumented).
  */
 function isReadPosition(path: NodePath): boolean {
@@ -312,10 +312,12 @@ const LOGICAL_ASSIGNMENT = new Set(['&&=', '||=', '??=']);
 export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, state: FileState): void {
   const node = path.node;
   if (state.options.accesses === 'off' || state.isGenerated(node)) return;
-  // Logical assignments write only sometimes: not instrumented yet.
-  if (LOGICAL_ASSIGNMENT.has(node.operator)) return;
   const captured = captureAccess(path, node.left, state);
   if (!captured) return;
+  if (LOGICAL_ASSIGNMENT.has(node.operator)) {
+    replace(path, logicalAssignment(node, captured, state));
+    return;
+  }
   const site = captured.site(SiteKind.Write);
   const keyed = captured.key !== null;
   let assignment: t.AssignmentExpression;
@@ -344,6 +346,39 @@ export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, sta
     path,
     probe(state, keyed ? `${name}Key` : name, [site, ...captured.args, state.mark(assignment)], node),
   );
+}
+
+/**
+ * `o.p ||= v` reads `o.p` and, only when the read decides so, evaluates `v` and stores it: a read,
+ * then a conditional plain write, with the same short circuit.
+ *
+ *   o.p ||= v  =>  _cw.read(R, _o = o, _o.p) || _cw.write(W, _o, _o.p = v)      (&&, ?? alike)
+ *
+ * `_o` is read for the write before `v` is evaluated (an inner access of `v` may reuse it). With
+ * `accesses: writes` the read is the bare `(_o = o, _o.p)`.
+ */
+function logicalAssignment(node: t.AssignmentExpression, captured: Capture, state: FileState): t.Expression {
+  const keyed = captured.key !== null;
+  const temps = () =>
+    (captured.key ? [captured.object, captured.key] : [captured.object]).map((id) => t.cloneNode(id));
+  const old =
+    state.options.accesses === 'all'
+      ? probe(
+          state,
+          keyed ? 'readKey' : 'read',
+          [captured.site(SiteKind.Read), ...captured.args, captured.access()],
+          captured.member,
+        )
+      : t.sequenceExpression([...captured.args, captured.access()]);
+  const store = state.mark(t.assignmentExpression('=', captured.access(), node.right));
+  const write = probe(
+    state,
+    keyed ? 'writeKey' : 'write',
+    [captured.site(SiteKind.Write), ...temps(), store],
+    node,
+  );
+  const operator = node.operator.slice(0, -1) as t.LogicalExpression['operator'];
+  return state.mark(t.logicalExpression(operator, old, write));
 }
 
 export function instrumentUpdate(path: NodePath<t.UpdateExpression>, state: FileState): void {

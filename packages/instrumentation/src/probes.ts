@@ -140,6 +140,21 @@ export function updateKey<T>(site: number, object: unknown, key: unknown, value:
 /** Stands for a value the record does not capture (its value tag is None). */
 const UNCAPTURED = Symbol('uncaptured');
 
+/**
+ * A destructuring target `o.p` was assigned (its value not captured) by the assignment whose
+ * value is `result`, returned (it comes first: the object is read once the assignment is done).
+ */
+export function assigned<T>(site: number, result: T, object: unknown): T {
+  recorder.write(site, object, UNCAPTURED, 0);
+  return result;
+}
+
+/** A destructuring target `o[key]` was assigned. Returns `result`. */
+export function assignedKey<T>(site: number, result: T, object: unknown, key: unknown): T {
+  recorder.writeKey(site, object, key, UNCAPTURED, 0);
+  return result;
+}
+
 /** The new value of `o.p++` / `o.p--` (delta ±1) given its result, when it is a number. */
 function incremented(old: unknown, delta: number): unknown {
   return typeof old === 'number' ? old + delta : UNCAPTURED;

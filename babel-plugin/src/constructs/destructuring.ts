@@ -1,0 +1,171 @@
+/**
+ * Property writes through destructuring targets and for-in/of heads.
+ *
+ * A member target in a pattern (`[o.p, ...o[k]] = v`, `({ a: o.x = 1 } = v)`) is assigned by the
+ * pattern itself, at its place in the destructuring: its object (and key) are evaluated there,
+ * between the iterator steps or the property reads of the source. So the target stays where it
+ * is, with its object and key captured into temporaries of their own as they are evaluated, and
+ * the writes are recorded once the whole assignment is done, in the order the targets were
+ * assigned (the assigned values are not read back: that could run a getter, so they are not
+ * captured):
+ *
+ *   [o.p, o[k]] = v  =>  _cw.assignedKey(W2, _cw.assigned(W1, [(_o1 = o).p, (_o2 = o)[_k2 = k]] = v, _o1), _o2, _k2)
+ *
+ * Both probes return their second argument, so the assignment's value is unchanged. A for-in/of head
+ * that is a member or a pattern holding one is assigned after each step, before the body; it
+ * becomes an assignment at the top of the body, from a temporary the loop assigns instead, which
+ * evaluates the same things in the same order:
+ *
+ *   for (o.p of xs) body  =>  for (_i of xs) { _cw.write(W, _o = o, _o.p = _i); body }
+ */
+
+import type { NodePath } from '@babel/core';
+import { types as t } from '@babel/core';
+import { SiteKind } from '@causeway/core/event-format';
+import type { FileState } from '../file-state.ts';
+import { accessContext, probe, replace, staticName, unnamed, unwrap } from './accesses.ts';
+import { isModuleExports } from './commonjs.ts';
+
+interface Target {
+  site: t.Expression;
+  object: t.Identifier;
+  key: t.Identifier | null;
+}
+
+/**
+ * Rewrites the member targets of `pattern` in place to capture their object and key, in
+ * evaluation order; returns them, or null when one cannot be captured (then nothing is changed).
+ */
+function captureTargets(pattern: t.Node, path: NodePath, state: FileState): Target[] | null {
+  const context = accessContext(path);
+  if (context === null || context.shared) return null;
+  const members: t.MemberExpression[] = [];
+  let refused = false;
+  const walk = (node: t.Node | null | undefined): void => {
+    if (node == null) return;
+    const inner = unwrap(node);
+    if (t.isMemberExpression(inner)) {
+      if (t.isSuper(inner.object) || isModuleExports(path, unwrap(inner.object))) refused = true;
+      else members.push(inner);
+    } else if (t.isArrayPattern(inner)) {
+      for (const element of inner.elements) walk(element);
+    } else if (t.isObjectPattern(inner)) {
+      for (const property of inner.properties)
+        walk(t.isRestElement(property) ? property.argument : property.value);
+    } else if (t.isAssignmentPattern(inner)) {
+      walk(inner.left);
+    } else if (t.isRestElement(inner)) {
+      walk(inner.argument);
+    }
+  };
+  walk(pattern);
+  if (refused || members.length === 0) return null;
+  return members.map((member) => {
+    const object = state.temporary(context.scope, 'object', true);
+    const name = staticName(member);
+    const site = state.site(SiteKind.Write, member.property, context.functionName, name ?? '');
+    member.object = state.mark(
+      t.assignmentExpression('=', t.cloneNode(object), unnamed(member.object as t.Expression)),
+    );
+    if (name !== null) return { site, object, key: null };
+    const key = state.temporary(context.scope, 'object', true);
+    member.property = state.mark(
+      t.assignmentExpression('=', t.cloneNode(key), unnamed(member.property as t.Expression)),
+    );
+    member.computed = true;
+    return { site, object, key };
+  });
+}
+
+/** `assignment` (a destructuring assignment's value) with its targets' writes recorded after it. */
+function recorded(assignment: t.Expression, targets: Target[], at: t.Node, state: FileState): t.Expression {
+  let result = assignment;
+  for (const target of targets) {
+    // The result first: the temporaries are read once the assignment has assigned them.
+    const args = target.key
+      ? [target.site, result, t.cloneNode(target.object), t.cloneNode(target.key)]
+      : [target.site, result, t.cloneNode(target.object)];
+    result = probe(state, target.key ? 'assignedKey' : 'assigned', args, at);
+  }
+  return result;
+}
+
+export function instrumentDestructuring(path: NodePath<t.AssignmentExpression>, state: FileState): void {
+  const node = path.node;
+  if (state.options.accesses === 'off' || state.isGenerated(node) || node.operator !== '=') return;
+  if (!t.isArrayPattern(node.left) && !t.isObjectPattern(node.left)) return;
+  const targets = captureTargets(node.left, path, state);
+  if (targets === null) return;
+  replace(path, recorded(state.mark(node), targets, node, state));
+}
+
+export function instrumentLoopHead(
+  path: NodePath<t.ForOfStatement | t.ForInStatement>,
+  state: FileState,
+): void {
+  const node = path.node;
+  if (state.options.accesses === 'off' || state.isGenerated(node)) return;
+  const left = unwrap(node.left);
+  if (!t.isMemberExpression(left) && !t.isArrayPattern(left) && !t.isObjectPattern(left)) return;
+  const context = accessContext(path);
+  if (context === null || context.shared) return;
+  // Only when there is a member target: a pattern of variables is left as written.
+  let hasMember = t.isMemberExpression(left);
+  if (!hasMember) {
+    t.traverseFast(left, (inner) => {
+      if (t.isMemberExpression(inner)) hasMember = true;
+    });
+  }
+  if (!hasMember) return;
+  if (t.isMemberExpression(left) && (t.isSuper(left.object) || isModuleExports(path, unwrap(left.object))))
+    return;
+  const item = state.temporary(context.scope, 'object', true);
+  // A pattern (or a member, through type assertions): what the loop assigned, as an assignment.
+  const assignment = t.assignmentExpression(
+    '=',
+    node.left as t.ArrayPattern | t.ObjectPattern,
+    t.cloneNode(item),
+  );
+  let head: t.Expression | null = null;
+  if (t.isMemberExpression(left)) {
+    const name = staticName(left);
+    const object = state.temporary(context.scope, 'object', true);
+    const site = state.site(SiteKind.Write, left.property, context.functionName, name ?? '');
+    const captureObject = t.assignmentExpression(
+      '=',
+      t.cloneNode(object),
+      unnamed(left.object as t.Expression),
+    );
+    if (name !== null) {
+      const store = state.mark(
+        t.assignmentExpression(
+          '=',
+          state.mark(t.memberExpression(t.cloneNode(object), left.property, left.computed)),
+          t.cloneNode(item),
+        ),
+      );
+      head = probe(state, 'write', [site, captureObject, store], left);
+    } else {
+      const key = state.temporary(context.scope, 'object', true);
+      const captureKey = t.assignmentExpression(
+        '=',
+        t.cloneNode(key),
+        unnamed(left.property as t.Expression),
+      );
+      const store = state.mark(
+        t.assignmentExpression(
+          '=',
+          state.mark(t.memberExpression(t.cloneNode(object), t.cloneNode(key), true)),
+          t.cloneNode(item),
+        ),
+      );
+      head = probe(state, 'writeKey', [site, captureObject, captureKey, store], left);
+    }
+  } else {
+    const targets = captureTargets(left, path, state);
+    if (targets === null) return;
+    head = recorded(state.mark(assignment), targets, left, state);
+  }
+  node.left = t.cloneNode(item);
+  node.body = t.blockStatement([t.expressionStatement(head), node.body]);
+}
