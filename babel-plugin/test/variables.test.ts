@@ -20,7 +20,7 @@ async function both(
   return { plain, instrumented, log };
 }
 
-const ACCESS = /^(read|write|update|postfix)$/;
+const ACCESS = /^(read|write|update|postfix|assigned)$/;
 
 /**
  * The access probe calls as `name:variable:value`, with the variable's name from the site table
@@ -32,7 +32,11 @@ function variableAccesses(log: ProbeCall[]): string[] {
     ['name', 'message'].includes(table.sites[Number(site) - 100]?.[4] ?? '');
   return log
     .filter(([name, site]) => ACCESS.test(name) && !property(site))
-    .map(([name, site, , value]) => `${name}:${table.sites[Number(site) - 100]?.[4]}:${String(value)}`);
+    .map(
+      ([name, site, , value]) =>
+        // A destructuring target's value is not captured (its third argument is the pseudo-object).
+        `${name}:${table.sites[Number(site) - 100]?.[4]}:${name === 'assigned' ? '' : String(value)}`,
+    );
 }
 
 const OUTCOME = `
@@ -172,7 +176,7 @@ describe('shared variables', () => {
     assert.equal(instrument(once, 'again.mjs'), once);
   });
 
-  it('leaves parameter lists, destructuring, for-of targets and type positions alone', async () => {
+  it('records destructuring and for-of targets; leaves parameter lists and type positions alone', async () => {
     const { plain, instrumented, log } = await runBoth(`
       let x: number = 1;
       let ys: number[] = [];
@@ -186,9 +190,12 @@ describe('shared variables', () => {
     assert.deepEqual(instrumented, plain);
     assert.deepEqual(plain, [7, [6, 7]]);
     assert.deepEqual(variableAccesses(log), [
+      'assigned:x:',
+      'write:x:6',
       'read:ys:',
       'read:x:6',
       'write:ys:6',
+      'write:x:7',
       'read:ys:6',
       'read:x:7',
       'write:ys:6,7',
@@ -196,6 +203,55 @@ describe('shared variables', () => {
       'read:x:7',
       'read:ys:6,7',
     ]);
+  });
+
+  it('records logical assignments as a read and a conditional write, keeping names and const errors', async () => {
+    const { plain, instrumented, log } = await both(`${OUTCOME}
+      let hits = 0;
+      let cache = null;
+      let handler;
+      const fixed = 0;
+      const touch = () => { hits ||= 10; hits &&= hits + 1; cache ??= { n: hits }; handler ||= function () {}; return cache; };
+      export function run() {
+        touch(); touch();
+        return [hits, cache.n, handler.name, outcome(() => (fixed ||= 1)), outcome(() => (fixed &&= 1))];
+      }
+    `);
+    assert.deepEqual(plain, [12, 11, 'handler', 'TypeError: Assignment to constant variable.', 'ok: 0']);
+    assert.deepEqual(instrumented, plain);
+    assert.deepEqual(
+      variableAccesses(log)
+        .filter((step) => !step.includes(':fixed:'))
+        .map((step) => step.replace(/function \(\) \{.*\}$/s, 'function')),
+      [
+        // First touch(): ||= writes, &&= reads twice (the test, then hits + 1) and writes, ??= and
+        // the function's ||= write.
+        'read:hits:0',
+        'write:hits:10',
+        'read:hits:10',
+        'read:hits:10',
+        'write:hits:11',
+        'read:cache:null',
+        'read:hits:11',
+        'write:cache:[object Object]',
+        'read:handler:undefined',
+        'write:handler:function',
+        'read:cache:[object Object]',
+        // Second: only &&= writes.
+        'read:hits:11',
+        'read:hits:11',
+        'read:hits:11',
+        'write:hits:12',
+        'read:cache:[object Object]',
+        'read:handler:function',
+        'read:cache:[object Object]',
+        // run()'s own reads.
+        'read:hits:12',
+        'read:cache:[object Object]',
+        'read:n:11',
+        'read:handler:function',
+      ],
+    );
   });
 });
 

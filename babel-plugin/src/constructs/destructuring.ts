@@ -25,6 +25,7 @@ import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
 import { accessContext, probe, replace, staticName, unnamed, unwrap } from './accesses.ts';
 import { isModuleExports } from './commonjs.ts';
+import { variableAccess } from './variables.ts';
 
 interface Target {
   site: t.Expression;
@@ -34,19 +35,22 @@ interface Target {
 
 /**
  * Rewrites the member targets of `pattern` in place to capture their object and key, in
- * evaluation order; returns them, or null when one cannot be captured (then nothing is changed).
+ * evaluation order, and finds its shared variables (variables.ts); returns the targets to record
+ * in order, or null when there are none or one cannot be captured (then nothing is changed).
  */
 function captureTargets(pattern: t.Node, path: NodePath, state: FileState): Target[] | null {
   const context = accessContext(path);
   if (context === null || context.shared) return null;
-  const members: t.MemberExpression[] = [];
+  const found: (t.MemberExpression | t.Identifier)[] = [];
   let refused = false;
   const walk = (node: t.Node | null | undefined): void => {
     if (node == null) return;
     const inner = unwrap(node);
     if (t.isMemberExpression(inner)) {
       if (t.isSuper(inner.object) || isModuleExports(path, unwrap(inner.object))) refused = true;
-      else members.push(inner);
+      else found.push(inner);
+    } else if (t.isIdentifier(inner)) {
+      found.push(inner);
     } else if (t.isArrayPattern(inner)) {
       for (const element of inner.elements) walk(element);
     } else if (t.isObjectPattern(inner)) {
@@ -59,22 +63,38 @@ function captureTargets(pattern: t.Node, path: NodePath, state: FileState): Targ
     }
   };
   walk(pattern);
-  if (refused || members.length === 0) return null;
-  return members.map((member) => {
+  if (refused) return null;
+  const targets: Target[] = [];
+  const members: [t.MemberExpression, Target][] = [];
+  for (const target of found) {
+    if (t.isIdentifier(target)) {
+      const access = variableAccess(path, target.name, state);
+      if (access === null) continue;
+      const site = state.site(SiteKind.Write, target, access.context.functionName, target.name);
+      targets.push({ site, object: access.object, key: null });
+      continue;
+    }
     const object = state.temporary(context.scope, 'object', true);
-    const name = staticName(member);
-    const site = state.site(SiteKind.Write, member.property, context.functionName, name ?? '');
+    const name = staticName(target);
+    const site = state.site(SiteKind.Write, target.property, context.functionName, name ?? '');
+    const key = name === null ? state.temporary(context.scope, 'object', true) : null;
+    const captured = { site, object, key };
+    targets.push(captured);
+    members.push([target, captured]);
+  }
+  if (targets.length === 0) return null;
+  for (const [member, { object, key }] of members) {
     member.object = state.mark(
       t.assignmentExpression('=', t.cloneNode(object), unnamed(member.object as t.Expression)),
     );
-    if (name !== null) return { site, object, key: null };
-    const key = state.temporary(context.scope, 'object', true);
-    member.property = state.mark(
-      t.assignmentExpression('=', t.cloneNode(key), unnamed(member.property as t.Expression)),
-    );
-    member.computed = true;
-    return { site, object, key };
-  });
+    if (key !== null) {
+      member.property = state.mark(
+        t.assignmentExpression('=', t.cloneNode(key), unnamed(member.property as t.Expression)),
+      );
+      member.computed = true;
+    }
+  }
+  return targets;
 }
 
 /** `assignment` (a destructuring assignment's value) with its targets' writes recorded after it. */
@@ -106,28 +126,20 @@ export function instrumentLoopHead(
   const node = path.node;
   if (state.options.accesses === 'off' || state.isGenerated(node)) return;
   const left = unwrap(node.left);
-  if (!t.isMemberExpression(left) && !t.isArrayPattern(left) && !t.isObjectPattern(left)) return;
+  if (t.isVariableDeclaration(left)) return;
   const context = accessContext(path);
   if (context === null || context.shared) return;
-  // Only when there is a member target: a pattern of variables is left as written.
-  let hasMember = t.isMemberExpression(left);
-  if (!hasMember) {
-    t.traverseFast(left, (inner) => {
-      if (t.isMemberExpression(inner)) hasMember = true;
-    });
-  }
-  if (!hasMember) return;
-  if (t.isMemberExpression(left) && (t.isSuper(left.object) || isModuleExports(path, unwrap(left.object))))
-    return;
+  let head: t.Expression;
   const item = state.temporary(context.scope, 'object', true);
-  // A pattern (or a member, through type assertions): what the loop assigned, as an assignment.
-  const assignment = t.assignmentExpression(
-    '=',
-    node.left as t.ArrayPattern | t.ObjectPattern,
-    t.cloneNode(item),
-  );
-  let head: t.Expression | null = null;
-  if (t.isMemberExpression(left)) {
+  if (t.isIdentifier(left)) {
+    const access = variableAccess(path, left.name, state);
+    if (access === null) return;
+    const site = state.site(SiteKind.Write, left, access.context.functionName, left.name);
+    const store = state.mark(t.assignmentExpression('=', t.identifier(left.name), t.cloneNode(item)));
+    store.left.loc = left.loc ?? null;
+    head = probe(state, 'write', [site, access.object, store], left);
+  } else if (t.isMemberExpression(left)) {
+    if (t.isSuper(left.object) || isModuleExports(path, unwrap(left.object))) return;
     const name = staticName(left);
     const object = state.temporary(context.scope, 'object', true);
     const site = state.site(SiteKind.Write, left.property, context.functionName, name ?? '');
@@ -137,13 +149,8 @@ export function instrumentLoopHead(
       unnamed(left.object as t.Expression),
     );
     if (name !== null) {
-      const store = state.mark(
-        t.assignmentExpression(
-          '=',
-          state.mark(t.memberExpression(t.cloneNode(object), left.property, left.computed)),
-          t.cloneNode(item),
-        ),
-      );
+      const target = state.mark(t.memberExpression(t.cloneNode(object), left.property, left.computed));
+      const store = state.mark(t.assignmentExpression('=', target, t.cloneNode(item)));
       head = probe(state, 'write', [site, captureObject, store], left);
     } else {
       const key = state.temporary(context.scope, 'object', true);
@@ -152,19 +159,17 @@ export function instrumentLoopHead(
         t.cloneNode(key),
         unnamed(left.property as t.Expression),
       );
-      const store = state.mark(
-        t.assignmentExpression(
-          '=',
-          state.mark(t.memberExpression(t.cloneNode(object), t.cloneNode(key), true)),
-          t.cloneNode(item),
-        ),
-      );
+      const target = state.mark(t.memberExpression(t.cloneNode(object), t.cloneNode(key), true));
+      const store = state.mark(t.assignmentExpression('=', target, t.cloneNode(item)));
       head = probe(state, 'writeKey', [site, captureObject, captureKey, store], left);
     }
-  } else {
+  } else if (t.isArrayPattern(left) || t.isObjectPattern(left)) {
     const targets = captureTargets(left, path, state);
     if (targets === null) return;
-    head = recorded(state.mark(assignment), targets, left, state);
+    const assignment = state.mark(t.assignmentExpression('=', node.left as typeof left, t.cloneNode(item)));
+    head = recorded(assignment, targets, left, state);
+  } else {
+    return;
   }
   node.left = t.cloneNode(item);
   node.body = t.blockStatement([t.expressionStatement(head), node.body]);

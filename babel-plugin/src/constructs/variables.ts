@@ -20,8 +20,9 @@
  *
  * Which variables: declared with `var`, `let`, `const`, as a parameter or a function, assigned
  * somewhere after their declaration (a variable never reassigned cannot race), and referenced from
- * more than one function (the module's top level counts as one). Not recorded: initialisers
- * (`let x = 0`), destructuring and for-in/of targets, logical assignments, variables of `for`
+ * more than one function (the module's top level counts as one). Logical assignments are a read
+ * and a conditional write (as for properties); destructuring targets and for-in/of heads are
+ * recorded by destructuring.ts. Not recorded: initialisers (`let x = 0`), variables of `for`
  * heads, `catch` parameters and `switch` bodies, accesses in parameter lists (the function's
  * pseudo-object does not exist yet there).
  */
@@ -109,7 +110,7 @@ function isSharedName(path: NodePath, name: string, state: FileState): boolean {
 }
 
 /** The pseudo-object for the shared variable `name` at `path`, or null when it is not recorded. */
-function variableAccess(path: NodePath, name: string, state: FileState): VariableAccess | null {
+export function variableAccess(path: NodePath, name: string, state: FileState): VariableAccess | null {
   const shared = sharedByFile.get(state);
   const binding = path.scope.getBinding(name);
   if (shared === undefined || binding === undefined) return null;
@@ -145,10 +146,14 @@ const LOGICAL_ASSIGNMENT = new Set(['&&=', '||=', '??=']);
 export function instrumentVariableAssignment(path: NodePath<t.AssignmentExpression>, state: FileState): void {
   const node = path.node;
   if (state.isGenerated(node) || state.options.accesses === 'off') return;
-  if (!t.isIdentifier(node.left) || LOGICAL_ASSIGNMENT.has(node.operator)) return;
+  if (!t.isIdentifier(node.left)) return;
   const name = node.left.name;
   const access = variableAccess(path, name, state);
   if (access === null) return;
+  if (LOGICAL_ASSIGNMENT.has(node.operator)) {
+    replace(path, logicalAssignment(node, name, access, state));
+    return;
+  }
   const site = state.site(SiteKind.Write, node.left, access.context.functionName, name);
   let probeName = node.operator === '=' ? 'write' : 'update';
   let assignment: t.AssignmentExpression;
@@ -176,6 +181,43 @@ export function instrumentVariableAssignment(path: NodePath<t.AssignmentExpressi
   }
   assignment.left.loc = node.left.loc ?? null;
   replace(path, probe(state, probeName, [site, access.object, state.mark(assignment)], node));
+}
+
+/**
+ * `x ||= v`: a read, then a write only when the operator assigns (as for properties, accesses.ts).
+ *
+ *   x ||= v  =>  _cw.read(R, _cwVars, x) || _cw.write(W, _cwVars, x = v)
+ *
+ * `x = v` names an anonymous function or class `x` as `x ||= v` does.
+ */
+function logicalAssignment(
+  node: t.AssignmentExpression,
+  name: string,
+  access: VariableAccess,
+  state: FileState,
+): t.Expression {
+  const current = state.mark(t.identifier(name));
+  current.loc = node.left.loc ?? null;
+  const old =
+    state.options.accesses === 'all'
+      ? probe(
+          state,
+          'read',
+          [
+            state.site(SiteKind.Read, node.left, access.context.functionName, name),
+            t.cloneNode(access.object),
+            current,
+          ],
+          node.left,
+        )
+      : current;
+  const store = state.mark(t.assignmentExpression('=', t.identifier(name), node.right));
+  store.left.loc = node.left.loc ?? null;
+  const site = state.site(SiteKind.Write, node.left, access.context.functionName, name);
+  const write = probe(state, 'write', [site, access.object, store], node);
+  return state.mark(
+    t.logicalExpression(node.operator.slice(0, -1) as t.LogicalExpression['operator'], old, write),
+  );
 }
 
 export function instrumentVariableUpdate(path: NodePath<t.UpdateExpression>, state: FileState): void {
