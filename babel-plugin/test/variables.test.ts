@@ -253,6 +253,43 @@ describe('shared variables', () => {
       ],
     );
   });
+
+  it('records for-head and catch-parameter variables in their bodies, one pseudo-object per iteration', async () => {
+    const { plain, instrumented, log } = await both(`
+      export function run() {
+        const fs = [];
+        for (let i = 0; i < 2; i++) fs.push(() => i);
+        for (let i = 0; i < 2; i++) { fs.push(() => (i += 10)); }
+        for (const k in { a: 1 }) { let seen = k; fs.push(() => seen); }
+        for (let x of [1, 2]) { fs.push(() => x++); }
+        for (let i = 0; i < 1; i++) { let i = 5; fs.push(() => i++); }
+        try { throw 1; } catch (e) { fs.push(() => (e = e + 1)); }
+        try { throw new Error('m'); } catch ({ message: text }) { fs.push(() => (text += '!')); }
+        return fs.map((f) => f()).concat(fs.map((f) => f()));
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const steps = variableAccesses(log);
+    // In the bodies: i += 10 (twice, per iteration), x++ (each), the body's own i (which shadows
+    // the head's: recorded as the body's), e and text; not the heads' own tests and updates.
+    for (const step of [
+      'update:i:10',
+      'update:i:11',
+      'postfix:x:2',
+      'postfix:x:3',
+      'postfix:i:6',
+      'write:e:2',
+      'update:text:m!',
+    ]) {
+      assert.ok(steps.includes(step), `${step} in ${steps.join(' ')}`);
+    }
+    // The arrow bodies run in fs.map: one pseudo-object per iteration, so two distinct objects
+    // for the two iterations of the second loop.
+    const objects = new Set(
+      log.filter(([name, , object]) => name === 'update' && object !== undefined).map((call) => call[2]),
+    );
+    assert.ok(objects.size >= 2);
+  });
 });
 
 /** Like `both`, for TypeScript: the plain run only has its types stripped. */

@@ -22,8 +22,9 @@
  * somewhere after their declaration (a variable never reassigned cannot race), and referenced from
  * more than one function (the module's top level counts as one). Logical assignments are a read
  * and a conditional write (as for properties); destructuring targets and for-in/of heads are
- * recorded by destructuring.ts. Not recorded: initialisers (`let x = 0`), variables of `for`
- * heads, `catch` parameters and `switch` bodies, accesses in parameter lists (the function's
+ * recorded by destructuring.ts. Variables of `for` heads and `catch` parameters belong to the
+ * body block's pseudo-object (headBody). Not recorded: initialisers (`let x = 0`), accesses to
+ * those in the heads themselves, `switch` bodies, accesses in parameter lists (the function's
  * pseudo-object does not exist yet there).
  */
 
@@ -43,6 +44,11 @@ interface SharedVariables {
   owners: WeakMap<t.Node, t.Node>;
   /** The pseudo-object of each scope that has one, created on first use. */
   objects: WeakMap<t.Node, t.Identifier>;
+  /**
+   * The declaring identifiers of `for` head and `catch` parameter variables: their pseudo-object
+   * is the body block's, so only accesses in the body are recorded.
+   */
+  bodyOnly: WeakSet<t.Node>;
 }
 
 const sharedByFile = new WeakMap<FileState, SharedVariables>();
@@ -52,7 +58,32 @@ function ownerOf(binding: Binding): ScopeOwner | null {
   const path = binding.scope.path;
   if (path.isProgram() || path.isFunction() || path.isStaticBlock()) return path as ScopeOwner;
   if (path.isBlockStatement() && !path.parentPath?.isFunction()) return path;
-  return null;
+  return headBody(binding);
+}
+
+/**
+ * For a variable of a `for` head (`for (let i …)`, `for (const x of …)`) or a catch parameter:
+ * the body block, entered once per iteration (per caught exception), as the variable is created
+ * once per iteration. Null when there is none, or the body declares a variable of the same name
+ * (both would be one property of the block's pseudo-object).
+ */
+function headBody(binding: Binding): NodePath<t.BlockStatement> | null {
+  const path = binding.scope.path;
+  if (
+    !path.isForStatement() &&
+    !path.isForInStatement() &&
+    !path.isForOfStatement() &&
+    !path.isCatchClause()
+  ) {
+    return null;
+  }
+  const body = (path as NodePath<t.ForStatement | t.ForInStatement | t.ForOfStatement | t.CatchClause>).get(
+    'body',
+  ) as NodePath;
+  if (!body.isBlockStatement()) return null;
+  // A catch body shares the clause's scope; a loop body has its own.
+  if (!path.isCatchClause() && body.scope.hasOwnBinding(binding.identifier.name)) return null;
+  return body;
 }
 
 /** Is the binding reachable from more than one function (the module's top level counting as one)? */
@@ -69,13 +100,15 @@ function isShared(binding: Binding): boolean {
 
 /** Finds the shared variables of the program, before anything is rewritten. */
 export function findSharedVariables(program: NodePath<t.Program>, state: FileState): void {
-  const shared: SharedVariables = { owners: new WeakMap(), objects: new WeakMap() };
+  const shared: SharedVariables = { owners: new WeakMap(), objects: new WeakMap(), bodyOnly: new WeakSet() };
   sharedByFile.set(state, shared);
   if (state.options.accesses === 'off') return;
   const visit = (scope: NodePath['scope']) => {
     for (const binding of Object.values(scope.bindings)) {
       const owner = ownerOf(binding);
-      if (owner !== null && isShared(binding)) shared.owners.set(binding.identifier, owner.node);
+      if (owner === null || !isShared(binding)) continue;
+      shared.owners.set(binding.identifier, owner.node);
+      if (owner.node !== binding.scope.path.node) shared.bodyOnly.add(binding.identifier);
     }
   };
   visit(program.scope);
@@ -116,6 +149,8 @@ export function variableAccess(path: NodePath, name: string, state: FileState): 
   if (shared === undefined || binding === undefined) return null;
   const owner = shared.owners.get(binding.identifier);
   if (owner === undefined || inParameters(path)) return null;
+  if (shared.bodyOnly.has(binding.identifier) && path.findParent((p) => p.node === owner) === null)
+    return null;
   const context = accessContext(path);
   if (context === null) return null;
   let object = shared.objects.get(owner);
