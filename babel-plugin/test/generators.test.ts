@@ -163,6 +163,46 @@ describe('generators', () => {
   });
 });
 
+describe('generators in classes and objects', () => {
+  it('keep private fields, super, computed keys, parameters and labels', async () => {
+    const { plain, instrumented } = await both(`
+      class Bag {
+        #items = [1, 2, 3];
+        *[Symbol.iterator]() { yield* this.#items; }
+        static *from(...xs) { const b = new Bag(); b.#items = xs; yield* b; }
+      }
+      class Sub extends Bag { *[Symbol.iterator]() { yield 0; yield* super[Symbol.iterator](); } }
+      const stream = {
+        async *[Symbol.asyncIterator]() {
+          try { for await (const x of [1, Promise.resolve(2)]) { try { yield x; } finally { yield -x; } } }
+          finally { this.closed = true; }
+        },
+      };
+      function* withArgs(a = arguments.length, { p = 1 } = {}) { yield [a, p, arguments.length]; }
+      function* labelled() { outer: for (const i of [1, 2]) { for (const j of [1, 2]) { if (j === 2) continue outer; yield i * 10 + j; } } }
+      export async function run() {
+        const out = [[...new Bag()], [...Bag.from(4, 5)], [...new Sub()], [...withArgs()], [...withArgs(7, { p: 2 }, 3)], [...labelled()]];
+        for await (const v of stream) out.push(v);
+        out.push(stream.closed);
+        const it = stream[Symbol.asyncIterator]();
+        out.push(await it.next(), await it.return('r'), await it.next());
+        const g = labelled();
+        out.push(g.next(), (() => { try { g.throw(new Error('x')); } catch (e) { return e.message; } })(), g.next());
+        return out;
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    assert.deepEqual((plain as unknown[]).slice(0, 6), [
+      [1, 2, 3],
+      [4, 5],
+      [0, 1, 2, 3],
+      [[0, 1, 0]],
+      [[7, 2, 3]],
+      [11, 21],
+    ]);
+  });
+});
+
 describe('async generators', () => {
   it('keep the protocol, and record yields as suspensions of the invocation', async () => {
     const { plain, instrumented, log } = await both(`
