@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InstrumentOptions } from '../src/options.ts';
-import { importModule, instrument, type ProbeCall, runInstrumented, trail } from './helpers.ts';
+import { importModule, instrument, type ProbeCall, runInstrumented, sitesOf, trail } from './helpers.ts';
 
 async function both(
   code: string,
@@ -143,6 +143,29 @@ describe('generators', () => {
     const names = log.map(([name]) => name);
     assert.ok(names.includes('readKey') && names.includes('writeKey'), names.join(' '));
     assert.ok(names.filter((n) => n === 'update').length >= 3, 'total += 1 recorded each time');
+  });
+
+  it('record a compound assignment split by a yield as a read before it and a write after it', async () => {
+    const { plain, instrumented, log } = await both(`
+      let total = 0;
+      function* adder(o) { while (true) { o.sum += yield o.sum; total += yield total; } }
+      export function run() {
+        const o = { sum: 1 };
+        const it = adder(o);
+        return [it.next().value, it.next(2).value, it.next(3).value, it.next(4).value, o.sum, total];
+      }
+    `);
+    assert.deepEqual(plain, [1, 0, 3, 3, 7, 3]);
+    assert.deepEqual(instrumented, plain);
+    const table = sitesOf(log);
+    const inAdder = (site: unknown) => table.sites[Number(site) - 100]?.[3] === 'adder';
+    const kinds = log
+      .filter(([name, site]) => /^(read|write|update|yielded|resumed)$/.test(name) && inAdder(site))
+      .map(([name]) => name);
+    // o.sum += yield o.sum: read of the old value, the yield's operand, the slice's end; then,
+    // resumed, a plain write (not an update: its read was in the other slice).
+    assert.deepEqual(kinds.slice(0, 5), ['read', 'read', 'yielded', 'resumed', 'write']);
+    assert.ok(!kinds.includes('update'), kinds.join(' '));
   });
 
   it('keep errors and arguments, this, and generator methods', async () => {

@@ -272,21 +272,21 @@ function captureAccess(path: NodePath, node: t.Node, state: FileState): Capture 
 }
 
 /**
- * Does `path` await in the function it runs in (not in a nested function)? Awaits are handled
- * before the expressions around them, so an await is found inside `_cw.resume(...)`.
+ * Does `path` suspend the function it runs in (not a nested function): an await, or a yield of a
+ * generator, after which the rest may run in another task? Awaits and yields are handled before
+ * the expressions around them, so one is found inside `_cw.resume(...)` or `_cw.resumed(...)`.
  */
-function awaits(path: NodePath): boolean {
+export function suspends(path: NodePath): boolean {
   const owner = runningFunction(path)?.node ?? null;
   const sameFunction = (inner: NodePath) => (runningFunction(inner)?.node ?? null) === owner;
   let found = false;
-  path.traverse({
-    AwaitExpression(inner) {
-      if (sameFunction(inner)) {
-        found = true;
-        inner.stop();
-      }
-    },
-  });
+  const visit = (inner: NodePath) => {
+    if (sameFunction(inner)) {
+      found = true;
+      inner.stop();
+    }
+  };
+  path.traverse({ AwaitExpression: visit, YieldExpression: visit });
   return found;
 }
 
@@ -323,7 +323,7 @@ export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, sta
   let assignment: t.AssignmentExpression;
   // A plain write, or a compound assignment in one task (an update: a read and a write).
   let name = node.operator === '=' ? 'write' : 'update';
-  if (node.operator !== '=' && state.options.accesses === 'all' && awaits(path.get('right'))) {
+  if (node.operator !== '=' && state.options.accesses === 'all' && suspends(path.get('right'))) {
     // The read is reported before the await; what is left after it is a plain write.
     name = 'write';
     const temps = captured.key ? [captured.object, captured.key] : [captured.object];

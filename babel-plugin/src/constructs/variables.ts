@@ -32,7 +32,7 @@ import type { NodePath } from '@babel/core';
 import { types as t } from '@babel/core';
 import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
-import { accessContext, probe, replace } from './accesses.ts';
+import { accessContext, probe, replace, suspends } from './accesses.ts';
 import { runningFunction } from './awaits.ts';
 
 type Binding = NonNullable<ReturnType<NodePath['scope']['getBinding']>>;
@@ -161,21 +161,6 @@ export function variableAccess(path: NodePath, name: string, state: FileState): 
   return { object: t.cloneNode(object), context };
 }
 
-/** Does `path` await in the function it runs in? (As in accesses.ts.) */
-function awaits(path: NodePath): boolean {
-  const owner = runningFunction(path)?.node ?? null;
-  let found = false;
-  path.traverse({
-    AwaitExpression(inner) {
-      if ((runningFunction(inner)?.node ?? null) === owner) {
-        found = true;
-        inner.stop();
-      }
-    },
-  });
-  return found;
-}
-
 const LOGICAL_ASSIGNMENT = new Set(['&&=', '||=', '??=']);
 
 export function instrumentVariableAssignment(path: NodePath<t.AssignmentExpression>, state: FileState): void {
@@ -192,7 +177,7 @@ export function instrumentVariableAssignment(path: NodePath<t.AssignmentExpressi
   const site = state.site(SiteKind.Write, node.left, access.context.functionName, name);
   let probeName = node.operator === '=' ? 'write' : 'update';
   let assignment: t.AssignmentExpression;
-  if (node.operator !== '=' && state.options.accesses === 'all' && awaits(path.get('right'))) {
+  if (node.operator !== '=' && state.options.accesses === 'all' && suspends(path.get('right'))) {
     // As for properties: the read is reported before the await, a plain write after it.
     probeName = 'write';
     const old = probe(
