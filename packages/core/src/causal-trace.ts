@@ -137,6 +137,7 @@ export const RACE_CLASSES = [
   'overwritten-write',
   'write-write',
   'read-write',
+  'order-violation',
 ] as const;
 export type RaceClass = (typeof RACE_CLASSES)[number];
 
@@ -197,6 +198,7 @@ const CLASS_NAMES: Readonly<Record<number, RaceClass>> = {
   [FindingClassCode.OverwrittenWrite]: 'overwritten-write',
   [FindingClassCode.WriteWrite]: 'write-write',
   [FindingClassCode.ReadWrite]: 'read-write',
+  [FindingClassCode.OrderViolation]: 'order-violation',
 };
 
 const EVIDENCE_NAMES: Readonly<Record<number, RaceEvidence>> = {

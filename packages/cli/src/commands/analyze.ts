@@ -78,6 +78,7 @@ export async function analyze(args: string[], io: Io): Promise<number> {
 
 /** The kind of problem a finding is, in the seed's words: a race on shared state, or an atomicity violation. */
 export function findingType(finding: FindingReport): string {
+  if (finding.class === 'order-violation') return 'ORDER_VIOLATION';
   return finding.class === 'write-write' || finding.class === 'read-write' || finding.class === 'lost-update'
     ? 'RACE_CONDITION'
     : 'ATOMICITY_VIOLATION';

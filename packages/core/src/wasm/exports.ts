@@ -71,6 +71,7 @@ export const FindingClassCode = {
   OverwrittenWrite: 4,
   WriteWrite: 5,
   ReadWrite: 6,
+  OrderViolation: 7,
 } as const;
 
 /** Word 1 of a cw_findings row (findings.rs, Evidence); lower is more convincing. */
