@@ -168,6 +168,20 @@ describe('generators', () => {
     assert.ok(!kinds.includes('update'), kinds.join(' '));
   });
 
+  it('record yield* over a collection as its iteration', async () => {
+    const { plain, instrumented, log } = await both(`
+      export const cache = new Map([['a', 1]]);
+      function* entries() { yield* cache; yield* [2]; }
+      export function run() { return [...entries()]; }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const iterated = log.filter(([name]) => name === 'iterate').map((call) => call[2]);
+    assert.ok(
+      iterated.some((value) => value instanceof Map),
+      'the Map is iterated',
+    );
+  });
+
   it('keep errors and arguments, this, and generator methods', async () => {
     const { plain, instrumented } = await both(`
       const obj = { base: 3, *m() { yield this.base; yield arguments.length; throw new TypeError('bad ' + this.base); } };

@@ -28,12 +28,17 @@ import type { FileState } from '../file-state.ts';
 import { functionName } from '../function-name.ts';
 import { replace } from './accesses.ts';
 import { runningFunction } from './awaits.ts';
+import { instrumentIteration } from './collections.ts';
 
 export function instrumentYield(path: NodePath<t.YieldExpression>, state: FileState): void {
   const node = path.node;
   if (state.isGenerated(node)) return;
   const fn = runningFunction(path);
   if (fn === null || !fn.node.generator || state.isGenerated(fn.node)) return;
+  // `yield* c` iterates `c`, as `for (x of c)` does (collections.ts); for await's left alone.
+  if (node.delegate && node.argument && !fn.node.async) {
+    instrumentIteration(path.get('argument') as NodePath<t.Expression>, state);
+  }
   const argument = node.argument ?? t.unaryExpression('void', t.numericLiteral(0));
   if (fn.node.async) {
     const invocation = state.invocationOf(fn);
