@@ -66,8 +66,23 @@ export const instrumentationVisitor: Visitor<FileState> = {
   AssignmentExpression: {
     exit(path, state) {
       instrumentAssignment(path, state);
+      // `[a, b] = c` iterates `c`, as `for (x of c)` does.
+      if (
+        path.isAssignmentExpression() &&
+        path.node.left.type === 'ArrayPattern' &&
+        path.node.operator === '='
+      ) {
+        instrumentIteration(path.get('right'), state);
+      }
       if (path.isAssignmentExpression()) instrumentDestructuring(path, state);
       if (path.isAssignmentExpression()) instrumentVariableAssignment(path, state);
+    },
+  },
+  VariableDeclarator: {
+    exit(path, state) {
+      // `const [a, b] = c` iterates `c`.
+      const init = path.get('init');
+      if (path.node.id.type === 'ArrayPattern' && init.isExpression()) instrumentIteration(init, state);
     },
   },
   UpdateExpression: {
