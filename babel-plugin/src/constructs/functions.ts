@@ -6,6 +6,10 @@
  *   =>
  *   function f(a) { _cw.enter(S); try { body } catch (e) { _cw.threw(S); throw e } finally { _cw.exit(S) } }
  *
+ * A sync generator also declares its "suspended at a yield" flag first, and its catch and finally
+ * start with `_cw.reentered` (a return() or throw() at a yield resumes it there); an async
+ * generator's finally starts with `_cw.caught(inv)` for the same reason (yields.ts).
+ *
  * The body moves into a block as a whole, so `this`, `arguments`, `super` and `new.target` are
  * untouched and no function is added; `asBlockBody` keeps the body's function declarations valid
  * (and hoisted) inside that block.
