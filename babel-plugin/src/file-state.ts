@@ -6,12 +6,7 @@
 import { dirname, relative, resolve, sep } from 'node:path';
 import type { NodePath } from '@babel/core';
 import { types as t } from '@babel/core';
-import {
-  EVENT_FORMAT_VERSION,
-  type SiteKind,
-  type SiteRow,
-  type SiteTable,
-} from '@causeway/core/event-format';
+import { EVENT_FORMAT_VERSION, SiteKind, type SiteRow, type SiteTable } from '@causeway/core/event-format';
 import type { ResolvedOptions } from './options.ts';
 import { InputSourceMap, type SourceMapObject } from './source-map.ts';
 
@@ -33,6 +28,8 @@ export class FileState {
   readonly #sites: SiteRow[] = [];
   readonly #generated = new WeakSet<t.Node>();
   readonly #invocations = new WeakMap<t.Node, t.Identifier>();
+  readonly #functionSites = new WeakMap<t.Node, t.Expression>();
+  readonly #suspendedFlags = new WeakMap<t.Node, t.Identifier>();
   readonly #temporaries = new WeakMap<t.Node, Temporaries>();
   readonly #program: NodePath<t.Program>;
 
@@ -106,6 +103,29 @@ export class FileState {
       this.#invocations.set(fn.node, id);
     }
     return id;
+  }
+
+  /**
+   * The site of function `fn`, added on first request: a generator's yields name it before the
+   * function itself is instrumented.
+   */
+  functionSite(fn: NodePath<t.Function>, name: string): t.Expression {
+    let site = this.#functionSites.get(fn.node);
+    if (site === undefined) {
+      site = this.site(SiteKind.Function, fn.node, name);
+      this.#functionSites.set(fn.node, site);
+    }
+    return t.cloneNode(site);
+  }
+
+  /** The local variable of sync generator `fn` that says it is suspended at a yield. */
+  suspendedFlag(fn: NodePath<t.Function>): t.Identifier {
+    let id = this.#suspendedFlags.get(fn.node);
+    if (id === undefined) {
+      id = fn.scope.generateUidIdentifier('cwSuspended');
+      this.#suspendedFlags.set(fn.node, id);
+    }
+    return t.cloneNode(id);
   }
 
   /**

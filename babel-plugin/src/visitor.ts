@@ -6,7 +6,7 @@
  * asked for on its own exit; the program declares its own after the pass (index.ts).
  */
 
-import type { NodePath, types as t, Visitor } from '@babel/core';
+import type { Visitor } from '@babel/core';
 import {
   declareTemporaries,
   instrumentAssignment,
@@ -14,10 +14,12 @@ import {
   instrumentRead,
   instrumentUpdate,
 } from './constructs/accesses.ts';
-import { instrumentAwait, runningFunction } from './constructs/awaits.ts';
+import { instrumentAwait } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
 import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
 import { isReexportGetter } from './constructs/commonjs.ts';
+import { instrumentDestructuring, instrumentLoopHead } from './constructs/destructuring.ts';
+import { instrumentForAwait } from './constructs/for-await.ts';
 import { instrumentFunction } from './constructs/functions.ts';
 import {
   declareVariablesObject,
@@ -25,27 +27,8 @@ import {
   instrumentVariableRead,
   instrumentVariableUpdate,
 } from './constructs/variables.ts';
+import { instrumentYield } from './constructs/yields.ts';
 import type { FileState } from './file-state.ts';
-
-/**
- * Generators are left alone for now: their body runs in slices between `next()` calls, so one
- * enter/exit pair around it would misstate what runs when. (Tracked for the Babel plugin issue.)
- */
-function isGenerator(path: NodePath<t.Function>): boolean {
-  return path.node.generator === true;
-}
-
-/**
- * Does the code at `path` run in a generator's body (or parameters)? Then its awaits, catches and
- * property accesses are left alone too: without the generator's suspensions recorded, they would
- * be attributed to the wrong tasks. Class bodies do not stop the search: a static block or field
- * initialiser runs while the class is defined, an instance field initialiser in a constructor
- * call, and both are left alone (as a method of that class, a function of its own, is not).
- */
-function inGenerator(path: NodePath): boolean {
-  const fn = runningFunction(path);
-  return fn !== null && isGenerator(fn);
-}
 
 export const instrumentationVisitor: Visitor<FileState> = {
   Function: {
@@ -54,7 +37,7 @@ export const instrumentationVisitor: Visitor<FileState> = {
       if (isReexportGetter(path)) path.skip();
     },
     exit(path, state) {
-      if (!isGenerator(path)) instrumentFunction(path, state);
+      instrumentFunction(path, state);
       declareTemporaries(path, state);
       declareVariablesObject(path, state);
     },
@@ -72,60 +55,86 @@ export const instrumentationVisitor: Visitor<FileState> = {
   },
   Identifier: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentVariableRead(path, state);
+      instrumentVariableRead(path, state);
     },
   },
   MemberExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentRead(path, state);
+      instrumentRead(path, state);
     },
   },
   AssignmentExpression: {
     exit(path, state) {
-      if (inGenerator(path)) return;
       instrumentAssignment(path, state);
+      // `[a, b] = c` iterates `c`, as `for (x of c)` does.
+      if (
+        path.isAssignmentExpression() &&
+        path.node.left.type === 'ArrayPattern' &&
+        path.node.operator === '='
+      ) {
+        instrumentIteration(path.get('right'), state);
+      }
+      if (path.isAssignmentExpression()) instrumentDestructuring(path, state);
       if (path.isAssignmentExpression()) instrumentVariableAssignment(path, state);
+    },
+  },
+  VariableDeclarator: {
+    exit(path, state) {
+      // `const [a, b] = c` iterates `c`.
+      const init = path.get('init');
+      if (path.node.id.type === 'ArrayPattern' && init.isExpression()) instrumentIteration(init, state);
     },
   },
   UpdateExpression: {
     exit(path, state) {
-      if (inGenerator(path)) return;
       instrumentUpdate(path, state);
       if (path.isUpdateExpression()) instrumentVariableUpdate(path, state);
     },
   },
   UnaryExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentDelete(path, state);
+      instrumentDelete(path, state);
     },
   },
   CallExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentCollectionCall(path, state);
+      instrumentCollectionCall(path, state);
     },
   },
   ForOfStatement: {
     exit(path, state) {
-      if (!path.node.await && !inGenerator(path)) instrumentIteration(path.get('right'), state);
+      instrumentLoopHead(path, state);
+      if (path.node.await) instrumentForAwait(path, state);
+      else instrumentIteration(path.get('right'), state);
+    },
+  },
+  ForInStatement: {
+    exit(path, state) {
+      instrumentLoopHead(path, state);
     },
   },
   SpreadElement: {
     exit(path, state) {
       // Spreading into an array or arguments iterates; spreading into an object literal does not.
-      if (!path.parentPath.isObjectExpression() && !inGenerator(path)) {
+      if (!path.parentPath.isObjectExpression()) {
         instrumentIteration(path.get('argument'), state);
       }
     },
   },
+  YieldExpression: {
+    exit(path, state) {
+      instrumentYield(path, state);
+    },
+  },
   AwaitExpression: {
     exit(path, state) {
-      if (!inGenerator(path)) instrumentAwait(path, state);
+      instrumentAwait(path, state);
     },
   },
   CatchClause(path, state) {
-    if (!inGenerator(path)) instrumentCatch(path, state);
+    instrumentCatch(path, state);
   },
   TryStatement(path, state) {
-    if (!inGenerator(path)) instrumentFinally(path, state);
+    instrumentFinally(path, state);
   },
 };

@@ -152,6 +152,29 @@ describe('collections', () => {
     );
   });
 
+  it('reports array destructuring of a collection as its iteration', async () => {
+    const { plain, instrumented, log, exports } = await both(`
+      export const m = new Map([['a', 1], ['b', 2]]);
+      export const s = new Set([3]);
+      const o = {};
+      export function run() {
+        const [first, second] = m;
+        let only;
+        [only, o.rest] = s;
+        const [[k]] = [first];
+        return [first, second, only, o.rest, k];
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const names = new Map<unknown, string>([
+      [exports.m, 'm'],
+      [exports.s, 's'],
+    ]);
+    const iterated = collectionCalls(log, names).filter((line) => line.startsWith('iterate'));
+    // The two collections, and the array literal (an Array: the probe records nothing for it).
+    assert.deepEqual(iterated.slice(0, 2), ['iterate:m:m', 'iterate:s:s']);
+  });
+
   it('instruments only writing methods with accesses: writes, and none with off', async () => {
     const code = `
       export function run() {

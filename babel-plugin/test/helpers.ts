@@ -16,6 +16,7 @@ const FAKE_PROBES = `
 import { fakeProbes } from ${JSON.stringify(import.meta.url)};
 export const {
   registerSites, invocation, enter, enterAsync, exit, threw, suspend, resume, caught,
+  yielded, resumed, reentered, assigned, assignedKey,
   read, readKey, write, writeKey, update, updateKey, postfix, postfixKey, remove, removeKey,
   readSize, mapGet, has, mapSet, setAdd, entryDelete, clear, iterate, arrayPush, arrayResize, arrayReorder,
 } = fakeProbes(() => globalThis.__probeLog);
@@ -143,6 +144,14 @@ export function fakeProbes(log: () => ProbeCall[]): Record<string, (...args: nev
       return value;
     },
     caught: (inv: number) => record('caught', inv),
+    assigned: access('assigned', 3, 1),
+    assignedKey: access('assignedKey', 4, 1),
+    yielded: access('yielded', 3, 1),
+    resumed: access('resumed', 3, 1),
+    reentered: (site: number, suspended: boolean) => {
+      if (suspended) record('reentered', site);
+      return false;
+    },
   };
 }
 

@@ -173,14 +173,6 @@ describe('instrumentSource', () => {
     assert.equal(twice.match(/enterAsync/g)?.length, 1);
   });
 
-  it('leaves generators uninstrumented (their bodies run in slices)', () => {
-    const output = instrument(
-      'export function* g() { yield 1; }\nexport async function* h() { yield await 1; }',
-    );
-    assert.doesNotMatch(output, /_cw\./);
-    assert.doesNotMatch(output, /registerSites/);
-  });
-
   it('emits require() for CommonJS, and the output runs as CommonJS', () => {
     const output = instrument('module.exports = function f() { return 1; };', 'input.cjs', 'commonjs');
     assert.match(output, /var _cw = require\(/);

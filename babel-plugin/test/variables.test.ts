@@ -20,7 +20,7 @@ async function both(
   return { plain, instrumented, log };
 }
 
-const ACCESS = /^(read|write|update|postfix)$/;
+const ACCESS = /^(read|write|update|postfix|assigned)$/;
 
 /**
  * The access probe calls as `name:variable:value`, with the variable's name from the site table
@@ -32,7 +32,11 @@ function variableAccesses(log: ProbeCall[]): string[] {
     ['name', 'message'].includes(table.sites[Number(site) - 100]?.[4] ?? '');
   return log
     .filter(([name, site]) => ACCESS.test(name) && !property(site))
-    .map(([name, site, , value]) => `${name}:${table.sites[Number(site) - 100]?.[4]}:${String(value)}`);
+    .map(
+      ([name, site, , value]) =>
+        // A destructuring target's value is not captured (its third argument is the pseudo-object).
+        `${name}:${table.sites[Number(site) - 100]?.[4]}:${name === 'assigned' ? '' : String(value)}`,
+    );
 }
 
 const OUTCOME = `
@@ -172,7 +176,7 @@ describe('shared variables', () => {
     assert.equal(instrument(once, 'again.mjs'), once);
   });
 
-  it('leaves parameter lists, destructuring, for-of targets and type positions alone', async () => {
+  it('records destructuring and for-of targets; leaves parameter lists and type positions alone', async () => {
     const { plain, instrumented, log } = await runBoth(`
       let x: number = 1;
       let ys: number[] = [];
@@ -186,9 +190,12 @@ describe('shared variables', () => {
     assert.deepEqual(instrumented, plain);
     assert.deepEqual(plain, [7, [6, 7]]);
     assert.deepEqual(variableAccesses(log), [
+      'assigned:x:',
+      'write:x:6',
       'read:ys:',
       'read:x:6',
       'write:ys:6',
+      'write:x:7',
       'read:ys:6',
       'read:x:7',
       'write:ys:6,7',
@@ -196,6 +203,92 @@ describe('shared variables', () => {
       'read:x:7',
       'read:ys:6,7',
     ]);
+  });
+
+  it('records logical assignments as a read and a conditional write, keeping names and const errors', async () => {
+    const { plain, instrumented, log } = await both(`${OUTCOME}
+      let hits = 0;
+      let cache = null;
+      let handler;
+      const fixed = 0;
+      const touch = () => { hits ||= 10; hits &&= hits + 1; cache ??= { n: hits }; handler ||= function () {}; return cache; };
+      export function run() {
+        touch(); touch();
+        return [hits, cache.n, handler.name, outcome(() => (fixed ||= 1)), outcome(() => (fixed &&= 1))];
+      }
+    `);
+    assert.deepEqual(plain, [12, 11, 'handler', 'TypeError: Assignment to constant variable.', 'ok: 0']);
+    assert.deepEqual(instrumented, plain);
+    assert.deepEqual(
+      variableAccesses(log)
+        .filter((step) => !step.includes(':fixed:'))
+        .map((step) => step.replace(/function \(\) \{.*\}$/s, 'function')),
+      [
+        // First touch(): ||= writes, &&= reads twice (the test, then hits + 1) and writes, ??= and
+        // the function's ||= write.
+        'read:hits:0',
+        'write:hits:10',
+        'read:hits:10',
+        'read:hits:10',
+        'write:hits:11',
+        'read:cache:null',
+        'read:hits:11',
+        'write:cache:[object Object]',
+        'read:handler:undefined',
+        'write:handler:function',
+        'read:cache:[object Object]',
+        // Second: only &&= writes.
+        'read:hits:11',
+        'read:hits:11',
+        'read:hits:11',
+        'write:hits:12',
+        'read:cache:[object Object]',
+        'read:handler:function',
+        'read:cache:[object Object]',
+        // run()'s own reads.
+        'read:hits:12',
+        'read:cache:[object Object]',
+        'read:n:11',
+        'read:handler:function',
+      ],
+    );
+  });
+
+  it('records for-head and catch-parameter variables in their bodies, one pseudo-object per iteration', async () => {
+    const { plain, instrumented, log } = await both(`
+      export function run() {
+        const fs = [];
+        for (let i = 0; i < 2; i++) fs.push(() => i);
+        for (let i = 0; i < 2; i++) { fs.push(() => (i += 10)); }
+        for (const k in { a: 1 }) { let seen = k; fs.push(() => seen); }
+        for (let x of [1, 2]) { fs.push(() => x++); }
+        for (let i = 0; i < 1; i++) { let i = 5; fs.push(() => i++); }
+        try { throw 1; } catch (e) { fs.push(() => (e = e + 1)); }
+        try { throw new Error('m'); } catch ({ message: text }) { fs.push(() => (text += '!')); }
+        return fs.map((f) => f()).concat(fs.map((f) => f()));
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const steps = variableAccesses(log);
+    // In the bodies: i += 10 (twice, per iteration), x++ (each), the body's own i (which shadows
+    // the head's: recorded as the body's), e and text; not the heads' own tests and updates.
+    for (const step of [
+      'update:i:10',
+      'update:i:11',
+      'postfix:x:2',
+      'postfix:x:3',
+      'postfix:i:6',
+      'write:e:2',
+      'update:text:m!',
+    ]) {
+      assert.ok(steps.includes(step), `${step} in ${steps.join(' ')}`);
+    }
+    // The arrow bodies run in fs.map: one pseudo-object per iteration, so two distinct objects
+    // for the two iterations of the second loop.
+    const objects = new Set(
+      log.filter(([name, , object]) => name === 'update' && object !== undefined).map((call) => call[2]),
+    );
+    assert.ok(objects.size >= 2);
   });
 });
 

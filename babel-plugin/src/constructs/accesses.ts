@@ -83,8 +83,8 @@ function outermost(path: NodePath): NodePath {
 
 /**
  * False where a member expression is not a plain read: the target of an assignment, `++`/`--`
- * or `delete` (instrumented as writes), of destructuring or of a for-in/of head (not
- * instrumented yet), and the callee of a call, `new` or tagged template (its object is the
+ * or `delete` (instrumented as writes), of destructuring or of a for-in/of head (writes too:
+ * destructuring.ts), and the callee of a call, `new` or tagged template (its object is the
  * call's `this`, so the callee stays as it is; its object is still read, and instrumented).
  */
 function isReadPosition(path: NodePath): boolean {
@@ -132,7 +132,7 @@ export interface AccessContext {
 /**
  * Where the access at `path` runs, or null when it is not instrumented: in an enum initialiser
  * (TypeScript folds those), in a decorator, or in a `with` body (where the temporaries' names could
- * resolve to the `with` object's properties). (Accesses in generators never get here: visitor.ts.)
+ * resolve to the `with` object's properties).
  */
 export function accessContext(path: NodePath): AccessContext | null {
   let owner: string | null = null;
@@ -272,21 +272,21 @@ function captureAccess(path: NodePath, node: t.Node, state: FileState): Capture 
 }
 
 /**
- * Does `path` await in the function it runs in (not in a nested function)? Awaits are handled
- * before the expressions around them, so an await is found inside `_cw.resume(...)`.
+ * Does `path` suspend the function it runs in (not a nested function): an await, or a yield of a
+ * generator, after which the rest may run in another task? Awaits and yields are handled before
+ * the expressions around them, so one is found inside `_cw.resume(...)` or `_cw.resumed(...)`.
  */
-function awaits(path: NodePath): boolean {
+export function suspends(path: NodePath): boolean {
   const owner = runningFunction(path)?.node ?? null;
   const sameFunction = (inner: NodePath) => (runningFunction(inner)?.node ?? null) === owner;
   let found = false;
-  path.traverse({
-    AwaitExpression(inner) {
-      if (sameFunction(inner)) {
-        found = true;
-        inner.stop();
-      }
-    },
-  });
+  const visit = (inner: NodePath) => {
+    if (sameFunction(inner)) {
+      found = true;
+      inner.stop();
+    }
+  };
+  path.traverse({ AwaitExpression: visit, YieldExpression: visit });
   return found;
 }
 
@@ -312,16 +312,18 @@ const LOGICAL_ASSIGNMENT = new Set(['&&=', '||=', '??=']);
 export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, state: FileState): void {
   const node = path.node;
   if (state.options.accesses === 'off' || state.isGenerated(node)) return;
-  // Logical assignments write only sometimes: not instrumented yet.
-  if (LOGICAL_ASSIGNMENT.has(node.operator)) return;
   const captured = captureAccess(path, node.left, state);
   if (!captured) return;
+  if (LOGICAL_ASSIGNMENT.has(node.operator)) {
+    replace(path, logicalAssignment(node, captured, state));
+    return;
+  }
   const site = captured.site(SiteKind.Write);
   const keyed = captured.key !== null;
   let assignment: t.AssignmentExpression;
   // A plain write, or a compound assignment in one task (an update: a read and a write).
   let name = node.operator === '=' ? 'write' : 'update';
-  if (node.operator !== '=' && state.options.accesses === 'all' && awaits(path.get('right'))) {
+  if (node.operator !== '=' && state.options.accesses === 'all' && suspends(path.get('right'))) {
     // The read is reported before the await; what is left after it is a plain write.
     name = 'write';
     const temps = captured.key ? [captured.object, captured.key] : [captured.object];
@@ -344,6 +346,39 @@ export function instrumentAssignment(path: NodePath<t.AssignmentExpression>, sta
     path,
     probe(state, keyed ? `${name}Key` : name, [site, ...captured.args, state.mark(assignment)], node),
   );
+}
+
+/**
+ * `o.p ||= v` reads `o.p` and, only when the read decides so, evaluates `v` and stores it: a read,
+ * then a conditional plain write, with the same short circuit.
+ *
+ *   o.p ||= v  =>  _cw.read(R, _o = o, _o.p) || _cw.write(W, _o, _o.p = v)      (&&, ?? alike)
+ *
+ * `_o` is read for the write before `v` is evaluated (an inner access of `v` may reuse it). With
+ * `accesses: writes` the read is the bare `(_o = o, _o.p)`.
+ */
+function logicalAssignment(node: t.AssignmentExpression, captured: Capture, state: FileState): t.Expression {
+  const keyed = captured.key !== null;
+  const temps = () =>
+    (captured.key ? [captured.object, captured.key] : [captured.object]).map((id) => t.cloneNode(id));
+  const old =
+    state.options.accesses === 'all'
+      ? probe(
+          state,
+          keyed ? 'readKey' : 'read',
+          [captured.site(SiteKind.Read), ...captured.args, captured.access()],
+          captured.member,
+        )
+      : t.sequenceExpression([...captured.args, captured.access()]);
+  const store = state.mark(t.assignmentExpression('=', captured.access(), node.right));
+  const write = probe(
+    state,
+    keyed ? 'writeKey' : 'write',
+    [captured.site(SiteKind.Write), ...temps(), store],
+    node,
+  );
+  const operator = node.operator.slice(0, -1) as t.LogicalExpression['operator'];
+  return state.mark(t.logicalExpression(operator, old, write));
 }
 
 export function instrumentUpdate(path: NodePath<t.UpdateExpression>, state: FileState): void {

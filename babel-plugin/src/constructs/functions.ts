@@ -6,6 +6,10 @@
  *   =>
  *   function f(a) { _cw.enter(S); try { body } catch (e) { _cw.threw(S); throw e } finally { _cw.exit(S) } }
  *
+ * A sync generator also declares its "suspended at a yield" flag first, and its catch and finally
+ * start with `_cw.reentered` (a return() or throw() at a yield resumes it there); an async
+ * generator's finally starts with `_cw.caught(inv)` for the same reason (yields.ts).
+ *
  * The body moves into a block as a whole, so `this`, `arguments`, `super` and `new.target` are
  * untouched and no function is added; `asBlockBody` keeps the body's function declarations valid
  * (and hoisted) inside that block.
@@ -13,7 +17,6 @@
 
 import type { NodePath } from '@babel/core';
 import { types as t } from '@babel/core';
-import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
 import { functionName } from '../function-name.ts';
 
@@ -29,6 +32,16 @@ function varNames(statements: t.Statement[]): Set<string> {
     });
   }
   return names;
+}
+
+/** Does `body` hold a `for await` loop of its own (outside nested functions)? */
+function hasForAwait(body: t.BlockStatement): boolean {
+  let found = false;
+  t.traverseFast(body, (node) => {
+    if (t.isFunction(node)) return t.traverseFast.skip;
+    if (t.isForOfStatement(node) && node.await) found = true;
+  });
+  return found;
 }
 
 /**
@@ -65,16 +78,36 @@ export function instrumentFunction(path: NodePath<t.Function>, state: FileState)
   if (state.isGenerated(node)) return;
   state.mark(node);
 
-  const site = state.site(SiteKind.Function, node, functionName(path));
+  const site = state.functionSite(path, functionName(path));
   const body = t.isBlockStatement(node.body) ? node.body : t.blockStatement([t.returnStatement(node.body)]);
   const invocation = node.async ? state.invocationOf(path) : null;
   const trailing = invocation === null ? [] : [t.cloneNode(invocation)];
+  // A sync generator's flag: set while it is suspended at a yield (yields.ts).
+  const suspended = node.generator && !node.async ? state.suspendedFlag(path) : null;
 
-  const enter = invocation
-    ? t.variableDeclaration('const', [
-        t.variableDeclarator(t.cloneNode(invocation), state.call('enterAsync', [t.cloneNode(site)])),
-      ])
-    : t.expressionStatement(state.call('enter', [t.cloneNode(site)]));
+  const prologue: t.Statement[] = [];
+  if (suspended) {
+    prologue.push(
+      state.mark(t.variableDeclaration('var', [t.variableDeclarator(suspended, t.booleanLiteral(false))])),
+    );
+  }
+  prologue.push(
+    invocation
+      ? t.variableDeclaration('const', [
+          t.variableDeclarator(t.cloneNode(invocation), state.call('enterAsync', [t.cloneNode(site)])),
+        ])
+      : t.expressionStatement(state.call('enter', [t.cloneNode(site)])),
+  );
+
+  // The first code that runs after a generator was resumed by return() or throw() at a yield: a
+  // catch or finally; here, the function's own. Also an async function's finally after a
+  // `return` in a `for await`, whose iterator's return() was awaited.
+  const resumedHere = (): t.Statement[] => {
+    if (suspended) return [reenter(state, site, suspended)];
+    if (invocation && (node.generator || hasForAwait(body)))
+      return [t.expressionStatement(state.call('caught', [t.cloneNode(invocation)]))];
+    return [];
+  };
 
   const error = path.scope.generateUidIdentifier('cwError');
   const onThrow: t.Statement[] = [];
@@ -82,6 +115,8 @@ export function instrumentFunction(path: NodePath<t.Function>, state: FileState)
     // The exception may come from a rejected await that no catch inside handled: this catch is
     // then the first code of the continuation, and must start its task.
     onThrow.push(t.expressionStatement(state.call('caught', [t.cloneNode(invocation)])));
+  } else {
+    onThrow.push(...resumedHere());
   }
   onThrow.push(
     t.expressionStatement(state.call('threw', [t.cloneNode(site), ...trailing.map((id) => t.cloneNode(id))])),
@@ -89,11 +124,29 @@ export function instrumentFunction(path: NodePath<t.Function>, state: FileState)
   );
   const handler = state.mark(t.catchClause(error, t.blockStatement(onThrow)));
   const finalizer = state.mark(
-    t.blockStatement([t.expressionStatement(state.call('exit', [t.cloneNode(site), ...trailing]))]),
+    t.blockStatement([
+      ...resumedHere(),
+      t.expressionStatement(state.call('exit', [t.cloneNode(site), ...trailing])),
+    ]),
   );
   const guarded = state.mark(t.tryStatement(t.blockStatement(asBlockBody(body.body)), handler, finalizer));
 
   // Direct assignment, not replaceWith: the statements moved into the try block were already
   // visited, and must not be visited (and instrumented) again.
-  node.body = t.blockStatement([enter, guarded], body.directives);
+  node.body = t.blockStatement([...prologue, guarded], body.directives);
+}
+
+/** `_cwSuspended = _cw.reentered(S, _cwSuspended)`: starts a generator's slice if it was suspended. */
+export function reenter(state: FileState, site: t.Expression, suspended: t.Identifier): t.Statement {
+  return state.mark(
+    t.expressionStatement(
+      state.mark(
+        t.assignmentExpression(
+          '=',
+          t.cloneNode(suspended),
+          state.call('reentered', [t.cloneNode(site), t.cloneNode(suspended)]),
+        ),
+      ),
+    ),
+  );
 }

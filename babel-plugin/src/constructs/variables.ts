@@ -20,17 +20,19 @@
  *
  * Which variables: declared with `var`, `let`, `const`, as a parameter or a function, assigned
  * somewhere after their declaration (a variable never reassigned cannot race), and referenced from
- * more than one function (the module's top level counts as one). Not recorded: initialisers
- * (`let x = 0`), destructuring and for-in/of targets, logical assignments, variables of `for`
- * heads, `catch` parameters and `switch` bodies, accesses in parameter lists (the function's
- * pseudo-object does not exist yet there), and anything in generators.
+ * more than one function (the module's top level counts as one). Logical assignments are a read
+ * and a conditional write (as for properties); destructuring targets and for-in/of heads are
+ * recorded by destructuring.ts. Variables of `for` heads and `catch` parameters belong to the
+ * body block's pseudo-object (headBody). Not recorded: initialisers (`let x = 0`), accesses to
+ * those in the heads themselves, `switch` bodies, accesses in parameter lists (the function's
+ * pseudo-object does not exist yet there).
  */
 
 import type { NodePath } from '@babel/core';
 import { types as t } from '@babel/core';
 import { SiteKind } from '@causeway/core/event-format';
 import type { FileState } from '../file-state.ts';
-import { accessContext, probe, replace } from './accesses.ts';
+import { accessContext, probe, replace, suspends } from './accesses.ts';
 import { runningFunction } from './awaits.ts';
 
 type Binding = NonNullable<ReturnType<NodePath['scope']['getBinding']>>;
@@ -42,6 +44,11 @@ interface SharedVariables {
   owners: WeakMap<t.Node, t.Node>;
   /** The pseudo-object of each scope that has one, created on first use. */
   objects: WeakMap<t.Node, t.Identifier>;
+  /**
+   * The declaring identifiers of `for` head and `catch` parameter variables: their pseudo-object
+   * is the body block's, so only accesses in the body are recorded.
+   */
+  bodyOnly: WeakSet<t.Node>;
 }
 
 const sharedByFile = new WeakMap<FileState, SharedVariables>();
@@ -51,7 +58,32 @@ function ownerOf(binding: Binding): ScopeOwner | null {
   const path = binding.scope.path;
   if (path.isProgram() || path.isFunction() || path.isStaticBlock()) return path as ScopeOwner;
   if (path.isBlockStatement() && !path.parentPath?.isFunction()) return path;
-  return null;
+  return headBody(binding);
+}
+
+/**
+ * For a variable of a `for` head (`for (let i …)`, `for (const x of …)`) or a catch parameter:
+ * the body block, entered once per iteration (per caught exception), as the variable is created
+ * once per iteration. Null when there is none, or the body declares a variable of the same name
+ * (both would be one property of the block's pseudo-object).
+ */
+function headBody(binding: Binding): NodePath<t.BlockStatement> | null {
+  const path = binding.scope.path;
+  if (
+    !path.isForStatement() &&
+    !path.isForInStatement() &&
+    !path.isForOfStatement() &&
+    !path.isCatchClause()
+  ) {
+    return null;
+  }
+  const body = (path as NodePath<t.ForStatement | t.ForInStatement | t.ForOfStatement | t.CatchClause>).get(
+    'body',
+  ) as NodePath;
+  if (!body.isBlockStatement()) return null;
+  // A catch body shares the clause's scope; a loop body has its own.
+  if (!path.isCatchClause() && body.scope.hasOwnBinding(binding.identifier.name)) return null;
+  return body;
 }
 
 /** Is the binding reachable from more than one function (the module's top level counting as one)? */
@@ -68,13 +100,15 @@ function isShared(binding: Binding): boolean {
 
 /** Finds the shared variables of the program, before anything is rewritten. */
 export function findSharedVariables(program: NodePath<t.Program>, state: FileState): void {
-  const shared: SharedVariables = { owners: new WeakMap(), objects: new WeakMap() };
+  const shared: SharedVariables = { owners: new WeakMap(), objects: new WeakMap(), bodyOnly: new WeakSet() };
   sharedByFile.set(state, shared);
   if (state.options.accesses === 'off') return;
   const visit = (scope: NodePath['scope']) => {
     for (const binding of Object.values(scope.bindings)) {
       const owner = ownerOf(binding);
-      if (owner !== null && isShared(binding)) shared.owners.set(binding.identifier, owner.node);
+      if (owner === null || !isShared(binding)) continue;
+      shared.owners.set(binding.identifier, owner.node);
+      if (owner.node !== binding.scope.path.node) shared.bodyOnly.add(binding.identifier);
     }
   };
   visit(program.scope);
@@ -109,12 +143,14 @@ function isSharedName(path: NodePath, name: string, state: FileState): boolean {
 }
 
 /** The pseudo-object for the shared variable `name` at `path`, or null when it is not recorded. */
-function variableAccess(path: NodePath, name: string, state: FileState): VariableAccess | null {
+export function variableAccess(path: NodePath, name: string, state: FileState): VariableAccess | null {
   const shared = sharedByFile.get(state);
   const binding = path.scope.getBinding(name);
   if (shared === undefined || binding === undefined) return null;
   const owner = shared.owners.get(binding.identifier);
   if (owner === undefined || inParameters(path)) return null;
+  if (shared.bodyOnly.has(binding.identifier) && path.findParent((p) => p.node === owner) === null)
+    return null;
   const context = accessContext(path);
   if (context === null) return null;
   let object = shared.objects.get(owner);
@@ -125,34 +161,23 @@ function variableAccess(path: NodePath, name: string, state: FileState): Variabl
   return { object: t.cloneNode(object), context };
 }
 
-/** Does `path` await in the function it runs in? (As in accesses.ts.) */
-function awaits(path: NodePath): boolean {
-  const owner = runningFunction(path)?.node ?? null;
-  let found = false;
-  path.traverse({
-    AwaitExpression(inner) {
-      if ((runningFunction(inner)?.node ?? null) === owner) {
-        found = true;
-        inner.stop();
-      }
-    },
-  });
-  return found;
-}
-
 const LOGICAL_ASSIGNMENT = new Set(['&&=', '||=', '??=']);
 
 export function instrumentVariableAssignment(path: NodePath<t.AssignmentExpression>, state: FileState): void {
   const node = path.node;
   if (state.isGenerated(node) || state.options.accesses === 'off') return;
-  if (!t.isIdentifier(node.left) || LOGICAL_ASSIGNMENT.has(node.operator)) return;
+  if (!t.isIdentifier(node.left)) return;
   const name = node.left.name;
   const access = variableAccess(path, name, state);
   if (access === null) return;
+  if (LOGICAL_ASSIGNMENT.has(node.operator)) {
+    replace(path, logicalAssignment(node, name, access, state));
+    return;
+  }
   const site = state.site(SiteKind.Write, node.left, access.context.functionName, name);
   let probeName = node.operator === '=' ? 'write' : 'update';
   let assignment: t.AssignmentExpression;
-  if (node.operator !== '=' && state.options.accesses === 'all' && awaits(path.get('right'))) {
+  if (node.operator !== '=' && state.options.accesses === 'all' && suspends(path.get('right'))) {
     // As for properties: the read is reported before the await, a plain write after it.
     probeName = 'write';
     const old = probe(
@@ -176,6 +201,43 @@ export function instrumentVariableAssignment(path: NodePath<t.AssignmentExpressi
   }
   assignment.left.loc = node.left.loc ?? null;
   replace(path, probe(state, probeName, [site, access.object, state.mark(assignment)], node));
+}
+
+/**
+ * `x ||= v`: a read, then a write only when the operator assigns (as for properties, accesses.ts).
+ *
+ *   x ||= v  =>  _cw.read(R, _cwVars, x) || _cw.write(W, _cwVars, x = v)
+ *
+ * `x = v` names an anonymous function or class `x` as `x ||= v` does.
+ */
+function logicalAssignment(
+  node: t.AssignmentExpression,
+  name: string,
+  access: VariableAccess,
+  state: FileState,
+): t.Expression {
+  const current = state.mark(t.identifier(name));
+  current.loc = node.left.loc ?? null;
+  const old =
+    state.options.accesses === 'all'
+      ? probe(
+          state,
+          'read',
+          [
+            state.site(SiteKind.Read, node.left, access.context.functionName, name),
+            t.cloneNode(access.object),
+            current,
+          ],
+          node.left,
+        )
+      : current;
+  const store = state.mark(t.assignmentExpression('=', t.identifier(name), node.right));
+  store.left.loc = node.left.loc ?? null;
+  const site = state.site(SiteKind.Write, node.left, access.context.functionName, name);
+  const write = probe(state, 'write', [site, access.object, store], node);
+  return state.mark(
+    t.logicalExpression(node.operator.slice(0, -1) as t.LogicalExpression['operator'], old, write),
+  );
 }
 
 export function instrumentVariableUpdate(path: NodePath<t.UpdateExpression>, state: FileState): void {

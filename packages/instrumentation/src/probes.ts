@@ -75,6 +75,32 @@ export function caught(invocation: number): void {
   recorder.caught(invocation);
 }
 
+// Generators (docs/instrumentation.md, "Generators"). A sync generator's body runs in slices, each
+// inside a call of next(), return() or throw(): each slice is recorded as a call of the generator's
+// function (FnEnter ... FnExit, invocation 0) in the task of the code that resumed it. The
+// generator keeps its own "suspended" flag in a local variable, so these allocate nothing.
+
+/** A generator's slice ends at `yield value`. Returns `value`; `_suspended` only orders the flag's update. */
+export function yielded<T>(site: number, value: T, _suspended: boolean): T {
+  recorder.exit(site, 0);
+  return value;
+}
+
+/** A generator's slice starts after a yield, with `sent` from next(sent). Returns `sent`. */
+export function resumed<T>(site: number, sent: T, _running: boolean): T {
+  recorder.enter(site);
+  return sent;
+}
+
+/**
+ * First thing in a catch or finally of a generator that a yield can reach: if the generator was
+ * suspended, return() or throw() resumed it there, and a slice starts. Returns the new flag.
+ */
+export function reentered(site: number, suspended: boolean): false {
+  if (suspended) recorder.enter(site);
+  return false;
+}
+
 /** `o.p` evaluated to `value`. Returns `value`. */
 export function read<T>(site: number, object: unknown, value: T): T {
   recorder.read(site, object, value);
@@ -113,6 +139,21 @@ export function updateKey<T>(site: number, object: unknown, key: unknown, value:
 
 /** Stands for a value the record does not capture (its value tag is None). */
 const UNCAPTURED = Symbol('uncaptured');
+
+/**
+ * A destructuring target `o.p` was assigned (its value not captured) by the assignment whose
+ * value is `result`, returned (it comes first: the object is read once the assignment is done).
+ */
+export function assigned<T>(site: number, result: T, object: unknown): T {
+  recorder.write(site, object, UNCAPTURED, 0);
+  return result;
+}
+
+/** A destructuring target `o[key]` was assigned. Returns `result`. */
+export function assignedKey<T>(site: number, result: T, object: unknown, key: unknown): T {
+  recorder.writeKey(site, object, key, UNCAPTURED, 0);
+  return result;
+}
 
 /** The new value of `o.p++` / `o.p--` (delta ±1) given its result, when it is a number. */
 function incremented(old: unknown, delta: number): unknown {

@@ -19,7 +19,11 @@ export async function all(o: any, k: string, m: Map<string, number>, s: Set<numb
   a.push(1); a.pop(); a.sort();
   return bump();
 }
+function* gen(o: any) { try { o.r = yield o.p; yield* [1]; } finally { o.done = true; } }
+async function* agen() { try { yield 1; yield* gen({}); } finally { } }
 await all({}, 'k', new Map(), new Set(), []);
+for (const x of gen({})) break;
+for await (const x of agen()) break;
 `;
 
 describe('probes', () => {
@@ -30,7 +34,7 @@ describe('probes', () => {
       root: '/app',
     });
     const emitted = new Set([...output.matchAll(/\b_cw\.(\w+)\(/g)].map((match) => match[1] ?? ''));
-    assert.ok(emitted.size >= 30, [...emitted].join(' '));
+    assert.ok(emitted.size >= 33, [...emitted].join(' '));
     const exported = probes as unknown as Record<string, unknown>;
     const missing = [...emitted].filter((name) => typeof exported[name] !== 'function');
     assert.deepEqual(missing, []);

@@ -1,0 +1,176 @@
+/**
+ * Property writes through destructuring targets and for-in/of heads.
+ *
+ * A member target in a pattern (`[o.p, ...o[k]] = v`, `({ a: o.x = 1 } = v)`) is assigned by the
+ * pattern itself, at its place in the destructuring: its object (and key) are evaluated there,
+ * between the iterator steps or the property reads of the source. So the target stays where it
+ * is, with its object and key captured into temporaries of their own as they are evaluated, and
+ * the writes are recorded once the whole assignment is done, in the order the targets were
+ * assigned (the assigned values are not read back: that could run a getter, so they are not
+ * captured):
+ *
+ *   [o.p, o[k]] = v  =>  _cw.assignedKey(W2, _cw.assigned(W1, [(_o1 = o).p, (_o2 = o)[_k2 = k]] = v, _o1), _o2, _k2)
+ *
+ * Both probes return their second argument, so the assignment's value is unchanged. A for-in/of head
+ * that is a member or a pattern holding one is assigned after each step, before the body; it
+ * becomes an assignment at the top of the body, from a temporary the loop assigns instead, which
+ * evaluates the same things in the same order:
+ *
+ *   for (o.p of xs) body  =>  for (_i of xs) { _cw.write(W, _o = o, _o.p = _i); body }
+ */
+
+import type { NodePath } from '@babel/core';
+import { types as t } from '@babel/core';
+import { SiteKind } from '@causeway/core/event-format';
+import type { FileState } from '../file-state.ts';
+import { accessContext, probe, replace, staticName, unnamed, unwrap } from './accesses.ts';
+import { isModuleExports } from './commonjs.ts';
+import { variableAccess } from './variables.ts';
+
+interface Target {
+  site: t.Expression;
+  object: t.Identifier;
+  key: t.Identifier | null;
+}
+
+/**
+ * Rewrites the member targets of `pattern` in place to capture their object and key, in
+ * evaluation order, and finds its shared variables (variables.ts); returns the targets to record
+ * in order, or null when there are none or one cannot be captured (then nothing is changed).
+ */
+function captureTargets(pattern: t.Node, path: NodePath, state: FileState): Target[] | null {
+  const context = accessContext(path);
+  if (context === null || context.shared) return null;
+  const found: (t.MemberExpression | t.Identifier)[] = [];
+  let refused = false;
+  const walk = (node: t.Node | null | undefined): void => {
+    if (node == null) return;
+    const inner = unwrap(node);
+    if (t.isMemberExpression(inner)) {
+      if (t.isSuper(inner.object) || isModuleExports(path, unwrap(inner.object))) refused = true;
+      else found.push(inner);
+    } else if (t.isIdentifier(inner)) {
+      found.push(inner);
+    } else if (t.isArrayPattern(inner)) {
+      for (const element of inner.elements) walk(element);
+    } else if (t.isObjectPattern(inner)) {
+      for (const property of inner.properties)
+        walk(t.isRestElement(property) ? property.argument : property.value);
+    } else if (t.isAssignmentPattern(inner)) {
+      walk(inner.left);
+    } else if (t.isRestElement(inner)) {
+      walk(inner.argument);
+    }
+  };
+  walk(pattern);
+  if (refused) return null;
+  const targets: Target[] = [];
+  const members: [t.MemberExpression, Target][] = [];
+  for (const target of found) {
+    if (t.isIdentifier(target)) {
+      const access = variableAccess(path, target.name, state);
+      if (access === null) continue;
+      const site = state.site(SiteKind.Write, target, access.context.functionName, target.name);
+      targets.push({ site, object: access.object, key: null });
+      continue;
+    }
+    const object = state.temporary(context.scope, 'object', true);
+    const name = staticName(target);
+    const site = state.site(SiteKind.Write, target.property, context.functionName, name ?? '');
+    const key = name === null ? state.temporary(context.scope, 'object', true) : null;
+    const captured = { site, object, key };
+    targets.push(captured);
+    members.push([target, captured]);
+  }
+  if (targets.length === 0) return null;
+  for (const [member, { object, key }] of members) {
+    member.object = state.mark(
+      t.assignmentExpression('=', t.cloneNode(object), unnamed(member.object as t.Expression)),
+    );
+    if (key !== null) {
+      member.property = state.mark(
+        t.assignmentExpression('=', t.cloneNode(key), unnamed(member.property as t.Expression)),
+      );
+      member.computed = true;
+    }
+  }
+  return targets;
+}
+
+/** `assignment` (a destructuring assignment's value) with its targets' writes recorded after it. */
+function recorded(assignment: t.Expression, targets: Target[], at: t.Node, state: FileState): t.Expression {
+  let result = assignment;
+  for (const target of targets) {
+    // The result first: the temporaries are read once the assignment has assigned them.
+    const args = target.key
+      ? [target.site, result, t.cloneNode(target.object), t.cloneNode(target.key)]
+      : [target.site, result, t.cloneNode(target.object)];
+    result = probe(state, target.key ? 'assignedKey' : 'assigned', args, at);
+  }
+  return result;
+}
+
+export function instrumentDestructuring(path: NodePath<t.AssignmentExpression>, state: FileState): void {
+  const node = path.node;
+  if (state.options.accesses === 'off' || state.isGenerated(node) || node.operator !== '=') return;
+  if (!t.isArrayPattern(node.left) && !t.isObjectPattern(node.left)) return;
+  const targets = captureTargets(node.left, path, state);
+  if (targets === null) return;
+  replace(path, recorded(state.mark(node), targets, node, state));
+}
+
+export function instrumentLoopHead(
+  path: NodePath<t.ForOfStatement | t.ForInStatement>,
+  state: FileState,
+): void {
+  const node = path.node;
+  if (state.options.accesses === 'off' || state.isGenerated(node)) return;
+  const left = unwrap(node.left);
+  if (t.isVariableDeclaration(left)) return;
+  const context = accessContext(path);
+  if (context === null || context.shared) return;
+  let head: t.Expression;
+  const item = state.temporary(context.scope, 'object', true);
+  if (t.isIdentifier(left)) {
+    const access = variableAccess(path, left.name, state);
+    if (access === null) return;
+    const site = state.site(SiteKind.Write, left, access.context.functionName, left.name);
+    const store = state.mark(t.assignmentExpression('=', t.identifier(left.name), t.cloneNode(item)));
+    store.left.loc = left.loc ?? null;
+    head = probe(state, 'write', [site, access.object, store], left);
+  } else if (t.isMemberExpression(left)) {
+    if (t.isSuper(left.object) || isModuleExports(path, unwrap(left.object))) return;
+    const name = staticName(left);
+    const object = state.temporary(context.scope, 'object', true);
+    const site = state.site(SiteKind.Write, left.property, context.functionName, name ?? '');
+    const captureObject = t.assignmentExpression(
+      '=',
+      t.cloneNode(object),
+      unnamed(left.object as t.Expression),
+    );
+    if (name !== null) {
+      const target = state.mark(t.memberExpression(t.cloneNode(object), left.property, left.computed));
+      const store = state.mark(t.assignmentExpression('=', target, t.cloneNode(item)));
+      head = probe(state, 'write', [site, captureObject, store], left);
+    } else {
+      const key = state.temporary(context.scope, 'object', true);
+      const captureKey = t.assignmentExpression(
+        '=',
+        t.cloneNode(key),
+        unnamed(left.property as t.Expression),
+      );
+      const target = state.mark(t.memberExpression(t.cloneNode(object), t.cloneNode(key), true));
+      const store = state.mark(t.assignmentExpression('=', target, t.cloneNode(item)));
+      head = probe(state, 'writeKey', [site, captureObject, captureKey, store], left);
+    }
+  } else if (t.isArrayPattern(left) || t.isObjectPattern(left)) {
+    const targets = captureTargets(left, path, state);
+    if (targets === null) return;
+    const assignment = state.mark(t.assignmentExpression('=', node.left as typeof left, t.cloneNode(item)));
+    head = recorded(assignment, targets, left, state);
+  } else {
+    return;
+  }
+  node.left = t.cloneNode(item);
+  node.body = t.blockStatement([t.expressionStatement(head), node.body]);
+}

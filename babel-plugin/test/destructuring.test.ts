@@ -1,0 +1,176 @@
+// Destructuring targets, for-in/of heads and logical assignments: instrumented code must assign
+// the same things in the same order (getters, setters, iterators, key conversions, defaults) and
+// report each member target's write, and a logical assignment's read and conditional write.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { InstrumentOptions } from '../src/options.ts';
+import { importModule, instrument, type ProbeCall, runInstrumented, runScript, trail } from './helpers.ts';
+
+async function both(
+  code: string,
+  options: InstrumentOptions = {},
+): Promise<{ plain: unknown; instrumented: unknown; log: ProbeCall[] }> {
+  const plain = await ((await importModule(code)).run as () => unknown)();
+  const { exports, log } = await runInstrumented(code, 'input.mjs', options);
+  const instrumented = await (exports.run as () => unknown)();
+  return { plain, instrumented, log };
+}
+
+/** A proxy logging every get, set and key conversion into `seen`, with an iterable source. */
+const TRACED = `
+  const seen = [];
+  const traced = (name, target = {}) => new Proxy(target, {
+    get(t, k, r) { if (typeof k === 'string') seen.push('get ' + name + '.' + k); return Reflect.get(t, k, r); },
+    set(t, k, v, r) { seen.push('set ' + name + '.' + String(k) + '=' + JSON.stringify(v)); return Reflect.set(t, k, v, r); },
+  });
+  const key = (k) => ({ toString() { seen.push('key ' + k); return k; } });
+  const obj = (name) => { seen.push('eval ' + name); return targets[name]; };
+  const targets = { a: traced('a'), b: traced('b') };
+  function* items(...xs) { for (const x of xs) { seen.push('step ' + JSON.stringify(x)); yield x; } }
+`;
+
+describe('destructuring targets', () => {
+  it('assign array and object patterns in the same order, with defaults, rest and computed keys', async () => {
+    const { plain, instrumented, log } = await both(`${TRACED}
+      export function run() {
+        let r = [obj('a').p, obj('b')[key('q')] = seen.push('default'), ...obj('a').rest] = items(1, undefined, 3, 4);
+        seen.push('result ' + (Array.isArray(r) ? 'array' : typeof r));
+        ({ x: obj('a').x, [key('y')]: obj('b')[key('y2')], z: { w: obj('a').w } = { w: 5 }, ...obj('b').others } = traced('src', { x: 1, y: 2, extra: 3 }));
+        [obj('a').p] = [];
+        return [seen, Object.entries(targets.a), Object.entries(targets.b)];
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const writes = trail(log).filter((step) => /^assigned/.test(step));
+    // p, q, rest; x, y2, w, others; p.
+    assert.equal(writes.length, 8, writes.join(' '));
+    assert.deepEqual(
+      writes.map((step) => step.split(':')[0]),
+      ['assigned', 'assignedKey', 'assigned', 'assigned', 'assignedKey', 'assigned', 'assigned', 'assigned'],
+    );
+    // Keys are passed as the program computed them, unconverted.
+    const keys = log.filter(([name]) => name === 'assignedKey').map((call) => typeof call[4]);
+    assert.deepEqual(keys, ['object', 'object']);
+  });
+
+  it('keep exceptions: a throwing iterator, setter or default leaves earlier targets assigned', async () => {
+    const { plain, instrumented } = await both(`
+      export function run() {
+        const out = [];
+        const o = { set bad(v) { throw new Error('setter ' + v); } };
+        const frozen = Object.freeze({ p: 1 });
+        for (const attempt of [
+          () => { [o.a, o.bad, o.c] = [1, 2, 3]; },
+          () => { [o.d, o.e = (() => { throw new Error('default'); })()] = [4]; },
+          () => { [frozen.p] = [2]; },
+          () => { ({ a: o.f } = null); },
+        ]) { try { attempt(); out.push('ok'); } catch (e) { out.push(e.constructor.name + ': ' + e.message.replace(/_cw\\w*/g, '')); } }
+        return [out, o.a, o.c, o.d, o.e];
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+  });
+
+  it('record for-in and for-of heads as writes before the body, in sloppy scripts too', async () => {
+    const { plain, instrumented, log } = await both(`${TRACED}
+      export function run() {
+        for (obj('a').v of items(1, 2)) seen.push('body ' + targets.a.v);
+        for (obj('b')[key('k')] in { m: 1, n: 2 }) seen.push('body ' + targets.b.k);
+        for ([obj('a').first, ...obj('b').tail] of [[1, 2, 3]]) seen.push('body');
+        outer: for (obj('a').i of [1, 2]) { for (targets.b.j of [1]) { if (targets.a.i === 1) continue outer; } seen.push('after'); }
+        return seen;
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const heads = trail(log).filter((step) => /^(write|writeKey|assigned|assignedKey):/.test(step));
+    assert.ok(heads.length >= 9, heads.join(' '));
+    const sloppy = `module.exports = function () { var o = {}; for (o.p in { a: 1, b: 2 }) {} return o.p; };`;
+    const plainResult = (runScript(sloppy).exports as () => unknown)();
+    const script = runScript(instrument(sloppy, 'input.cjs', 'commonjs'));
+    assert.equal((script.exports as () => unknown)(), plainResult);
+  });
+
+  it('are idempotent and follow the accesses option', () => {
+    const source = 'export function f(o, xs) { [o.a, o[xs.k]] = xs; for (o.p of xs); o.q ||= 1; }';
+    const once = instrument(source, 'input.mjs');
+    const code = (output: string) => output.replace(/\n\/\/# sourceMappingURL=.*$/s, '');
+    assert.equal(code(instrument(once, 'input.mjs')), code(once));
+    assert.doesNotMatch(
+      instrument(source, 'input.mjs', 'module', { accesses: 'off' }),
+      /_cw\.(assigned|write|read)/,
+    );
+    const writes = instrument(source, 'input.mjs', 'module', { accesses: 'writes' });
+    assert.match(writes, /_cw\.assigned\(/);
+    assert.doesNotMatch(writes, /_cw\.read(Key)?\(/);
+  });
+});
+
+describe('logical assignments', () => {
+  it('read, then write only when the operator says so, with the same short circuit', async () => {
+    const { plain, instrumented, log } = await both(`${TRACED}
+      export function run() {
+        const t = targets.a;
+        t.f = 0; t.n = null; t.s = 'x';
+        const results = [
+          obj('a').f ||= seen.push('rhs f'),
+          obj('a').s ||= seen.push('rhs s'),
+          obj('a').f &&= seen.push('rhs f2'),
+          obj('a').s &&= seen.push('rhs s2'),
+          obj('a').n ??= seen.push('rhs n'),
+          obj('a').s ??= seen.push('rhs s3'),
+          obj('b')[key('k')] ??= 'set',
+          obj('b')[key('k')] ??= 'not set',
+        ];
+        return [results, seen];
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const accesses = trail(log).filter((step) => /^(read|write)(Key)?:/.test(step));
+    // After the setup (t.s = 'x'), without obj()'s own reads of targets[name].
+    const start = accesses.findIndex((step) => /^write:.*:x$/.test(step)) + 1;
+    const logical = accesses.slice(start).filter((step) => !/^readKey:s\d+:object:(a|b):/.test(step));
+    // f ||= writes, s ||= does not, f &&= writes, s &&= writes (the values pushed: 6, 12, 16),
+    // n ??= writes, s ??= does not, k ??= writes, then does not.
+    assert.deepEqual(
+      logical.map((step) =>
+        step
+          .split(':')
+          .filter((_, i) => i !== 1 && i !== 2)
+          .join(':'),
+      ),
+      [
+        'read:0',
+        'write:6',
+        'read:x',
+        'read:6',
+        'write:12',
+        'read:x',
+        'write:16',
+        'read:null',
+        'write:20',
+        'read:16',
+        'readKey:object:undefined',
+        'writeKey:object:set',
+        'readKey:object:set',
+      ],
+    );
+  });
+
+  it('keep setters, getters, frozen objects and an awaiting right side', async () => {
+    const { plain, instrumented } = await both(`
+      export async function run() {
+        const out = [];
+        const o = { get g() { out.push('get'); return 0; }, set g(v) { out.push('set ' + v); } };
+        out.push(o.g ||= 7);
+        const frozen = Object.freeze({ p: null });
+        try { frozen.p ??= 1; } catch (e) { out.push(e.constructor.name); }
+        const c = { n: 0 };
+        await Promise.all([(async () => { c.n ||= await Promise.resolve(1); })(), (async () => { c.n ||= 2; })()]);
+        out.push(c.n);
+        return out;
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+  });
+});
