@@ -5,6 +5,7 @@
 
 import { basename, extname, join } from 'node:path';
 import { InstrumentationErrorCode, warn } from './errors.ts';
+import { type FileFilter, globList } from './file-filter.ts';
 
 export interface RuntimeConfig {
   /** CAUSEWAY_ENABLED (default 1): 0 turns recording and instrumentation off. */
@@ -24,6 +25,12 @@ export interface RuntimeConfig {
    * `all` (reads and writes), `writes` (cheaper; finds write-write races only) or `off`.
    */
   accesses: AccessLevel;
+  /**
+   * CAUSEWAY_INCLUDE, CAUSEWAY_EXCLUDE: comma-separated globs, relative to the working directory,
+   * of the files on-the-fly loading instruments (the rule of `causeway instrument`'s --include and
+   * --exclude; node_modules and Causeway's own files are never instrumented on the fly).
+   */
+  files: FileFilter;
   /** CAUSEWAY_SERVER: a `causeway serve` URL to send batches to, besides the trace file. */
   server: string | null;
   /** CAUSEWAY_API_KEY: sent to the server in the x-causeway-api-key header. */
@@ -132,6 +139,7 @@ export function readConfig(
     ringRecords: ringRecords(env),
     quiet: flag(env, 'CAUSEWAY_QUIET', false),
     accesses: accessLevel(env),
+    files: { include: globList(env.CAUSEWAY_INCLUDE), exclude: globList(env.CAUSEWAY_EXCLUDE) },
     server: env.CAUSEWAY_SERVER || null,
     apiKey: env.CAUSEWAY_API_KEY || null,
     interceptors: interceptors(env),

@@ -7,11 +7,12 @@
 
 import { readFileSync } from 'node:fs';
 import type { LoadHookSync, ModuleFormat } from 'node:module';
-import { dirname, sep } from 'node:path';
+import { dirname, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instrumentSource, isInstrumentable } from '@causeway/babel-plugin/transform';
 import type { AccessLevel } from './config.ts';
 import { InstrumentationErrorCode, warn } from './errors.ts';
+import { type FileFilter, filteredOut, NO_FILTER } from './file-filter.ts';
 import type { TransformCache } from './transform-cache.ts';
 
 const PROBES_URL = import.meta.resolve('./probes.ts');
@@ -52,6 +53,7 @@ export function createLoadHook(
   root: string,
   accesses: AccessLevel | (() => AccessLevel) = 'all',
   cache: TransformCache | null = null,
+  files: FileFilter = NO_FILTER,
 ): LoadHookSync {
   return (url, context, nextLoad) => {
     const loaded = nextLoad(url, context);
@@ -59,6 +61,7 @@ export function createLoadHook(
     const format = targetFormat(loaded.format);
     const path = fileURLToPath(url);
     if (format === null || !shouldInstrument(path)) return loaded;
+    if (filteredOut(relative(root, path).split(sep).join('/'), files) !== null) return loaded;
     try {
       const source = loaded.source ?? readFileSync(path);
       const text = typeof source === 'string' ? source : new TextDecoder().decode(source);

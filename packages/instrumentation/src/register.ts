@@ -26,5 +26,7 @@ if (session.config.enabled && session.output !== null) {
   const { TransformCache } = await import('./transform-cache.ts');
   const cache = new TransformCache(join(process.cwd(), '.causeway', 'cache'));
   // Read at each load, so that causeway.configure({ accesses }) applies to modules loaded later.
-  registerHooks({ load: createLoadHook(process.cwd(), () => session.config.accesses, cache) });
+  registerHooks({
+    load: createLoadHook(process.cwd(), () => session.config.accesses, cache, session.config.files),
+  });
 }

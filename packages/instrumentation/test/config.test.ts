@@ -17,6 +17,7 @@ describe('readConfig', () => {
       server: null,
       apiKey: null,
       interceptors: new Set(['server', 'client', 'pg']),
+      files: { include: [], exclude: [] },
       propagate: true,
       scheduling: true,
     });
@@ -38,6 +39,8 @@ describe('readConfig', () => {
         CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
         CAUSEWAY_API_KEY: 'sesame',
         CAUSEWAY_INTERCEPTORS: 'server, pg',
+        CAUSEWAY_INCLUDE: 'src/**, lib/*.ts',
+        CAUSEWAY_EXCLUDE: 'src/generated/**',
         CAUSEWAY_PROPAGATE: '0',
       },
       undefined,
@@ -51,6 +54,7 @@ describe('readConfig', () => {
     assert.equal(config.apiKey, 'sesame');
     assert.equal(config.quiet, true);
     assert.equal(config.accesses, 'writes');
+    assert.deepEqual(config.files, { include: ['src/**', 'lib/*.ts'], exclude: ['src/generated/**'] });
     assert.deepEqual([...config.interceptors], ['server', 'pg']);
     assert.equal(config.propagate, false);
     assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);

@@ -77,6 +77,20 @@ describe('register', () => {
     for (const [i, range] of ranges.entries()) assert.equal(range[0], i === 0 ? 1 : ranges[i - 1]?.[1]);
   });
 
+  it('instruments only what CAUSEWAY_INCLUDE and CAUSEWAY_EXCLUDE let through, and the app runs the same', () => {
+    const dir = makeApp();
+    const traceFile = join(dir, 'filtered.cwtrace');
+    const result = runApp(dir, {
+      CAUSEWAY_TRACE_FILE: traceFile,
+      CAUSEWAY_INCLUDE: '*.ts, *.mts',
+      CAUSEWAY_EXCLUDE: 'esm-*',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'result 42 3\n');
+    const files = readTraceFile(traceFile).sites.map((chunk) => chunk.table.file);
+    assert.deepEqual(files, ['main.ts'], 'cjs-helper.cjs is not included, esm-helper.mts is excluded');
+  });
+
   it('records property accesses with their values and keys, unless CAUSEWAY_ACCESSES=off', () => {
     const dir = makeApp();
     writeFileSync(

@@ -13,11 +13,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, extname, join, matchesGlob, relative, resolve, sep } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { DEFAULT_RUNTIME_MODULE } from '@causeway/babel-plugin';
 import { InstrumentErrorCode, instrumentFile, isInstrumentable } from '@causeway/babel-plugin/transform';
 import { CausewayError } from '@causeway/core/errors';
 import { SITE_KIND_NAMES, type SiteKind } from '@causeway/core/event-format';
+import { filteredOut } from '@causeway/instrumentation/file-filter';
 import { parseCommandArgs } from '../args.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { type Io, Progress } from '../io.ts';
@@ -150,11 +151,9 @@ function listFiles(options: Options, summary: Summary): string[] {
 function exclusion(path: string, options: Options): string | null {
   if (!isInstrumentable(path)) return null;
   if (DECLARATION.test(path)) return 'a TypeScript declaration file';
-  if (options.include.length > 0 && !options.include.some((glob) => matchesGlob(path, glob))) {
-    return 'not matched by --include';
-  }
-  const excluded = options.exclude.find((glob) => matchesGlob(path, glob));
-  return excluded === undefined ? null : `excluded by --exclude ${excluded}`;
+  const out = filteredOut(path, options);
+  if (out === null) return null;
+  return out.reason === 'not-included' ? 'not matched by --include' : `excluded by --exclude ${out.glob}`;
 }
 
 /** How Node loads `file`: by extension, else by the `type` of the nearest package.json. */
