@@ -57,7 +57,12 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     id: firstEntries[0]?.id ?? null,
     refreshes: 0,
     model: first,
-    problem: first === null ? 'no trace loaded' : null,
+    problem:
+      first !== null
+        ? null
+        : firstEntries.length === 0
+          ? `no traces in ${source.description} yet: waiting for one (r re-reads the list)`
+          : 'no trace loaded',
   });
   /** The model on screen, for releasing it: the effects below outlive the render that saw it. */
   const shownModel = useRef<TraceView | null>(first);
