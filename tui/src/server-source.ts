@@ -61,8 +61,8 @@ const LIST_PAGE = 1000;
 const LINK_LIMIT = 16;
 /** Findings whose accesses are looked up as timeline rows for `a`. */
 const MAPPED_FINDINGS = 50;
-/** A live trace's analysis is fetched again this long after the last new records. */
-const REANALYSE_MS = 300;
+/** A live trace's analysis is fetched again at most this often while records arrive. */
+const REANALYSE_MS = 500;
 
 export class ServerSource implements TraceSource {
   readonly description: string;
@@ -165,7 +165,7 @@ export class ServerTraceModel implements TraceView {
   static async open(client: RestClient, traceId: string, name: string): Promise<ServerTraceModel> {
     const detail = await client.get<ServerTraceDetail>(`/v1/traces/${traceId}`);
     const model = new ServerTraceModel(client, detail, name);
-    await model.#fetchPage(0);
+    await model.#fetchPage(0, true);
     if (model.live) model.#follow();
     return model;
   }
@@ -206,7 +206,8 @@ export class ServerTraceModel implements TraceView {
     return this.#pages.size;
   }
 
-  async #fetchPage(number: number): Promise<void> {
+  /** Reads page `number` into the cache; a failure shows in `status`, or is thrown with `throwing`. */
+  async #fetchPage(number: number, throwing = false): Promise<void> {
     if (this.#pending.has(number) || this.#disposed) return;
     this.#pending.add(number);
     try {
@@ -223,7 +224,7 @@ export class ServerTraceModel implements TraceView {
       this.status = null;
     } catch (error) {
       this.status = `cannot read events from the server: ${messageOf(error)} (r retries)`;
-      if (number === 0 && this.#pages.size === 0 && this.eventCount === 0) throw error;
+      if (throwing) throw error;
     } finally {
       this.#pending.delete(number);
     }
@@ -459,7 +460,8 @@ export class ServerTraceModel implements TraceView {
   }
 
   #scheduleReanalysis(): void {
-    if (this.#reanalysis !== null) clearTimeout(this.#reanalysis);
+    // Not pushed back by each batch: a trace that never stops growing is still re-read.
+    if (this.#reanalysis !== null) return;
     this.#reanalysis = setTimeout(() => {
       this.#reanalysis = null;
       void this.refresh();

@@ -8,7 +8,7 @@ import { type CausewayServer, createServer, TraceStore } from '@causeway/server'
 import { ServerTraceSource } from '../../packages/cli/src/trace-source.ts';
 import { LOST_UPDATE, makeBatch, newTraceId, records } from '../../packages/server/test/fixtures.ts';
 import { causalLines, detailsLines } from '../src/lines.ts';
-import { ServerSource, type ServerTraceModel } from '../src/server-source.ts';
+import { EVENT_PAGE, ServerSource, type ServerTraceModel } from '../src/server-source.ts';
 import { followTail, initialState } from '../src/state.ts';
 
 /** Resolves once `check` holds, re-checking each time the model says it changed. */
@@ -131,6 +131,36 @@ describe('the TUI over a server', () => {
     } finally {
       model.dispose();
       stopWatching();
+    }
+  });
+
+  it('reads only the pages of the rows asked for, and keeps a bounded number of them', async () => {
+    const traceId = newTraceId();
+    // A task that reads a balance 9000 times: 46 pages of events.
+    const reading = { ...(LOST_UPDATE[6] as (typeof LOST_UPDATE)[number]), task: 1 };
+    const events = [
+      LOST_UPDATE[0] as (typeof LOST_UPDATE)[number],
+      ...Array.from({ length: 9000 }, () => reading),
+    ];
+    await post(makeBatch({ traceId, events: records(events), end: true }));
+    const model = (await source().open({ id: traceId, name: 'long', detail: '' })) as ServerTraceModel;
+    try {
+      assert.equal(model.eventCount, 9001);
+      assert.equal(model.pagesHeld, 1, 'only the first page is read at open');
+      assert.match(model.eventLine(9000), /^9000 …$/, 'a row whose page is not read yet says so');
+      await until(model, () => /read +obj#\d+\.balance → 100/.test(model.eventLine(9000)));
+      assert.equal(model.pagesHeld, 2, 'the pages in between are not read');
+      for (let row = 0; row < 9001; row += EVENT_PAGE) {
+        model.eventLine(row);
+        await until(model, () => !model.eventLine(row).endsWith('…'));
+      }
+      assert.ok(model.pagesHeld <= 40, `pages held: ${model.pagesHeld}`);
+      assert.ok(model.pagesHeld >= 30, `pages held: ${model.pagesHeld}`);
+      // The first page was dropped long ago: asked for again, it is read again.
+      assert.match(model.eventLine(1), /…$/);
+      await until(model, () => /read/.test(model.eventLine(1)));
+    } finally {
+      model.dispose();
     }
   });
 
