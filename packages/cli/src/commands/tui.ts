@@ -71,6 +71,10 @@ export async function tui(args: string[], io: Io): Promise<number> {
   // NODE_DISABLE_COMPILE_CACHE=1) halves loading Ink, React and the core on every start after the
   // first, most of the time to the first frame (docs/benchmarks.md).
   enableCompileCache();
+  // Ink without the 415 modules of es-toolkit's index it imports one function from (about half
+  // of loading Ink; docs/benchmarks.md). Registered before Ink is first imported.
+  const { registerQuickImports } = await import('@causeway/tui/quick-imports');
+  registerQuickImports();
   // Loaded here, not at the CLI's start: Ink and React are only needed by this command.
   const tuiModule = await import('@causeway/tui');
   if (server !== null)
