@@ -6,9 +6,11 @@ import { describe, it } from 'node:test';
 import { CoreErrorCode } from '@causeway/core';
 import {
   AccessFlag,
+  EdgeKind,
   EVENT_FORMAT_VERSION,
   EventKind,
   ExchangeFlag,
+  Queue,
   RECORD_SIZE,
   RecordOffset,
   ResumeFlag,
@@ -115,6 +117,19 @@ describe('docs/event-format.md', () => {
     assert.match(rust, new RegExp(`pub const FLAG_FAILED: u8 = ${ExchangeFlag.Failed};`));
     assert.match(rust, new RegExp(`pub const FLAG_TIMEOUT: u8 = ${ExchangeFlag.Timeout};`));
     assert.match(rust, new RegExp(`pub const FLAG_MALFORMED: u8 = ${ExchangeFlag.Malformed};`));
+  });
+
+  it('lists the scheduling queues and the edge kinds of the TS and Rust owners', () => {
+    const queues = Object.fromEntries(
+      table(doc, 'Queue').map(([queue, value]) => [unquote(queue as string), Number(value)]),
+    );
+    assert.deepEqual(queues, Queue);
+    assert.deepEqual(rustEnum(rust, 'Queue'), Queue);
+    const edges = Object.fromEntries(
+      table(doc, 'Edge kind').map(([kind, value]) => [unquote(kind as string), Number(value)]),
+    );
+    assert.deepEqual(edges, EdgeKind);
+    assert.deepEqual(rustEnum(read('crates/causeway-core/src/graph.rs'), 'EdgeKind'), EdgeKind);
   });
 
   it('lists the site kinds', () => {

@@ -17,6 +17,7 @@ import {
   loadRecordings,
   loadTraceFile,
   SiteIndex,
+  STREAMS_PER_FILE,
   StringIndex,
 } from '@causeway/core';
 import { decodeRecords, EdgeKind, EventKind } from '@causeway/core/event-format';
@@ -134,7 +135,7 @@ describe('interceptors, end to end', () => {
       const kinds = loaded.file.events.flatMap((chunk) => decodeRecords(chunk.records).map((r) => r.kind));
       assert.ok(kinds.includes(EventKind.FnEnter), 'the app itself is still recorded');
       assert.deepEqual(
-        kinds.filter((kind) => kind >= EventKind.HttpRequest),
+        kinds.filter((kind) => kind >= EventKind.HttpRequest && kind < EventKind.Schedule),
         [],
       );
     } finally {
@@ -258,6 +259,20 @@ describe('interceptors, end to end', () => {
       assert.ok(trace.concurrent(work[0] as number, work[1] as number));
       assert.ok(trace.concurrent(calls[0] as number, calls[1] as number));
       assert.equal(trace.edges().filter((edge) => edge.kind === EdgeKind.Message).length, 2);
+
+      // Each response: from the payments task that wrote it to the orders continuation after
+      // `await fetch(...)`, which follows the /call that sent the request.
+      assert.deepEqual(loaded.responses, { linked: 2, unlinked: 0 });
+      const tasks = trace.tasks();
+      const fileOf = (task: number) => Math.floor((tasks[task]?.stream ?? -1) / STREAMS_PER_FILE);
+      const responses = trace.edges().filter((edge) => edge.kind === EdgeKind.Response);
+      assert.equal(responses.length, 2);
+      for (const edge of responses) {
+        assert.deepEqual([fileOf(edge.from), fileOf(edge.to)], [0, 1]);
+        assert.equal(calls.filter((call) => trace.happensBefore(call, edge.to)).length, 1);
+        assert.ok(trace.happensBefore(edge.from, edge.to));
+      }
+      assert.notEqual(responses[0]?.to, responses[1]?.to);
     } finally {
       loaded.trace.dispose();
     }

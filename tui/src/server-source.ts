@@ -525,6 +525,10 @@ function describeStart(task: TaskReport): string {
       return site === null ? 'callback' : `callback into ${site.functionName} ${siteLocation(site)}`;
     case 'request':
       return `request ${task.request ?? ''}`.trim();
+    case 'scheduled':
+      return 'scheduled callback';
+    case 'span':
+      return 'span (causeway.trace)';
     case 'unknown':
       return 'start record lost';
     default:

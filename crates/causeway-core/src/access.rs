@@ -2,7 +2,7 @@
 //! task and to its place in the stream.
 
 use crate::ids::{StreamId, TaskIx};
-use crate::record::{Kind, ValueTag, FLAG_UPDATE};
+use crate::record::{Kind, ValueTag, FLAG_DELETE, FLAG_UPDATE};
 
 /// What an access did to its location.
 ///
@@ -101,6 +101,19 @@ impl Access {
     pub fn same_value(&self, other: &Access) -> bool {
         let tag = self.value_tag();
         tag != ValueTag::None && tag == other.value_tag() && self.value == other.value
+    }
+
+    /// A read that saw `undefined`.
+    pub fn reads_undefined(&self) -> bool {
+        self.kind == AccessKind::Read && self.value_tag() == ValueTag::Undefined
+    }
+
+    /// A plain write (not an update, not a delete) of a captured value other than `undefined`:
+    /// what initialises a location.
+    pub fn stores_value(&self) -> bool {
+        self.kind == AccessKind::Write
+            && self.flags & FLAG_DELETE == 0
+            && !matches!(self.value_tag(), ValueTag::Undefined | ValueTag::None)
     }
 
     /// Do two writes leave the same result in either order, so that their race is harmless? The

@@ -20,7 +20,7 @@ pub const ROBUST_Z: f64 = 5.0;
 /// MAD scaled to estimate a standard deviation under a normal distribution.
 const MAD_SCALE: f64 = 1.4826;
 /// The least excess over the median, in ms, worth reporting.
-pub const MIN_EXCESS_MS: f64 = 5.0;
+pub const MIN_EXCESS_MS: f64 = 20.0;
 /// The least ratio to the median worth reporting.
 pub const MIN_RATIO: f64 = 3.0;
 /// Slow awaits reported per site at most (the slowest).

@@ -200,6 +200,31 @@ pub extern "C" fn cw_expect_message(
     .unwrap_or(status::BAD_HANDLE)
 }
 
+/// Declares that task `to_local` of `to_stream` (not ingested yet) is the client's continuation
+/// after the response to the request task `request_local` of `from_stream`, which named task
+/// `from_local` as its sender (both already ingested): see `Trace::expect_response`. Returns 1 if
+/// declared, 0 if not.
+#[no_mangle]
+pub extern "C" fn cw_expect_response(
+    handle: u32,
+    from_stream: u32,
+    from_local: u32,
+    request_local: u32,
+    to_stream: u32,
+    to_local: u32,
+) -> i32 {
+    with_trace(handle, |trace, _| {
+        i32::from(trace.expect_response(
+            StreamId(from_stream),
+            LocalTaskId(from_local),
+            LocalTaskId(request_local),
+            StreamId(to_stream),
+            LocalTaskId(to_local),
+        ))
+    })
+    .unwrap_or(status::BAD_HANDLE)
+}
+
 /// Fills the result buffer with the clock of `task`, one word per chain. Returns the number of words.
 #[no_mangle]
 pub extern "C" fn cw_clock(handle: u32, task: u32) -> i32 {

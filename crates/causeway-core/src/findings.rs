@@ -24,6 +24,9 @@ pub enum FindingClass {
     WriteWrite = 5,
     /// A read and a concurrent write, in either order.
     ReadWrite = 6,
+    /// A read that saw `undefined`, then a concurrent write of a value: a use before
+    /// initialisation (order violation) that happened in this run.
+    OrderViolation = 7,
 }
 
 impl FindingClass {
@@ -43,7 +46,7 @@ impl FindingClass {
             FindingClass::InconsistentRead => Some([R, W, R]),
             FindingClass::IntermediateRead => Some([W, R, W]),
             FindingClass::OverwrittenWrite => Some([W, W, R]),
-            FindingClass::WriteWrite | FindingClass::ReadWrite => None,
+            FindingClass::WriteWrite | FindingClass::ReadWrite | FindingClass::OrderViolation => None,
         }
     }
 
@@ -112,13 +115,36 @@ impl FindingKey {
     /// The key of a race between a read (or write) at `a` and a write at `b`.
     pub fn pair(location: Location, a: &Access, b: &Access) -> FindingKey {
         let (class, sites) = if !a.kind.writes() {
-            (FindingClass::ReadWrite, [a.site, b.site, 0])
+            let class = if used_before_initialised(a, b) {
+                FindingClass::OrderViolation
+            } else {
+                FindingClass::ReadWrite
+            };
+            (class, [a.site, b.site, 0])
         } else if !b.kind.writes() {
             (FindingClass::ReadWrite, [b.site, a.site, 0])
         } else {
             (FindingClass::WriteWrite, [a.site.min(b.site), a.site.max(b.site), 0])
         };
         FindingKey { class, location, sites }
+    }
+}
+
+/// Did `read`, recorded before the concurrent `write`, see `undefined` where `write` then stored
+/// a value? Then the reader used the location before it was initialised.
+fn used_before_initialised(read: &Access, write: &Access) -> bool {
+    read.reads_undefined() && write.stores_value()
+}
+
+impl FindingClass {
+    /// The evidence of a pair race of this class: an order violation's harmful order happened;
+    /// other pairs were merely unordered.
+    pub fn pair_evidence(self) -> Evidence {
+        if self == FindingClass::OrderViolation {
+            Evidence::Observed
+        } else {
+            Evidence::Concurrent
+        }
     }
 }
 

@@ -22,6 +22,17 @@ pub enum EdgeKind {
     /// other task. Declared by whoever loads several recordings into one trace
     /// ([`crate::trace::Trace::expect_message`]).
     Message = 4,
+    /// The task sent the response to an HTTP request that the other task, in the process that
+    /// sent the request, continues after (the continuation after `await fetch(...)`, or the
+    /// `http.request` response callback). Declared like `Message`
+    /// ([`crate::trace::Trace::expect_response`]).
+    Response = 5,
+    /// The task scheduled a callback (a timer, an immediate, a `nextTick`, a microtask, a promise
+    /// reaction) or started a span (`causeway.trace`) that the other task runs.
+    Spawn = 6,
+    /// Both tasks ran callbacks of one queue that Node runs in registration order, the first's
+    /// registered before the other's (or the other is the next firing of the same interval).
+    Fifo = 7,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

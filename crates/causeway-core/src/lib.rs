@@ -20,6 +20,7 @@ pub mod liveness;
 pub mod queries;
 pub mod races;
 pub mod record;
+pub mod schedule;
 pub mod settle;
 pub mod shadow;
 pub mod trace;

@@ -123,12 +123,8 @@ fn naive(arrived: &[Arrived], hb: &Reachability) -> Expected {
         for i in 0..j {
             let (a, b) = (&arrived[i], &arrived[j]);
             if a.location == b.location && is_pair_race(&a.access, &b.access, hb) {
-                expected.add(
-                    FindingKey::pair(a.location, &a.access, &b.access),
-                    Evidence::Concurrent,
-                    j,
-                    Role::Second,
-                );
+                let key = FindingKey::pair(a.location, &a.access, &b.access);
+                expected.add(key, key.class.pair_evidence(), j, Role::Second);
             }
         }
     }
@@ -214,12 +210,13 @@ const UPDATE_SITE: u32 = 21;
 /// An access record's (kind, flags, site, value).
 type AccessFields = (Kind, u8, u32, u64);
 
-/// A random access record's fields; values repeat often, so same-value writes happen, and some
-/// are not captured.
+/// A random access record's fields; values repeat often, so same-value writes happen, some are
+/// not captured, and some reads see `undefined` (order violations, when a write of a value races).
 fn random_access(rng: &mut Rng) -> AccessFields {
-    let (tag, value) = match rng.below(6) {
+    let (tag, value) = match rng.below(7) {
         0 => (ValueTag::None, 0),
         1 => (ValueTag::True, 0),
+        6 => (ValueTag::Undefined, 0),
         2 => (ValueTag::Number, 2f64.to_bits()),
         _ => (ValueTag::Number, 1f64.to_bits()),
     };

@@ -212,7 +212,7 @@ impl RaceDetector {
         });
         stats.locations = shadows.len() as u32;
         let shadow = &mut shadows[ix as usize];
-        let slot = shadow.slot_of(access.site, access.kind);
+        let slot = shadow.slot_of(&access);
         let slots = shadow.slots.len();
         if scan.len() < slots {
             scan.resize_with(slots, SlotScan::default);
@@ -433,7 +433,7 @@ fn complete_pairs(
     for s in scan {
         if let Some(earlier) = s.pair {
             let key = FindingKey::pair(shadow.location, &earlier, &access);
-            findings.record(key, Evidence::Concurrent, access.ord, Role::Second, || {
+            findings.record(key, key.class.pair_evidence(), access.ord, Role::Second, || {
                 Some(Instance::pair(earlier, access))
             });
         }
@@ -704,6 +704,24 @@ mod tests {
         let trace = two_flows(update_at(1, 90.0), read_at(2, 90.0));
         assert!(reported(&trace).is_empty(), "{:#?}", reported(&trace));
         let trace = two_flows(read_at(1, 100.0), write_at(2, 90.0));
+        assert_eq!(only(&trace).0, FindingClass::ReadWrite);
+    }
+
+    #[test]
+    fn a_read_of_undefined_before_a_concurrent_initialisation_is_an_observed_order_violation() {
+        let undefined = |w: &mut RecordWriter, task| {
+            w.record(Kind::Read, ValueTag::Undefined as u8, task, 1, BALANCE, 0);
+        };
+        let trace = two_flows(undefined, write_at(2, 5.0));
+        assert_eq!(only(&trace), (FindingClass::OrderViolation, Evidence::Observed, [1, 2, 0], 0));
+        // Initialised first, then read: only the plain read-write pair.
+        let trace = two_flows(write_at(2, 5.0), read_at(1, 5.0));
+        assert_eq!(only(&trace), (FindingClass::ReadWrite, Evidence::Concurrent, [1, 2, 0], 0));
+        // Writing undefined initialises nothing.
+        let undefined_write = |w: &mut RecordWriter, task| {
+            w.record(Kind::Write, ValueTag::Undefined as u8, task, 2, BALANCE, 0);
+        };
+        let trace = two_flows(undefined, undefined_write);
         assert_eq!(only(&trace).0, FindingClass::ReadWrite);
     }
 

@@ -70,17 +70,23 @@ impl SettleTracker {
 
     /// Follows the call structure through one record of `stream`, written in `task`.
     pub fn on_record(&mut self, stream: StreamId, task: TaskIx, rec: &Record) {
-        if matches!(rec.kind, Kind::Read | Kind::Write) || rec.kind.is_exchange_step() {
+        if matches!(rec.kind, Kind::Read | Kind::Write)
+            || rec.kind.is_exchange_step()
+            || rec.kind.is_annotation()
+        {
             return;
         }
         let calls = self.streams.entry(stream).or_default();
-        if calls.task != Some(task) {
+        // A span's tasks (`causeway.trace`) continue one synchronous run: its call structure too.
+        let same_run = matches!(rec.kind, Kind::SpanBegin | Kind::SpanEnd);
+        if calls.task != Some(task) && !same_run {
             calls.task = Some(task);
             calls.frames.clear();
             calls.started.clear();
         }
         match rec.kind {
-            Kind::TaskBegin | Kind::HttpRequest => {}
+            Kind::TaskBegin | Kind::HttpRequest | Kind::CallbackBegin => {}
+            Kind::SpanBegin | Kind::SpanEnd => calls.task = Some(task),
             Kind::AwaitResume => calls.frames.push(Frame { invocation: rec.a, started_from: 0 }),
             Kind::FnEnter => {
                 if rec.a != 0 {

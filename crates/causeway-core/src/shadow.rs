@@ -25,6 +25,31 @@ pub type SlotIx = u32;
 pub struct Slot {
     pub site: u32,
     pub kind: AccessKind,
+    /// Whether the accesses read `undefined` or store a first value: a pair's class (an order
+    /// violation or a plain read-write race) depends on it, so one slot never mixes the two.
+    pub initialisation: Initialisation,
+}
+
+/// The part an access can play in a use before initialisation (findings.rs, `OrderViolation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Initialisation {
+    /// A read that saw `undefined`.
+    ReadsUndefined,
+    /// A plain write of a captured value other than `undefined`.
+    StoresValue,
+    Neither,
+}
+
+impl Initialisation {
+    pub fn of(access: &Access) -> Initialisation {
+        if access.reads_undefined() {
+            Initialisation::ReadsUndefined
+        } else if access.stores_value() {
+            Initialisation::StoresValue
+        } else {
+            Initialisation::Neither
+        }
+    }
 }
 
 /// An access with its task's chain and position on it.
@@ -215,9 +240,10 @@ impl LocationShadow {
         }
     }
 
-    /// The slot of (site, kind), added if new.
-    pub fn slot_of(&mut self, site: u32, kind: AccessKind) -> SlotIx {
-        let wanted = Slot { site, kind };
+    /// The slot of an access (its site, kind and part in initialisation), added if new.
+    pub fn slot_of(&mut self, access: &Access) -> SlotIx {
+        let wanted =
+            Slot { site: access.site, kind: access.kind, initialisation: Initialisation::of(access) };
         match self.slots.iter().position(|&s| s == wanted) {
             Some(ix) => ix as SlotIx,
             None => {
@@ -380,8 +406,8 @@ mod tests {
     #[test]
     fn a_group_keeps_first_last_and_the_last_write_of_another_value() {
         let mut shadow = LocationShadow::new(Location { stream: StreamId(1), address: 1 });
-        let slot = shadow.slot_of(1, AccessKind::Write);
-        assert_eq!(shadow.slot_of(1, AccessKind::Write), slot);
+        let slot = shadow.slot_of(&write(0, 0, 5.0).access);
+        assert_eq!(shadow.slot_of(&write(0, 0, 5.0).access), slot);
         let none = Seen::default();
         assert_eq!(shadow.add(None, slot, write(2, 1, 5.0), &none, 0), Some(0));
         assert_eq!(shadow.add(Some(0), slot, write(4, 2, 7.0), &none, 0), None);
@@ -394,7 +420,7 @@ mod tests {
     #[test]
     fn ended_groups_fold_into_the_latest_access_and_one_of_another_value() {
         let mut shadow = LocationShadow::new(Location { stream: StreamId(1), address: 1 });
-        let slot = shadow.slot_of(1, AccessKind::Write);
+        let slot = shadow.slot_of(&write(0, 0, 5.0).access);
         let mut seen = Seen::default();
         seen.insert(3, write(0, 0, 1.0).access);
         // Chain 0 wrote 5 then 5; chain 1 wrote 5 later.

@@ -28,7 +28,7 @@ use std::cell::Cell;
 
 use crate::access::{Access, AccessKind};
 use crate::ids::{LocalTaskId, TaskIx};
-use crate::record::{encode, Kind, Record, ValueTag, FLAG_UPDATE};
+use crate::record::{encode, Kind, Queue, Record, ValueTag, FLAG_UPDATE};
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
@@ -115,6 +115,17 @@ impl RecordWriter {
     pub fn call_and_suspend(&mut self, task: u32, site: u32, invocation: u64) {
         self.push(Kind::FnEnter, task, site, invocation);
         self.push(Kind::AwaitSuspend, task, site + 1, invocation);
+    }
+
+    /// `task` schedules callback `id` on `queue` (with `key`, and `delay` ms for timers).
+    pub fn schedule(&mut self, task: u32, queue: Queue, id: u32, key: u32, delay: f64) {
+        let a = u64::from(id) | (u64::from(key) << 32);
+        self.record(Kind::Schedule, queue as u8, task, 0, a, delay.to_bits());
+    }
+
+    /// Callback `id` starts running in the new task `task`.
+    pub fn run(&mut self, task: u32, id: u32, time_ms: f64) {
+        self.record(Kind::CallbackBegin, 0, task, 0, u64::from(id), time_ms.to_bits());
     }
 
     /// A read of `location` at `site` that saw the number `value`.

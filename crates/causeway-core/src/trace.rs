@@ -9,6 +9,7 @@ use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
 use crate::liveness::Liveness;
 use crate::races::RaceDetector;
 use crate::record::{self, DecodeError, Kind, Record, RECORD_SIZE};
+use crate::schedule::Scheduler;
 use crate::settle::SettleTracker;
 
 /// What the core knows about a task besides its place in the graph.
@@ -55,6 +56,9 @@ pub struct TraceStats {
     pub orphan_tasks: u32,
     /// Continuations whose `await` was not seen (its record was dropped).
     pub unmatched_resumes: u32,
+    /// Callbacks that began without a known registration (its record was dropped, or a timer
+    /// was refreshed): they get only the startup edge.
+    pub unmatched_callbacks: u32,
 }
 
 #[derive(Default)]
@@ -91,6 +95,10 @@ pub struct Trace {
     resolvers: Vec<TaskIx>,
     /// Tasks not ingested yet, and the task whose message they handle (see `expect_message`).
     messages: FastMap<(StreamId, LocalTaskId), TaskIx>,
+    scheduler: Scheduler,
+    /// Tasks not ingested yet, and the task that sent the response they continue after (see
+    /// `expect_response`).
+    responses: FastMap<(StreamId, LocalTaskId), TaskIx>,
 }
 
 impl Trace {
@@ -145,9 +153,14 @@ impl Trace {
                 if rec.kind == Kind::AwaitResume {
                     resumed_from = self.suspended.get(&(stream, rec.a)).copied();
                 }
-                self.begin_task(stream, rec)
+                self.begin_task(stream, rec, ord)
             }
         };
+        match rec.kind {
+            Kind::Schedule => self.scheduler.on_schedule(stream, task, ord, rec),
+            Kind::Cancel => self.scheduler.on_cancel(stream, rec),
+            _ => {}
+        }
         self.settle.on_record(stream, task, rec);
         self.failures.on_record(stream, task, rec);
         if let Some(from) = resumed_from {
@@ -172,9 +185,30 @@ impl Trace {
         }
     }
 
-    fn begin_task(&mut self, stream: StreamId, rec: &Record) -> TaskIx {
+    fn begin_task(&mut self, stream: StreamId, rec: &Record, ord: u64) -> TaskIx {
         self.causes.clear();
+        let startup = self.streams.get(&stream).and_then(|s| s.startup);
         match rec.kind {
+            Kind::CallbackBegin => {
+                if !self.scheduler.causes(&self.graph, stream, rec.a as u32, &mut self.causes) {
+                    self.stats.unmatched_callbacks += 1;
+                    if let Some(startup) = startup {
+                        self.causes.push((startup, EdgeKind::Startup));
+                    }
+                }
+            }
+            // A span's task follows its caller's; the caller's continuation follows the span's.
+            Kind::SpanBegin | Kind::SpanEnd => {
+                let from = if rec.kind == Kind::SpanBegin { rec.a >> 32 } else { rec.a & 0xffff_ffff };
+                match self.by_local.get(&(stream, LocalTaskId(from as u32))) {
+                    Some(&from) => self.causes.push((from, EdgeKind::Spawn)),
+                    None => self.stats.orphan_tasks += 1,
+                }
+                // `causeway.continueTrace`: a span that handles a message sent out of band.
+                if let Some(from) = self.messages.remove(&(stream, rec.task)) {
+                    self.causes.push((from, EdgeKind::Message));
+                }
+            }
             Kind::AwaitResume => {
                 match self.suspended.remove(&(stream, rec.a)) {
                     Some(from) => self.causes.push((from, EdgeKind::Await)),
@@ -193,7 +227,7 @@ impl Trace {
             // them, the event loop runs them after the program's start. A request's sender, in
             // another stream, may also have been declared (`expect_message`).
             Kind::TaskBegin | Kind::HttpRequest if rec.site != 0 || rec.kind == Kind::HttpRequest => {
-                if let Some(startup) = self.streams.get(&stream).and_then(|s| s.startup) {
+                if let Some(startup) = startup {
                     self.causes.push((startup, EdgeKind::Startup));
                 }
                 if let Some(from) = self.messages.remove(&(stream, rec.task)) {
@@ -203,7 +237,15 @@ impl Trace {
             Kind::TaskBegin => {}
             _ => self.stats.orphan_tasks += 1,
         }
+        if let Some(from) = self.responses.remove(&(stream, rec.task)) {
+            if !self.causes.iter().any(|&(c, _)| c == from) {
+                self.causes.push((from, EdgeKind::Response));
+            }
+        }
         let task = self.graph.add_task(&self.causes);
+        if rec.kind == Kind::CallbackBegin {
+            self.scheduler.ran(stream, rec.a as u32, task, ord);
+        }
         if rec.kind == Kind::TaskBegin && rec.site == 0 {
             let state = self.streams.entry(stream).or_default();
             state.startup.get_or_insert(task);
@@ -238,6 +280,34 @@ impl Trace {
             return false;
         }
         self.messages.insert((to_stream, to_local), from);
+        true
+    }
+
+    /// Declares that task `to_local` of `to_stream`, not ingested yet, is the client's
+    /// continuation after the response to the request that task `request_local` of
+    /// `from_stream` handled, which names task `from_local` as the one that sent it: when `to`
+    /// begins, it gets a response edge from the responder. The responder is the named task if it
+    /// is the request's task or descends from it; otherwise the request's task itself (the named
+    /// task was only the runtime's current task when an uninstrumented callback, such as a
+    /// framework's promise reaction, wrote the response: possibly another request's). Returns
+    /// false (and declares nothing) when a task of `from_stream` is not ingested or the
+    /// continuation already is.
+    pub fn expect_response(
+        &mut self,
+        from_stream: StreamId,
+        from_local: LocalTaskId,
+        request_local: LocalTaskId,
+        to_stream: StreamId,
+        to_local: LocalTaskId,
+    ) -> bool {
+        let Some(named) = self.task_by_local(from_stream, from_local) else { return false };
+        let Some(request) = self.task_by_local(from_stream, request_local) else { return false };
+        if self.by_local.contains_key(&(to_stream, to_local)) {
+            return false;
+        }
+        let from =
+            if named == request || self.graph.happens_before(request, named) { named } else { request };
+        self.responses.insert((to_stream, to_local), from);
         true
     }
 
@@ -485,6 +555,205 @@ mod tests {
         assert!(trace.graph().happens_before(sender, handler));
         assert!(trace.graph().concurrent(sender, other));
         assert_eq!(trace.edges().iter().filter(|e| e.kind == EdgeKind::Message).count(), 1);
+    }
+
+    fn edges_into(trace: &Trace, to: TaskIx) -> Vec<(TaskIx, EdgeKind)> {
+        trace.edges().iter().filter(|e| e.to == to).map(|e| (e.from, e.kind)).collect()
+    }
+
+    #[test]
+    fn a_callback_is_caused_by_its_scheduler_and_by_earlier_callbacks_of_its_queue() {
+        use crate::record::Queue;
+        // The start schedules two immediates (1, 2), a timeout of 1 ms (3) and one of 5 ms (4).
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.schedule(1, Queue::Immediate, 1, 0, 0.0);
+        w.schedule(1, Queue::Immediate, 2, 0, 0.0);
+        w.schedule(1, Queue::Timeout, 3, 0, 1.0);
+        w.schedule(1, Queue::Timeout, 4, 0, 5.0);
+        w.run(2, 1, 1.0);
+        w.run(3, 2, 1.0);
+        w.run(4, 3, 2.0);
+        w.run(5, 4, 6.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(2)), vec![(t(1), EdgeKind::Spawn)]);
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(1), EdgeKind::Spawn), (t(2), EdgeKind::Fifo)]);
+        // Different delays: Node does not promise an order (see the format's "Scheduling").
+        assert!(trace.graph().concurrent(t(4), t(5)));
+        assert!(trace.graph().concurrent(t(2), t(4)), "immediates and timers are different queues");
+        assert_eq!(trace.stats().unmatched_callbacks, 0);
+    }
+
+    #[test]
+    fn callbacks_scheduled_by_concurrent_tasks_stay_concurrent() {
+        use crate::record::Queue;
+        // Two requests (2, 3) each schedule a nextTick and a 1 ms timeout.
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.record(Kind::HttpRequest, 0, 2, 0, 0, 1.0f64.to_bits());
+        w.schedule(2, Queue::NextTick, 1, 0, 0.0);
+        w.schedule(2, Queue::Timeout, 2, 0, 1.0);
+        w.record(Kind::HttpRequest, 0, 3, 0, 0, 1.0f64.to_bits());
+        w.schedule(3, Queue::NextTick, 3, 0, 0.0);
+        w.schedule(3, Queue::Timeout, 4, 0, 1.0);
+        w.run(4, 1, 2.0);
+        w.schedule(4, Queue::NextTick, 5, 0, 0.0);
+        w.run(5, 3, 2.0);
+        w.run(6, 5, 2.0);
+        w.run(7, 2, 3.0);
+        w.run(8, 4, 3.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert!(trace.graph().concurrent(t(4), t(5)));
+        assert!(trace.graph().concurrent(t(7), t(8)));
+        // Tick 5 was queued by tick 1's run, after tick 3 was queued by request 3, which is
+        // concurrent with it: no order is promised.
+        assert!(trace.graph().concurrent(t(5), t(6)));
+        assert!(trace.graph().happens_before(t(4), t(6)));
+        assert!(trace.graph().happens_before(t(2), t(7)) && trace.graph().happens_before(t(3), t(8)));
+    }
+
+    #[test]
+    fn interval_firings_follow_each_other_and_cancelled_callbacks_are_forgotten() {
+        use crate::record::Queue;
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.schedule(1, Queue::Interval, 1, 0, 10.0);
+        w.schedule(1, Queue::Timeout, 2, 0, 10.0);
+        w.run(2, 1, 10.0);
+        w.run(3, 2, 10.0);
+        w.run(4, 1, 20.0);
+        w.push(Kind::Cancel, 4, 0, 1);
+        w.run(5, 1, 30.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(1), EdgeKind::Spawn), (t(2), EdgeKind::Fifo)]);
+        // The interval is re-registered when a firing ends, so after the timeout it preceded.
+        assert_eq!(edges_into(&trace, t(4)), vec![(t(2), EdgeKind::Fifo), (t(3), EdgeKind::Fifo)]);
+        assert_eq!(edges_into(&trace, t(5)), vec![(t(1), EdgeKind::Startup)]);
+        assert_eq!(trace.stats().unmatched_callbacks, 1);
+    }
+
+    #[test]
+    fn reactions_of_one_promise_run_in_registration_order_and_others_do_not() {
+        use crate::record::Queue;
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.schedule(1, Queue::Reaction, 1, 7, 0.0);
+        w.schedule(1, Queue::Reaction, 2, 8, 0.0);
+        w.schedule(1, Queue::Reaction, 3, 7, 0.0);
+        w.run(2, 1, 1.0);
+        w.run(3, 2, 1.0);
+        w.run(4, 3, 1.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert!(trace.graph().happens_before(t(2), t(4)));
+        assert!(trace.graph().concurrent(t(2), t(3)) && trace.graph().concurrent(t(3), t(4)));
+    }
+
+    #[test]
+    fn a_span_runs_between_its_caller_and_the_callers_continuation() {
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.record(Kind::SpanBegin, 0, 2, 0, 5 | (1 << 32), 1.0f64.to_bits());
+        w.record(Kind::SpanEnd, 0, 3, 0, 2, 2.0f64.to_bits());
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(2)), vec![(t(1), EdgeKind::Spawn)]);
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(2), EdgeKind::Spawn)]);
+        assert_eq!(trace.graph().chain_count(), 1);
+        // A span declared to handle a message (causeway.continueTrace) is caused by its sender.
+        let caller = t(3);
+        let mut sender = RecordWriter::new();
+        sender.begin(1, 0.0);
+        sender.record(Kind::MessageSent, 0, 1, 0, 0, 1);
+        trace.ingest(StreamId(2), &sender.bytes).unwrap();
+        let from = trace.task_by_local(StreamId(2), LocalTaskId(1)).unwrap();
+        assert!(trace.expect_message(StreamId(2), LocalTaskId(1), S, LocalTaskId(4)));
+        let mut more = RecordWriter::starting_at(w.next_seq);
+        more.record(Kind::SpanBegin, 0, 4, 0, 6 | (3 << 32), 3.0f64.to_bits());
+        trace.ingest(S, &more.bytes).unwrap();
+        let handler = trace.task_by_local(S, LocalTaskId(4)).unwrap();
+        assert_eq!(edges_into(&trace, handler), vec![(caller, EdgeKind::Spawn), (from, EdgeKind::Message)]);
+    }
+
+    #[test]
+    fn a_declared_response_orders_the_responder_before_the_client_continuation() {
+        const CLIENT: StreamId = StreamId(1);
+        const SERVER: StreamId = StreamId(2);
+        // The client sends exchange 7 from task 1 and awaits (invocation 5); the server handles
+        // it in task 2, awaits, and answers from task 3; the client resumes in task 2.
+        let mut client = RecordWriter::new();
+        client.begin(1, 0.0);
+        client.record(Kind::HttpClientRequest, 0, 1, 0, 1 | (2 << 32), 7);
+        client.push(Kind::AwaitSuspend, 1, 11, 5);
+        let mut server = RecordWriter::new();
+        server.begin(1, 0.0);
+        server.record(Kind::HttpRequest, 0, 2, 0, 1 | (2 << 32), 1.0f64.to_bits());
+        server.push(Kind::AwaitSuspend, 2, 11, 9);
+        server.resume(3, 11, 9, 2.0);
+        let mut after = RecordWriter::starting_at(client.next_seq);
+        after.record(Kind::ResponseReceived, 0, 1, 0, 7 | (3 << 32), 2);
+        after.resume(2, 11, 5, 3.0);
+        let mut trace = Trace::new();
+        trace.ingest(CLIENT, &client.bytes).unwrap();
+        assert!(trace.expect_message(CLIENT, LocalTaskId(1), SERVER, LocalTaskId(2)));
+        assert!(
+            !trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)),
+            "no responder yet"
+        );
+        trace.ingest(SERVER, &server.bytes).unwrap();
+        assert!(trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)));
+        trace.ingest(CLIENT, &after.bytes).unwrap();
+        assert!(
+            !trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)),
+            "already ingested"
+        );
+
+        let sender = trace.task_by_local(CLIENT, LocalTaskId(1)).unwrap();
+        let continuation = trace.task_by_local(CLIENT, LocalTaskId(2)).unwrap();
+        let request = trace.task_by_local(SERVER, LocalTaskId(2)).unwrap();
+        let responder = trace.task_by_local(SERVER, LocalTaskId(3)).unwrap();
+        assert!(trace.graph().happens_before(responder, continuation));
+        assert!(trace.graph().happens_before(request, continuation));
+        assert!(trace.graph().happens_before(sender, responder));
+        let into: Vec<_> =
+            trace.edges().iter().filter(|e| e.to == continuation).map(|e| (e.from, e.kind)).collect();
+        assert_eq!(into, vec![(sender, EdgeKind::Await), (responder, EdgeKind::Response)]);
+        assert_eq!(trace.stats().orphan_tasks, 0);
+    }
+
+    #[test]
+    fn a_response_named_by_a_task_outside_the_request_comes_from_the_request_task() {
+        const CLIENT: StreamId = StreamId(1);
+        const SERVER: StreamId = StreamId(2);
+        // The server handles two requests (tasks 2 and 3); the response to the first names task
+        // 3, the runtime's current task when a framework's callback wrote it.
+        let mut server = RecordWriter::new();
+        server.begin(1, 0.0);
+        server.record(Kind::HttpRequest, 0, 2, 0, 1 | (2 << 32), 1.0f64.to_bits());
+        server.record(Kind::HttpRequest, 0, 3, 0, 1 | (2 << 32), 2.0f64.to_bits());
+        let mut client = RecordWriter::new();
+        client.begin(1, 0.0);
+        client.push(Kind::AwaitSuspend, 1, 11, 5);
+        let mut after = RecordWriter::starting_at(client.next_seq);
+        after.resume(2, 11, 5, 3.0);
+        let mut trace = Trace::new();
+        trace.ingest(SERVER, &server.bytes).unwrap();
+        trace.ingest(CLIENT, &client.bytes).unwrap();
+        assert!(trace.expect_response(SERVER, LocalTaskId(3), LocalTaskId(2), CLIENT, LocalTaskId(2)));
+        trace.ingest(CLIENT, &after.bytes).unwrap();
+        let first = trace.task_by_local(SERVER, LocalTaskId(2)).unwrap();
+        let second = trace.task_by_local(SERVER, LocalTaskId(3)).unwrap();
+        let continuation = trace.task_by_local(CLIENT, LocalTaskId(2)).unwrap();
+        assert!(trace.graph().happens_before(first, continuation));
+        assert!(trace.graph().concurrent(second, continuation), "no edge from the other request");
     }
 
     #[test]

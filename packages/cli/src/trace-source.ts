@@ -2,21 +2,28 @@
  * Where the commands that read traces get them: the trace directory (FileTraceSource) or a
  * Causeway server's REST API (ServerTraceSource, docs/rest-api.md). A trace is named by a file
  * path or by a trace id: a file's name (without `.cwtrace`), the traceId of its META chunk (a
- * unique prefix is enough), or `latest`.
+ * unique prefix is enough), or `latest`. Several recordings of one distributed trace (one file
+ * per service, joined by their HTTP exchanges: docs/propagation.md) open as one report.
  */
 
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import {
   type AnomalyReport,
+  buildRecordingsReport,
   buildTraceReport,
   confidenceOf,
   type FailureReport,
   type FindingReport,
+  type LoadedRecordings,
   type LoadedTrace,
+  loadRecordings,
   loadTraceFile,
+  mergedFile,
   REPORT_VERSION,
+  readTraceFile,
   readTraceMeta,
+  senderTraceIds,
   severityOf,
   TRACE_FILE_EXTENSION,
   type TraceEvent,
@@ -152,6 +159,89 @@ export class FileTraceSource implements TraceSource {
       startedAt: meta.startedAt,
     }));
     return pick(candidates, traceId, this.dir).path;
+  }
+
+  /**
+   * The file `traceId` names and every file of the directory joined to it by HTTP exchanges:
+   * recordings that handled requests it (or one of them) sent, and recordings that sent requests
+   * it handled, transitively. The named file first, the others in directory order. Only files
+   * whose recording overlaps in time with a linked one are read.
+   */
+  resolveLinked(traceId: string): string[] {
+    const first = this.resolve(traceId);
+    const entries = this.#entries();
+    const senders = new Map<string, Set<string>>();
+    const sendersOf = (path: string): Set<string> => {
+      let ids = senders.get(path);
+      if (ids === undefined) {
+        try {
+          ids = senderTraceIds(readTraceFile(path));
+        } catch {
+          // An unreadable file joins nothing; opening the named one reports its own errors.
+          ids = new Set();
+        }
+        senders.set(path, ids);
+      }
+      return ids;
+    };
+    const idOf = new Map(entries.map(({ path, meta }) => [path, meta.traceId]));
+    // Joined recordings ran at the same time (one sent while the other handled), so only files
+    // whose recording overlaps a linked one's, from its start to the file's last write, are read:
+    // the rest of a large directory is not.
+    const spans = new Map(
+      entries.map(({ path, meta }) => [
+        path,
+        [Date.parse(meta.startedAt), statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Number.NaN],
+      ]),
+    );
+    const overlaps = (a: string, b: string): boolean => {
+      const [startA = Number.NaN, endA = Number.NaN] = spans.get(a) ?? [];
+      const [startB = Number.NaN, endB = Number.NaN] = spans.get(b) ?? [];
+      // Unknown times do not exclude a file.
+      return !(startA > endB || startB > endA);
+    };
+    const linked = [first];
+    const ids = new Set([idOf.get(first)]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const { path, meta } of entries) {
+        if (linked.includes(path) || !linked.some((other) => overlaps(path, other))) continue;
+        const joins =
+          [...sendersOf(path)].some((id) => ids.has(id)) ||
+          linked.some((other) => sendersOf(other).has(meta.traceId));
+        if (joins) {
+          linked.push(path);
+          ids.add(meta.traceId);
+          grew = true;
+        }
+      }
+    }
+    return linked;
+  }
+
+  /** Loads several recordings into one trace and reports on it. */
+  openRecordings(paths: readonly string[], io: Io, options: { events?: boolean } = {}): OpenedTrace {
+    const progress = new Progress(io);
+    const size = paths.reduce((sum, path) => sum + (statSync(path, { throwIfNoEntry: false })?.size ?? 0), 0);
+    if (size > PROGRESS_BYTES)
+      progress.update(`loading ${paths.length} traces (${(size / 2 ** 20).toFixed(1)} MiB)...`);
+    let loaded: LoadedRecordings;
+    try {
+      loaded = loadRecordings(paths);
+    } finally {
+      progress.done();
+    }
+    try {
+      const report = buildRecordingsReport(paths, loaded);
+      let events: TraceEvent[] | null = null;
+      if (options.events) {
+        const all = TraceEvents.of({ file: mergedFile(loaded), trace: loaded.trace });
+        events = all.slice(0, all.length);
+      }
+      return { where: paths.join(' '), report, events };
+    } finally {
+      loaded.trace.dispose();
+    }
   }
 
   /** Loads one trace into the core; the caller disposes `loaded.trace`. */
@@ -413,6 +503,29 @@ export function openTrace(
 ): Promise<OpenedTrace> {
   const source = 'path' in ref ? new FileTraceSource(config.traceDir) : traceSource(config);
   return source.open(ref, io, options);
+}
+
+/**
+ * Opens what `analyze` or `export` was pointed at: one or more trace files, or --trace-id, which
+ * in the trace directory also brings in the recordings joined to it (`resolveLinked`). Several
+ * recordings open as one report; one opens as before.
+ */
+export function openTraces(
+  config: CausewayConfig,
+  command: string,
+  paths: readonly string[],
+  traceId: string | undefined,
+  io: Io,
+  options: { events?: boolean } = {},
+): Promise<OpenedTrace> {
+  if (paths.length > 1 && traceId !== undefined) traceRef(command, paths[0], traceId);
+  const files = new FileTraceSource(config.traceDir);
+  if (paths.length > 1) return Promise.resolve(files.openRecordings(paths, io, options));
+  if (traceId !== undefined && config.server === null) {
+    const linked = files.resolveLinked(traceId);
+    if (linked.length > 1) return Promise.resolve(files.openRecordings(linked, io, options));
+  }
+  return openTrace(config, traceRef(command, paths[0], traceId), io, options);
 }
 
 /** The trace a command was pointed at: a positional path, or --trace-id. */

@@ -40,7 +40,7 @@ describe('causeway analyze', () => {
     assert.equal(result.status, ExitCode.Ok);
     assert.match(
       result.stdout,
-      /^Usage: causeway analyze <trace-file> \[options\]\n +causeway analyze --trace-id ID/,
+      /^Usage: causeway analyze <trace-file>\.\.\. \[options\]\n +causeway analyze --trace-id ID/,
     );
     assert.match(result.stdout, /happens-before/);
   });
@@ -54,6 +54,34 @@ describe('causeway analyze', () => {
     assert.match(result.stdout, /#0 -> #1 +await +src\/shop\.ts:4:9 in buy/);
     assert.match(result.stdout, /#0 -> #2 +await/);
     assert.doesNotMatch(result.stdout, /#1 -> #2/);
+  });
+
+  it('reports several trace files as one, each task with its service', () => {
+    const shop = writeTrace('several-shop.cwtrace');
+    const bank = writeLostUpdateTrace(join(dir, 'several-bank.cwtrace'));
+    const result = causeway('analyze', shop, bank);
+    assert.equal(result.status, ExitCode.Ok, result.stderr);
+    assert.match(result.stdout, /^2 recordings joined by their HTTP exchanges: shop, bank$/m);
+    assert.match(result.stdout, /0 requests and 0 responses joined across services/);
+    assert.match(result.stdout, /#1 +shop +0\.2 +\+1\.50 ms +1 +await src\/shop\.ts:4:9 in buy/);
+    assert.match(result.stdout, /^ {2}#\d+ +bank /m);
+    const json = JSON.parse(causeway('analyze', shop, bank, '--json').stdout);
+    assert.deepEqual(
+      json.recordings.map((r: { service: string; streams: number[] }) => [r.service, r.streams]),
+      [
+        ['shop', [1]],
+        ['bank', [65537]],
+      ],
+    );
+    const both = causeway('analyze', shop, bank, '--trace-id', 'x');
+    assert.equal(both.status, ExitCode.Usage);
+    // export takes the same: one graph over both recordings; a test reproduces one recording only.
+    const exported = JSON.parse(causeway('export', shop, bank).stdout);
+    assert.equal(exported.recordings.length, 2);
+    assert.ok(exported.events.some((e: { stream: number }) => e.stream >= 65536));
+    const test = causeway('export', shop, bank, '--format', 'test');
+    assert.equal(test.status, ExitCode.Usage);
+    assert.match(test.stderr, /give one trace file/);
   });
 
   it('gives the same as JSON with --json', () => {

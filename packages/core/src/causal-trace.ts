@@ -137,6 +137,7 @@ export const RACE_CLASSES = [
   'overwritten-write',
   'write-write',
   'read-write',
+  'order-violation',
 ] as const;
 export type RaceClass = (typeof RACE_CLASSES)[number];
 
@@ -197,6 +198,7 @@ const CLASS_NAMES: Readonly<Record<number, RaceClass>> = {
   [FindingClassCode.OverwrittenWrite]: 'overwritten-write',
   [FindingClassCode.WriteWrite]: 'write-write',
   [FindingClassCode.ReadWrite]: 'read-write',
+  [FindingClassCode.OrderViolation]: 'order-violation',
 };
 
 const EVIDENCE_NAMES: Readonly<Record<number, RaceEvidence>> = {
@@ -340,6 +342,28 @@ export class CausalTrace {
   expectMessage(fromStream: number, fromLocal: number, toStream: number, toLocal: number): boolean {
     return (
       this.#call(this.#core.cw_expect_message(this.#live(), fromStream, fromLocal, toStream, toLocal)) === 1
+    );
+  }
+
+  /**
+   * Declares that task `toLocal` of `toStream`, not ingested yet, is a client's continuation after
+   * the HTTP response to the request task `requestLocal` of `fromStream`, whose response named task
+   * `fromLocal` as its sender (both already ingested): when it is ingested it gets a response edge
+   * from the named task, or from the request task when the named one does not descend from it.
+   * Returns false when nothing was declared.
+   */
+  expectResponse(
+    fromStream: number,
+    fromLocal: number,
+    requestLocal: number,
+    toStream: number,
+    toLocal: number,
+  ): boolean {
+    const handle = this.#live();
+    return (
+      this.#call(
+        this.#core.cw_expect_response(handle, fromStream, fromLocal, requestLocal, toStream, toLocal),
+      ) === 1
     );
   }
 

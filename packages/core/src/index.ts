@@ -16,8 +16,8 @@ export type {
 } from './causal-trace.ts';
 export { CausalTrace, RACE_CLASSES } from './causal-trace.ts';
 export { CausewayError, CoreErrorCode } from './errors.ts';
-export type { FailureCallReport, FailureReport } from './failure-report.ts';
-export { buildFailureReports } from './failure-report.ts';
+export type { FailureCallReport, FailureReport, RemoteCallReport } from './failure-report.ts';
+export { buildFailureReports, explainRemoteCauses } from './failure-report.ts';
 export type { RecordFields, SiteRow, SiteTable } from './format/event-format.ts';
 export {
   AccessFlag,
@@ -32,6 +32,7 @@ export {
   encodeRecords,
   hasFloatB,
   hasTime,
+  Queue,
   RECORD_SIZE,
   RECORD_WORDS,
   RecordOffset,
@@ -58,14 +59,20 @@ export {
   TRACE_FILE_VERSION,
   TraceFileWriter,
 } from './format/trace-file.ts';
-export type { LoadedRecordings } from './load-recordings.ts';
-export { globalStream, loadRecordings, STREAMS_PER_FILE } from './load-recordings.ts';
+export type { LoadedRecordings, RemoteExchange } from './load-recordings.ts';
+export {
+  globalStream,
+  loadRecordings,
+  mergedFile,
+  STREAMS_PER_FILE,
+  senderTraceIds,
+} from './load-recordings.ts';
 export type { LoadedTrace } from './load-trace.ts';
 export { loadTraceFile } from './load-trace.ts';
 export type { AccessReport, Confidence, FindingReport, Severity } from './race-report.ts';
 export { buildFindingReports, confidenceOf, describeEvidence, severityOf } from './race-report.ts';
-export type { EdgeReport, TaskReport, TraceReport } from './report.ts';
-export { buildTraceReport, REPORT_VERSION } from './report.ts';
+export type { EdgeReport, RecordingReport, TaskReport, TraceReport } from './report.ts';
+export { buildRecordingsReport, buildTraceReport, REPORT_VERSION } from './report.ts';
 export type { Site } from './sites.ts';
 export { SiteIndex, siteLocation } from './sites.ts';
 export { StringIndex } from './strings.ts';

@@ -65,6 +65,7 @@ const TITLES: Record<RaceClass, string> = {
   'overwritten-write': 'Overwritten write',
   'write-write': 'Write-write race',
   'read-write': 'Read-write race',
+  'order-violation': 'Order violation (used before initialised)',
 };
 
 const RECOMMENDATIONS: Record<RaceClass, string> = {
@@ -80,6 +81,8 @@ const RECOMMENDATIONS: Record<RaceClass, string> = {
     'The final value depends on timing: order the writes (await one before starting the other) or make them commute.',
   'read-write':
     'The read may or may not see the write depending on timing: order them explicitly (await the writer first).',
+  'order-violation':
+    'Initialise before use: await the initialisation (keep its promise and await it where the value is used), or start the work that reads it only once it is set.',
 };
 
 const CONFIDENCE: Record<RaceEvidence, Confidence> = {
@@ -95,6 +98,7 @@ const SEVERITY: Record<RaceClass, Severity> = {
   'intermediate-read': 'medium',
   'write-write': 'medium',
   'read-write': 'low',
+  'order-violation': 'high',
 };
 
 const EVIDENCE: Record<RaceEvidence, string> = {
@@ -146,6 +150,9 @@ function story(finding: RaceFinding, accesses: AccessReport[], property: string)
     return `${task(0)} ${first}; then ${task(1)} ${remote}; then ${task(2)} ${second}${effect[finding.class] ?? ''}.`;
   }
   const [one, other] = said;
+  if (finding.class === 'order-violation') {
+    return `${task(0)} ${one} before it was initialised; then ${task(1)} ${other}, with nothing making the initialisation come first.`;
+  }
   return `${task(0)} ${one}, and ${task(1)} ${other}, with nothing ordering the two tasks.`;
 }
 

@@ -5,7 +5,7 @@
 
 import { type AnomalyReport, buildAnomalyReports } from './anomaly-report.ts';
 import type { RaceFinding, Task } from './causal-trace.ts';
-import { buildFailureReports, type FailureReport } from './failure-report.ts';
+import { buildFailureReports, explainRemoteCauses, type FailureReport } from './failure-report.ts';
 import {
   EDGE_KIND_NAMES,
   type EdgeKind,
@@ -17,6 +17,7 @@ import {
   ValueTag,
 } from './format/event-format.ts';
 import type { StreamInfo, TraceEnd, TraceMeta } from './format/trace-file.ts';
+import { globalStream, type LoadedRecordings, mergedFile, STREAMS_PER_FILE } from './load-recordings.ts';
 import type { LoadedTrace } from './load-trace.ts';
 import { buildFindingReports, type FindingReport } from './race-report.ts';
 import { type Site, SiteIndex } from './sites.ts';
@@ -39,15 +40,46 @@ export interface TaskReport {
   records: number;
   /**
    * What started the task: 'root' (the program's start), 'await' (the continuation of an await),
-   * 'callback' (an event-loop callback whose scheduling was not recorded), 'request' (an
-   * incoming HTTP request, recorded by the interceptors), or 'unknown' (the record that started
-   * it was lost).
+   * 'callback' (an event-loop callback whose scheduling was not recorded), 'scheduled' (a
+   * callback whose scheduling was recorded: a timer, tick, microtask or promise reaction),
+   * 'span' (a `causeway.trace` span, or the caller's code after it), 'request' (an incoming HTTP
+   * request, recorded by the interceptors), or 'unknown' (the record that started it was lost).
    */
-  startedBy: 'root' | 'await' | 'callback' | 'request' | 'unknown';
+  startedBy: 'root' | 'await' | 'callback' | 'scheduled' | 'span' | 'request' | 'unknown';
   /** Where it started: the await of a continuation, the function a callback entered; null for the root and requests. */
   site: Site | null;
   /** For a request: its method and path (`POST /transfers`); null otherwise. */
   request: string | null;
+  /** In a report over several recordings: the service (META.service) of the task's recording. */
+  service?: string;
+}
+
+/** One of the recordings a report over several covers. */
+export interface RecordingReport {
+  file: string;
+  traceId: string;
+  service: string;
+  pid: number;
+  /** Its streams, as numbered in the report's tasks. */
+  streams: number[];
+}
+
+/** What started each task a scheduling or span record started, by `stream:localId`. */
+function scheduledStartsOf(file: LoadedTrace['file']): Map<string, 'scheduled' | 'span'> {
+  const starts = new Map<string, 'scheduled' | 'span'>();
+  for (const { stream, records } of file.events) {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
+      const kind = view.getUint8(at + RecordOffset.kind);
+      if (kind !== EventKind.CallbackBegin && kind !== EventKind.SpanBegin && kind !== EventKind.SpanEnd)
+        continue;
+      starts.set(
+        `${stream}:${view.getUint32(at + RecordOffset.task, true)}`,
+        kind === EventKind.CallbackBegin ? 'scheduled' : 'span',
+      );
+    }
+  }
+  return starts;
 }
 
 /** The method and path of each task an `HttpRequest` record started, by `stream:localId`. */
@@ -95,6 +127,13 @@ export interface TraceReport {
   tasks: TaskReport[];
   /** Direct happens-before edges; happens-before is their transitive closure. */
   edges: EdgeReport[];
+  /**
+   * Present when the report covers several recordings (one per process, joined by their HTTP
+   * exchanges: docs/propagation.md); `meta` and `end` are then the first one's.
+   */
+  recordings?: RecordingReport[];
+  /** With `recordings`: requests and responses joined across them, and those that could not be. */
+  joins?: Pick<LoadedRecordings, 'messages' | 'responses'>;
 }
 
 /**
@@ -163,12 +202,14 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
   const coreTasks = trace.tasks();
   const strings = new StringIndex(file.strings);
   const requests = requestsOf(file, strings);
+  const scheduledStarts = scheduledStartsOf(file);
   const raceFindings = trace.findings();
   const findings = buildFindingReports(raceFindings, sites, strings);
   explainLostUpdates(findings, raceFindings, { file, trace }, coreTasks, sites, strings);
   const tasks: TaskReport[] = coreTasks.map((task) => {
     const site = sites.lookup(task.stream, task.beginSite);
     const request = requests.get(`${task.stream}:${task.localId}`) ?? null;
+    const scheduled = scheduledStarts.get(`${task.stream}:${task.localId}`);
     const startedBy =
       task.beginMs === null
         ? 'unknown'
@@ -178,7 +219,7 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
             ? 'callback'
             : request !== null
               ? 'request'
-              : 'root';
+              : (scheduled ?? 'root');
     return {
       id: task.index,
       stream: task.stream,
@@ -210,4 +251,28 @@ export function buildTraceReport(path: string, { file, trace }: LoadedTrace): Tr
       kind: EDGE_KIND_NAMES[edge.kind as EdgeKind] ?? `kind ${edge.kind}`,
     })),
   };
+}
+
+/** The report of several recordings loaded together (loadRecordings): tasks say their service. */
+export function buildRecordingsReport(paths: readonly string[], loaded: LoadedRecordings): TraceReport {
+  const file = mergedFile(loaded);
+  const report = buildTraceReport(paths.join(' '), { file, trace: loaded.trace });
+  report.recordings = loaded.files.map((file, i) => ({
+    file: paths[i] ?? '',
+    traceId: file.meta.traceId,
+    service: file.meta.service,
+    pid: file.meta.pid,
+    streams: file.streams.map((stream) => globalStream(i, stream.stream)),
+  }));
+  report.joins = { messages: loaded.messages, responses: loaded.responses };
+  for (const task of report.tasks) {
+    const service = loaded.files[Math.floor(task.stream / STREAMS_PER_FILE)]?.meta.service;
+    if (service !== undefined) task.service = service;
+  }
+  explainRemoteCauses(report.failures, {
+    exchanges: loaded.exchanges,
+    tasks: report.tasks.map((task) => ({ ...task, index: task.id })),
+    strings: new StringIndex(file.strings),
+  });
+  return report;
 }

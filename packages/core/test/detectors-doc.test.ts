@@ -7,13 +7,16 @@ const root = new URL('../../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const doc = read('docs/detectors.md');
 
-/** Every source that holds detector tests: the Rust crate and this package's tests. */
+/** Every source that holds detector tests: the Rust crate, this package's tests and the end-to-end tests. */
 function testSources(): string {
   const rust = readdirSync(new URL('crates/causeway-core/src/', root)).map(
     (f) => `crates/causeway-core/src/${f}`,
   );
   const ts = readdirSync(new URL('packages/core/test/', root)).map((f) => `packages/core/test/${f}`);
-  return [...rust, ...ts].map(read).join('\n');
+  const e2e = readdirSync(new URL('test/', root))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `test/${f}`);
+  return [...rust, ...ts, ...e2e].map(read).join('\n');
 }
 
 describe('docs/detectors.md', () => {

@@ -35,6 +35,18 @@ console.log(`  read probe, static key (o.p)                       ${hot.readNs?.
 console.log(`  update probe, static key (o.p -= v)                ${hot.writeNs?.toFixed(2)} ns`);
 console.log(`  read probe, computed string key (o[k])             ${hot.readKeyNs?.toFixed(2)} ns`);
 
+const sched = runJson([here('scheduling.ts')]);
+console.log(
+  `\nScheduling wrappers (ns per callback scheduled and run, median of ${sched.rounds} alternating rounds of ${sched.callbacks})`,
+);
+for (const name of ['setTimeout', 'nextTick', 'promiseThen']) {
+  const plainNs = sched[`${name}PlainNs`] as number;
+  const wrappedNs = sched[`${name}WrappedNs`] as number;
+  console.log(
+    `  ${name.padEnd(10)} plain ${plainNs.toFixed(0).padStart(5)} ns   wrapped ${wrappedNs.toFixed(0).padStart(5)} ns   ratio ${(wrappedNs / plainNs).toFixed(2)}x`,
+  );
+}
+
 // The workload is copied out of this package: register never instruments Causeway's own files.
 // Plain and instrumented runs alternate, so that machine noise hits both alike.
 const traceDir = mkdtempSync(join(tmpdir(), 'causeway-bench-'));
@@ -44,6 +56,8 @@ let records = 0;
 let dropped = 0;
 const plain: number[] = [];
 const instrumented: number[] = [];
+/** Instrumented with the scheduling wrappers off (CAUSEWAY_SCHEDULING=0): what they cost. */
+const unscheduled: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   plain.push(runJson([workload]).ms as number);
   const traceFile = join(traceDir, `round-${round}.cwtrace`);
@@ -54,6 +68,14 @@ for (let round = 0; round < ROUNDS; round++) {
       CAUSEWAY_RING_RECORDS: String(1 << 22),
     }).ms as number,
   );
+  unscheduled.push(
+    runJson(['--import', REGISTER, workload], {
+      CAUSEWAY_TRACE_FILE: join(traceDir, `unscheduled-${round}.cwtrace`),
+      CAUSEWAY_QUIET: '1',
+      CAUSEWAY_RING_RECORDS: String(1 << 22),
+      CAUSEWAY_SCHEDULING: '0',
+    }).ms as number,
+  );
   const end = readTraceFile(traceFile).end;
   records = end?.records ?? 0;
   dropped = end?.dropped ?? 0;
@@ -62,6 +84,9 @@ const ratio = median(instrumented) / median(plain);
 console.log(`\nPromise-heavy workload (100,000 handled calls, median of ${ROUNDS} alternating runs)`);
 console.log(`  plain          ${median(plain).toFixed(1)} ms`);
 console.log(`  instrumented   ${median(instrumented).toFixed(1)} ms   ratio ${ratio.toFixed(2)}x`);
+console.log(
+  `  without scheduling wrappers ${median(unscheduled).toFixed(1)} ms   ratio ${(median(unscheduled) / median(plain)).toFixed(2)}x`,
+);
 console.log(`  one instrumented run recorded ${records} records, dropped ${dropped}`);
 
 // A CPU-bound workload (no awaits): plain, instrumented with every access, and writes only.
@@ -105,7 +130,15 @@ console.log(
 console.log(
   `\n${JSON.stringify({
     hotPath: hot,
-    workload: { plainMs: median(plain), instrumentedMs: median(instrumented), ratio, records, dropped },
+    scheduling: sched,
+    workload: {
+      plainMs: median(plain),
+      instrumentedMs: median(instrumented),
+      unscheduledMs: median(unscheduled),
+      ratio,
+      records,
+      dropped,
+    },
     cpuWorkload: {
       plainMs: median(cpu.plain),
       allMs: median(cpu.all),

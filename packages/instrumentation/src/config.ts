@@ -39,6 +39,11 @@ export interface RuntimeConfig {
    * (`traceparent`, `x-causeway-trace`) to outgoing requests; 0 sends requests unchanged.
    */
   propagate: boolean;
+  /**
+   * CAUSEWAY_SCHEDULING (default 1): record which task scheduled each timer, immediate, nextTick,
+   * microtask and promise reaction (spawn and FIFO edges); 0 leaves those functions unwrapped.
+   */
+  scheduling: boolean;
 }
 
 export type InterceptorName = 'server' | 'client' | 'pg';
@@ -131,5 +136,6 @@ export function readConfig(
     apiKey: env.CAUSEWAY_API_KEY || null,
     interceptors: interceptors(env),
     propagate: flag(env, 'CAUSEWAY_PROPAGATE', true),
+    scheduling: flag(env, 'CAUSEWAY_SCHEDULING', true),
   };
 }

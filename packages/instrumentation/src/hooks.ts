@@ -50,7 +50,7 @@ export function shouldInstrument(path: string): boolean {
  */
 export function createLoadHook(
   root: string,
-  accesses: AccessLevel = 'all',
+  accesses: AccessLevel | (() => AccessLevel) = 'all',
   cache: TransformCache | null = null,
 ): LoadHookSync {
   return (url, context, nextLoad) => {
@@ -64,10 +64,11 @@ export function createLoadHook(
       const text = typeof source === 'string' ? source : new TextDecoder().decode(source);
       // require() takes paths, import takes URLs.
       const runtimeModule = format === 'module' ? PROBES_URL : PROBES_PATH;
-      const key = cache?.key([path, format, root, accesses, runtimeModule, text]) ?? '';
+      const level = typeof accesses === 'function' ? accesses() : accesses;
+      const key = cache?.key([path, format, root, level, runtimeModule, text]) ?? '';
       const cached = cache?.get(key) ?? null;
       if (cached !== null) return { format, source: cached, shortCircuit: true };
-      const code = instrumentSource(text, { filename: path, format, root, accesses, runtimeModule });
+      const code = instrumentSource(text, { filename: path, format, root, accesses: level, runtimeModule });
       cache?.set(key, code);
       return { format, source: code, shortCircuit: true };
     } catch (error) {

@@ -11,13 +11,20 @@ import { session } from './runtime/session.ts';
 
 if (session.config.enabled && session.output !== null) {
   const { createLoadHook } = await import('./hooks.ts');
+  const { publishSession } = await import('./api.ts');
+  const { settings } = publishSession(session);
   if (session.config.interceptors.size > 0) {
     const { installInterceptors } = await import('./interceptors/index.ts');
     const { traceId, stream } = session.output;
     const identity = session.config.propagate ? { traceId, stream } : null;
     installInterceptors(session.recorder, session.config.interceptors, identity);
   }
+  if (session.config.scheduling) {
+    const { installScheduling } = await import('./runtime/scheduling.ts');
+    installScheduling(session.recorder, settings);
+  }
   const { TransformCache } = await import('./transform-cache.ts');
   const cache = new TransformCache(join(process.cwd(), '.causeway', 'cache'));
-  registerHooks({ load: createLoadHook(process.cwd(), session.config.accesses, cache) });
+  // Read at each load, so that causeway.configure({ accesses }) applies to modules loaded later.
+  registerHooks({ load: createLoadHook(process.cwd(), () => session.config.accesses, cache) });
 }

@@ -18,6 +18,7 @@ describe('readConfig', () => {
       apiKey: null,
       interceptors: new Set(['server', 'client', 'pg']),
       propagate: true,
+      scheduling: true,
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),

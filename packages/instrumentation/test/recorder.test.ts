@@ -5,6 +5,7 @@ import {
   AccessFlag,
   decodeRecords,
   EventKind,
+  Queue,
   ResumeFlag,
   SiteKind,
   VALUE_TAG_MASK,
@@ -245,5 +246,51 @@ describe('Recorder', () => {
         ],
       );
     });
+  });
+});
+
+describe('Recorder, scheduled callbacks', () => {
+  it('begins a callback’s task with its first record, and leaves none for a callback that records nothing', () => {
+    let asyncId = 5;
+    let now = 0;
+    const recorder = new Recorder(1024, { now: () => (now += 1) }, () => asyncId);
+    recorder.endStartup();
+    const quiet = recorder.schedule(Queue.NextTick, 0, 0);
+    const busy = recorder.schedule(Queue.Timeout, 0, 1);
+    asyncId = 6;
+    recorder.beginCallback(quiet);
+    recorder.endCallback();
+    assert.equal(recorder.inCurrentTask(), false, 'the callback’s task is closed once it returns');
+    asyncId = 7;
+    recorder.beginCallback(busy);
+    assert.equal(recorder.inCurrentTask(), true);
+    recorder.enter(3);
+    recorder.endCallback();
+    const written = decodeRecords(records(recorder));
+    assert.deepEqual(
+      written.map((r) => [r.kind, r.task, r.a]),
+      [
+        [EventKind.TaskBegin, ROOT_TASK, 0],
+        [EventKind.Schedule, ROOT_TASK, quiet],
+        [EventKind.Schedule, ROOT_TASK, busy],
+        [EventKind.CallbackBegin, ROOT_TASK + 1, busy],
+        [EventKind.FnEnter, ROOT_TASK + 1, 0],
+      ],
+    );
+    assert.equal(written[2]?.b, 1, 'the timer’s delay');
+    assert.equal(written[2]?.flags, Queue.Timeout);
+  });
+
+  it('returns to the interrupted task after a callback while the program is starting', () => {
+    let asyncId = 0;
+    const recorder = new Recorder(1024, { now: () => 1 }, () => asyncId);
+    const tick = recorder.schedule(Queue.NextTick, 0, 0);
+    asyncId = 9;
+    recorder.beginCallback(tick);
+    recorder.enter(3);
+    recorder.endCallback();
+    asyncId = 0;
+    assert.equal(recorder.currentTask, ROOT_TASK);
+    assert.equal(recorder.inCurrentTask(), true);
   });
 });

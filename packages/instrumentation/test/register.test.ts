@@ -115,7 +115,7 @@ describe('register', () => {
     assert.deepEqual(accessesIn(off).kinds, []);
   });
 
-  it('keeps independent timer callbacks concurrent, each after the program’s start', () => {
+  it('keeps timer callbacks of different delays concurrent, each spawned by the program’s start', () => {
     const dir = makeApp();
     writeFileSync(
       join(dir, 'timers.ts'),
@@ -132,8 +132,8 @@ describe('register', () => {
     const tasks = trace.tasks();
     assert.equal(tasks.length, 3, 'the program, then one task per timer callback');
     assert.deepEqual(trace.edges(), [
-      { from: 0, to: 1, kind: EdgeKind.Startup },
-      { from: 0, to: 2, kind: EdgeKind.Startup },
+      { from: 0, to: 1, kind: EdgeKind.Spawn },
+      { from: 0, to: 2, kind: EdgeKind.Spawn },
     ]);
     assert.ok(trace.concurrent(1, 2));
     trace.dispose();

@@ -12,12 +12,12 @@ import {
 } from '@causeway/core';
 import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
-import { ExitCode, UsageError } from '../errors.ts';
+import { ExitCode } from '../errors.ts';
 import { failingFindings } from '../fail-on.ts';
 import type { Io } from '../io.ts';
-import { openTrace, traceRef } from '../trace-source.ts';
+import { openTraces, traceRef } from '../trace-source.ts';
 
-export const ANALYZE_HELP = `Usage: causeway analyze <trace-file> [options]
+export const ANALYZE_HELP = `Usage: causeway analyze <trace-file>... [options]
        causeway analyze --trace-id ID [options]
 
 Reads a trace recorded by @causeway/instrumentation, orders its events by happens-before in the
@@ -32,6 +32,11 @@ causal core, and prints:
   - the happens-before edges between tasks: an edge a -> b means a finished before b could start
     and caused it. Two tasks with no path of edges between them are concurrent.
 
+Several trace files (one per service of a distributed trace) are joined into one report by their
+HTTP exchanges (docs/propagation.md): each task says its service, and message and response edges
+cross between them. --trace-id in a trace directory brings in every recording joined to the one
+it names.
+
 Options:
   --json              print the same as one JSON document (its shape is in docs/cli.md)
   --fail-on LIST      exit with 1 when a finding matches: a class (lost-update, write-write, ...),
@@ -42,6 +47,7 @@ ${TRACE_OPTIONS_HELP}
 Examples:
   causeway analyze .causeway/traces/main-2026-11-23T10-00-00.cwtrace
   causeway analyze --trace-id 393b363d
+  causeway analyze gateway.cwtrace orders.cwtrace payments.cwtrace
   causeway analyze --trace-id 393b363d --json > report.json
   causeway analyze --trace-id 393b363d --fail-on lost-update,high   # in CI: exit 1 on a match
 
@@ -58,13 +64,11 @@ export async function analyze(args: string[], io: Io): Promise<number> {
     io.out(ANALYZE_HELP);
     return ExitCode.Ok;
   }
-  const [path, ...extra] = positionals;
-  if (extra.length > 0) {
-    throw new UsageError(`analyze: unexpected argument '${extra[0]}': analyze reads one trace.`);
+  if (positionals.length === 0 || values['trace-id'] !== undefined) {
+    traceRef('analyze', positionals[0], values['trace-id']);
   }
-  const ref = traceRef('analyze', path, values['trace-id']);
   const { config } = await loadConfig({ flags: { ...traceFlags(values), failOn: values['fail-on'] } });
-  const { report } = await openTrace(config, ref, io);
+  const { report } = await openTraces(config, 'analyze', positionals, values['trace-id'], io);
   io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
   const failing = failingFindings(report.findings, config.failOn);
   if (failing.length > 0) {
@@ -78,6 +82,7 @@ export async function analyze(args: string[], io: Io): Promise<number> {
 
 /** The kind of problem a finding is, in the seed's words: a race on shared state, or an atomicity violation. */
 export function findingType(finding: FindingReport): string {
+  if (finding.class === 'order-violation') return 'ORDER_VIOLATION';
   return finding.class === 'write-write' || finding.class === 'read-write' || finding.class === 'lost-update'
     ? 'RACE_CONDITION'
     : 'ATOMICITY_VIOLATION';
@@ -193,6 +198,8 @@ function renderAnomalies(anomalies: readonly AnomalyReport[]): string[] {
 function describeStart(task: TaskReport): string {
   if (task.startedBy === 'root') return 'program start';
   if (task.startedBy === 'request') return `HTTP request ${task.request ?? ''}`.trimEnd();
+  if (task.startedBy === 'scheduled') return 'scheduled callback';
+  if (task.startedBy === 'span') return 'span (causeway.trace)';
   if (task.site === null)
     return task.startedBy === 'unknown' ? '(start record lost)' : 'await (site unknown)';
   const how = task.startedBy === 'callback' ? 'callback into' : 'await';
@@ -218,10 +225,28 @@ function table(rows: string[][]): string {
 
 export function renderReport(report: TraceReport): string {
   const { meta, stats } = report;
-  const lines = [
-    `Trace ${meta.traceId} · service ${meta.service} · pid ${meta.pid} · Node ${meta.node} · started ${meta.startedAt}`,
+  const recordings = report.recordings;
+  const lines =
+    recordings === undefined
+      ? [
+          `Trace ${meta.traceId} · service ${meta.service} · pid ${meta.pid} · Node ${meta.node} · started ${meta.startedAt}`,
+        ]
+      : [
+          `${recordings.length} recordings joined by their HTTP exchanges: ${recordings.map((r) => r.service).join(', ')}`,
+          ...recordings.map((r) => `  ${r.service} · trace ${r.traceId} · pid ${r.pid} · ${r.file}`),
+        ];
+  lines.push(
     `${stats.records} records, ${stats.dropped} dropped · ${stats.tasks} tasks in ${stats.chains} chains`,
-  ];
+  );
+  if (report.joins !== undefined) {
+    const { messages, responses } = report.joins;
+    lines.push(
+      `${messages.linked} requests and ${responses.linked} responses joined across services` +
+        (messages.unlinked + responses.unlinked > 0
+          ? ` (${messages.unlinked + responses.unlinked} not joined: their other side was not loaded, or could not be ordered)`
+          : ''),
+    );
+  }
   if (report.end === null) {
     lines.push(
       'note: the recording did not finish (the process crashed or was killed); showing what was written.',
@@ -236,14 +261,21 @@ export function renderReport(report: TraceReport): string {
     ...renderFailures(report.failures),
     ...renderAnomalies(report.anomalies),
   );
+  const offsets = streamOffsets(report);
   lines.push('', 'Tasks');
   lines.push(
     table([
-      ['  task', 'chain', 'start', 'records', 'started by'],
+      ['  task', ...(recordings === undefined ? [] : ['service']), 'chain', 'start', 'records', 'started by'],
       ...report.tasks.map((task) => [
         `  #${task.id}`,
+        ...(recordings === undefined ? [] : [task.service ?? '?']),
         `${task.chain}.${task.position}`,
-        ms(task.beganMs),
+        // Several processes: from the earliest one's start, so that the services' times compare.
+        ms(
+          recordings === undefined || task.beganMs === null
+            ? task.beganMs
+            : task.beganMs + (offsets.get(task.stream) ?? 0),
+        ),
         String(task.records),
         describeStart(task),
       ]),

@@ -10,14 +10,14 @@ import { toOtlp } from '../export/otlp.ts';
 import { toNodeTest } from '../export/test-node.ts';
 import { recordingOf } from '../export/test-recording.ts';
 import type { Io } from '../io.ts';
-import { openTrace, traceRef } from '../trace-source.ts';
+import { openTrace, openTraces, traceRef } from '../trace-source.ts';
 import { VERSION } from '../version.ts';
 
 const FORMATS = ['json', 'dot', 'mermaid', 'otlp', 'test'] as const;
 type Format = (typeof FORMATS)[number];
 
 export const EXPORT_HELP = `Usage: causeway export --trace-id ID [--format FORMAT] [--out FILE] [options]
-       causeway export <trace-file> [--format FORMAT] [--out FILE] [options]
+       causeway export <trace-file>... [--format FORMAT] [--out FILE] [options]
 
 Writes one trace in another form, to stdout or to --out FILE:
   json      the full report ('causeway analyze --json') plus every event: its task, code site,
@@ -110,11 +110,15 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
     return ExitCode.Ok;
   }
   const format = parseFormat(values.format);
-  const [path, ...extra] = positionals;
-  if (extra.length > 0) {
-    throw new UsageError(`export: unexpected argument '${extra[0]}': export writes one trace.`);
+  if (format === 'test' && positionals.length > 1) {
+    throw new UsageError(
+      "export: --format test reproduces a finding of one recording; give one trace file. Run 'causeway export --help' for usage.",
+    );
   }
-  const ref = traceRef('export', path, values['trace-id']);
+  // Several files, or --trace-id's joined recordings, export as one trace (as analyze reports them).
+  if (positionals.length === 0 || values['trace-id'] !== undefined) {
+    traceRef('export', positionals[0], values['trace-id']);
+  }
   const { config } = await loadConfig({ flags: traceFlags(values) });
   if (format !== 'test' && (values.app !== undefined || values.framework !== undefined)) {
     throw new UsageError(
@@ -124,7 +128,13 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
   const app = format === 'test' ? testApp(values.app, values.framework) : null;
   // A test export reads every event first: say now, not after that, that it cannot be written.
   if (format === 'test' && values.out !== undefined) writable(values.out);
-  const opened = await openTrace(config, ref, io, { events: format === 'json' || format === 'test' });
+  // A test reproduces one process: --trace-id names one recording there, not its joined ones.
+  const opened =
+    format === 'test'
+      ? await openTrace(config, traceRef('export', positionals[0], values['trace-id']), io, { events: true })
+      : await openTraces(config, 'export', positionals, values['trace-id'], io, {
+          events: format === 'json',
+        });
   const { report } = opened;
   let text: string;
   if (format === 'json') {

@@ -61,6 +61,22 @@ export const EventKind = {
   DbResult: 16,
   /** The request of the task carried propagation headers: a = sender trace id string | exchange << 32, b = sender stream. */
   MessageReceived: 17,
+  /** The response to exchange a.low named its sender: task a.high of stream b of the recording that handled the request. */
+  ResponseReceived: 18,
+  /** The task scheduled callback a.low on the queue in flags (Queue); a.high = queue key; b = delay (f64 ms, timers). */
+  Schedule: 20,
+  /** Scheduled callback a starts running: a new task caused by its scheduler. b = time. */
+  CallbackBegin: 21,
+  /** The task cancelled scheduled callback a (clearTimeout, clearInterval, clearImmediate). */
+  Cancel: 22,
+  /** causeway.trace(name, fn) starts a task caused by task a.high; a.low = name string id; b = time. */
+  SpanBegin: 23,
+  /** The span's synchronous part ended: a new task continues the caller, caused by span task a.low. b = time. */
+  SpanEnd: 24,
+  /** causeway.event(name, data): a.low = name string id, a.high = data (JSON) string id or 0. */
+  CustomEvent: 25,
+  /** causeway.serialize(): the task hands its context to a message sent out of band; b = exchange id. */
+  MessageSent: 26,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -82,7 +98,28 @@ export const EVENT_KIND_NAMES: Readonly<Record<EventKind, string>> = {
   [EventKind.DbQuery]: 'db-query',
   [EventKind.DbResult]: 'db-result',
   [EventKind.MessageReceived]: 'message-received',
+  [EventKind.ResponseReceived]: 'response-received',
+  [EventKind.Schedule]: 'schedule',
+  [EventKind.CallbackBegin]: 'callback-begin',
+  [EventKind.Cancel]: 'cancel',
+  [EventKind.SpanBegin]: 'span-begin',
+  [EventKind.SpanEnd]: 'span-end',
+  [EventKind.CustomEvent]: 'custom-event',
+  [EventKind.MessageSent]: 'message-sent',
 };
+
+/** The queue a Schedule record names (its flags). Values are stable: never renumber, only add. */
+export const Queue = {
+  Timeout: 1,
+  Interval: 2,
+  Immediate: 3,
+  NextTick: 4,
+  /** queueMicrotask. */
+  Microtask: 5,
+  /** A promise reaction (then, catch, finally); the key is the promise's object id. */
+  Reaction: 6,
+} as const;
+export type Queue = (typeof Queue)[keyof typeof Queue];
 
 /** Flag bits of the interceptor records (HttpResponse, HttpClientError, DbResult, MessageReceived). */
 export const ExchangeFlag = {
@@ -147,6 +184,12 @@ export const EdgeKind = {
   Startup: 3,
   /** A task sent an HTTP request whose handling, in another recording, is the other task. */
   Message: 4,
+  /** A task sent the response to an HTTP request; the other task is the sender's continuation after it, in another recording. */
+  Response: 5,
+  /** A task scheduled a callback, or started a span (causeway.trace), that the other task runs. */
+  Spawn: 6,
+  /** Two callbacks of one queue that Node runs in registration order; or an interval's next firing. */
+  Fifo: 7,
 } as const;
 export type EdgeKind = (typeof EdgeKind)[keyof typeof EdgeKind];
 
@@ -155,6 +198,9 @@ export const EDGE_KIND_NAMES: Readonly<Record<EdgeKind, string>> = {
   [EdgeKind.Resolve]: 'resolve',
   [EdgeKind.Startup]: 'startup',
   [EdgeKind.Message]: 'message',
+  [EdgeKind.Response]: 'response',
+  [EdgeKind.Spawn]: 'spawn',
+  [EdgeKind.Fifo]: 'fifo',
 };
 
 /** What kind of construct a site is. Values are stable: never renumber, only add. */
@@ -214,7 +260,14 @@ export interface RecordFields {
 
 /** Kinds whose b field holds an f64 time rather than an integer. */
 export function hasTime(kind: number): boolean {
-  return kind === EventKind.TaskBegin || kind === EventKind.AwaitResume || kind === EventKind.HttpRequest;
+  return (
+    kind === EventKind.TaskBegin ||
+    kind === EventKind.AwaitResume ||
+    kind === EventKind.HttpRequest ||
+    kind === EventKind.CallbackBegin ||
+    kind === EventKind.SpanBegin ||
+    kind === EventKind.SpanEnd
+  );
 }
 
 /** Kinds whose b field holds an f64 duration in ms. */
@@ -232,6 +285,7 @@ export function hasFloatB(kind: number, flags: number): boolean {
   return (
     hasTime(kind) ||
     hasDuration(kind) ||
+    kind === EventKind.Schedule ||
     ((kind === EventKind.Read || kind === EventKind.Write) && (flags & VALUE_TAG_MASK) === ValueTag.Number)
   );
 }

@@ -22,6 +22,14 @@ export interface CoreExports {
     toStream: number,
     toLocal: number,
   ): number;
+  cw_expect_response(
+    handle: number,
+    fromStream: number,
+    fromLocal: number,
+    requestLocal: number,
+    toStream: number,
+    toLocal: number,
+  ): number;
   cw_findings(handle: number): number;
   cw_failures(handle: number): number;
   cw_anomalies(handle: number): number;
@@ -71,6 +79,7 @@ export const FindingClassCode = {
   OverwrittenWrite: 4,
   WriteWrite: 5,
   ReadWrite: 6,
+  OrderViolation: 7,
 } as const;
 
 /** Word 1 of a cw_findings row (findings.rs, Evidence); lower is more convincing. */
@@ -102,6 +111,7 @@ const REQUIRED: readonly (keyof CoreExports)[] = [
   'cw_stats',
   'cw_happens_before',
   'cw_expect_message',
+  'cw_expect_response',
   'cw_findings',
   'cw_result_ptr',
 ];

@@ -19,7 +19,36 @@ import { BATCH_CONTENT_TYPE } from '@causeway/core/wire-format';
 import type { Recorder } from '../runtime/recorder.ts';
 import { guarded, interceptorFailed } from './guard.ts';
 import type { RecordingIdentity } from './index.ts';
-import { CAUSEWAY_TRACE, causewayTraceHeader, TRACEPARENT, traceparentHeader } from './propagation.ts';
+import {
+  CAUSEWAY_RESPONSE,
+  CAUSEWAY_TRACE,
+  causewayTraceHeader,
+  readResponder,
+  TRACEPARENT,
+  traceparentHeader,
+} from './propagation.ts';
+
+let malformedResponses = 0;
+
+/** Responses whose `x-causeway-response` header was malformed and ignored, since the process started. */
+export function malformedResponseHeaders(): number {
+  return malformedResponses;
+}
+
+/** The value of header `name` (lower case) in undici's raw list (name, value, ... as Buffers or strings). */
+function rawHeader(headers: unknown, name: string): string | undefined {
+  if (!Array.isArray(headers)) return undefined;
+  let found: string | undefined;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const key = headers[i] as { length?: unknown } | null;
+    // Compare lengths first: most headers are not ours, and need no string made of them.
+    if (key === null || key.length !== name.length || String(key).toLowerCase() !== name) continue;
+    // A repeated header is malformed, as on requests.
+    if (found !== undefined) return `${found},`;
+    found = String(headers[i + 1]);
+  }
+  return found;
+}
 
 interface ClientExchange {
   id: number;
@@ -97,12 +126,22 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
     return exchange;
   }
 
-  function respond(request: object, status: number): void {
+  /** `responder`: the response's x-causeway-response header, as Node gives it (undefined: none). */
+  function respond(request: object, status: number, responder: unknown): void {
     const exchange = exchanges.get(request);
     if (exchange === undefined || exchange.ended) return;
     exchange.ended = true;
     const duration = recorder.now() - exchange.start;
     recorder.exchangeStep(EventKind.HttpClientResponse, 0, exchange.id, status, duration, true);
+    // Right after the response record: the loader finds the continuation from here.
+    if (identity === null) return;
+    const read = readResponder(responder);
+    if (read === 'malformed') {
+      malformedResponses++;
+      recorder.exchangeStep(EventKind.ResponseReceived, ExchangeFlag.Malformed, exchange.id, 0, 0, false);
+    } else if (read !== null) {
+      recorder.exchangeStep(EventKind.ResponseReceived, 0, exchange.id, read.task, read.stream, false);
+    }
   }
 
   function fail(request: object, error: unknown): void {
@@ -143,7 +182,7 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
   });
   const onHttpResponse = guarded('http client', (message: unknown) => {
     const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-    respond(request, response.statusCode ?? 0);
+    respond(request, response.statusCode ?? 0, response.headers[CAUSEWAY_RESPONSE]);
   });
   const onHttpError = guarded('http client', (message: unknown) => {
     const { request, error } = message as { request: ClientRequest; error: unknown };
@@ -171,8 +210,12 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
     }
   });
   const onUndiciHeaders = guarded('fetch', (message: unknown) => {
-    const { request, response } = message as { request: object; response: { statusCode?: unknown } };
-    respond(request, typeof response.statusCode === 'number' ? response.statusCode : 0);
+    const { request, response } = message as {
+      request: object;
+      response: { statusCode?: unknown; headers?: unknown };
+    };
+    const status = typeof response.statusCode === 'number' ? response.statusCode : 0;
+    respond(request, status, rawHeader(response.headers, CAUSEWAY_RESPONSE));
   });
   const onUndiciError = guarded('fetch', (message: unknown) => {
     const { request, error } = message as { request: object; error: unknown };

@@ -5,18 +5,32 @@
  * in; `http.server.response.finish` ends the exchange. A response whose connection closes first
  * ends as Failed (from its 'close' event, which no channel reports).
  *
+ * The response header naming the responder (`x-causeway-response`, docs/propagation.md) must be
+ * set while the application writes the response's head, in the task that writes it: no channel
+ * fires then, so `ServerResponse.prototype.writeHead` (which `end()` and frameworks call) is
+ * wrapped, and unwrapped on uninstall. Only requests that came from a Causeway recording (a valid
+ * `x-causeway-trace`) get it.
+ *
  * Routes: Fastify publishes the matched route on its `fastify.request.handler` TracingChannel;
  * Express publishes nothing, but leaves the matched route on the request (`req.route`,
  * `req.baseUrl`), read when the response ends. Plain node:http has no routes.
  */
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 import type { Recorder } from '../runtime/recorder.ts';
 import { guarded } from './guard.ts';
-import { CAUSEWAY_TRACE, type Received, readPropagation, TRACEPARENT } from './propagation.ts';
+import type { RecordingIdentity } from './index.ts';
+import {
+  CAUSEWAY_RESPONSE,
+  CAUSEWAY_TRACE,
+  causewayResponseHeader,
+  type Received,
+  readPropagation,
+  TRACEPARENT,
+} from './propagation.ts';
 
 interface ServerExchange {
   task: number;
@@ -24,6 +38,8 @@ interface ServerExchange {
   /** The route pattern a framework published, if any. */
   route: string | null;
   ended: boolean;
+  /** Did the request come from a Causeway recording (so its response names its sender)? */
+  fromRecording: boolean;
 }
 
 interface RequestMessage {
@@ -91,8 +107,21 @@ function recordReceived(recorder: Recorder, received: NonNullable<Received>): vo
 }
 
 /** Subscribes the server interceptor; returns what unsubscribes it. */
-export function installHttpServer(recorder: Recorder): () => void {
+export function installHttpServer(recorder: Recorder, identity: RecordingIdentity | null = null): () => void {
   const exchanges = new WeakMap<IncomingMessage, ServerExchange>();
+
+  const nameResponder = guarded('http server', (response: ServerResponse) => {
+    if (identity === null || response.headersSent) return;
+    const exchange = exchanges.get(response.req);
+    if (exchange === undefined || !exchange.fromRecording || response.hasHeader(CAUSEWAY_RESPONSE)) return;
+    response.setHeader(CAUSEWAY_RESPONSE, causewayResponseHeader(identity.stream, recorder.currentTask));
+  });
+  const originalWriteHead = ServerResponse.prototype.writeHead;
+  const writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    nameResponder(this);
+    return (originalWriteHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof originalWriteHead;
+  ServerResponse.prototype.writeHead = writeHead;
 
   function end(request: IncomingMessage, response: ServerResponse, flags: number): void {
     const exchange = exchanges.get(request);
@@ -114,9 +143,10 @@ export function installHttpServer(recorder: Recorder): () => void {
     const { request, response } = message as RequestMessage;
     const start = recorder.now();
     const task = recorder.beginRequest(request.method ?? '', pathOf(request.url ?? ''), start);
-    exchanges.set(request, { task, start, route: null, ended: false });
     const headers = request.headers;
     const received = readPropagation(headers[CAUSEWAY_TRACE], headers[TRACEPARENT]);
+    const fromRecording = received !== null && 'sender' in received && received.sender.stream !== 0;
+    exchanges.set(request, { task, start, route: null, ended: false, fromRecording });
     if (received !== null) recordReceived(recorder, received);
     response.once('close', onClose);
   });
@@ -137,6 +167,8 @@ export function installHttpServer(recorder: Recorder): () => void {
   subscribe(SERVER_CHANNELS.responseFinish, onResponseFinish);
   subscribe(SERVER_CHANNELS.fastifyHandlerStart, onFastifyHandler);
   return () => {
+    if (ServerResponse.prototype.writeHead === writeHead)
+      ServerResponse.prototype.writeHead = originalWriteHead;
     unsubscribe(SERVER_CHANNELS.requestStart, onRequestStart);
     unsubscribe(SERVER_CHANNELS.responseFinish, onResponseFinish);
     unsubscribe(SERVER_CHANNELS.fastifyHandlerStart, onFastifyHandler);

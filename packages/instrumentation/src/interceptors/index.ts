@@ -22,7 +22,7 @@ export function installInterceptors(
   identity: RecordingIdentity | null,
 ): () => void {
   const uninstall: (() => void)[] = [];
-  if (names.has('server')) uninstall.push(installHttpServer(recorder));
+  if (names.has('server')) uninstall.push(installHttpServer(recorder, identity));
   if (names.has('client')) uninstall.push(installHttpClient(recorder, identity));
   if (names.has('pg')) uninstall.push(installPg(recorder));
   return () => {

@@ -1,12 +1,14 @@
 /**
  * The propagation headers (docs/propagation.md is the contract; this module writes and reads
  * them): `traceparent` (W3C Trace Context) and `x-causeway-trace`, which name the sender's
- * recording, stream and exchange. Readers validate exactly and bound the length: a header from
+ * recording, stream and exchange; and the response header `x-causeway-response`, which names the
+ * task that sent the response. Readers validate exactly and bound the length: a header from
  * the network is untrusted input.
  */
 
 export const TRACEPARENT = 'traceparent';
 export const CAUSEWAY_TRACE = 'x-causeway-trace';
+export const CAUSEWAY_RESPONSE = 'x-causeway-response';
 export const PROPAGATION_VERSION = 1;
 /** Longest header value read; longer ones are malformed. */
 export const MAX_HEADER_LENGTH = 128;
@@ -14,6 +16,7 @@ export const MAX_HEADER_LENGTH = 128;
 const MAX_U32 = 0xffff_ffff;
 const CAUSEWAY_FORMAT = /^1-([0-9a-f]{32})-(\d{1,10})-(\d{1,10})$/;
 const TRACEPARENT_FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const RESPONSE_FORMAT = /^1-(\d{1,10})-(\d{1,10})$/;
 const ZERO_TRACE = '0'.repeat(32);
 
 /** Where a request was sent from. */
@@ -61,4 +64,28 @@ export function readPropagation(causeway: unknown, traceparent: unknown): Receiv
     return { sender: { traceId: match[1] as string, stream: 0, exchange: 0 } };
   }
   return null;
+}
+
+/** The task that sent a response, in the responder's recording. */
+export interface Responder {
+  stream: number;
+  task: number;
+}
+
+export function causewayResponseHeader(stream: number, task: number): string {
+  return `${PROPAGATION_VERSION}-${stream}-${task}`;
+}
+
+/**
+ * Reads a response's `x-causeway-response` header (a string, an array, or absent): the responder,
+ * 'malformed' (ignored), or null when there is none.
+ */
+export function readResponder(value: unknown): Responder | 'malformed' | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || value.length > MAX_HEADER_LENGTH) return 'malformed';
+  const match = RESPONSE_FORMAT.exec(value);
+  const stream = Number(match?.[1]);
+  const task = Number(match?.[2]);
+  if (match === null || stream > MAX_U32 || task > MAX_U32 || task === 0) return 'malformed';
+  return { stream, task };
 }

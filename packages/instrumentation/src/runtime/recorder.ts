@@ -28,6 +28,8 @@ import { StringTable } from './strings.ts';
 
 export const ROOT_TASK = 1;
 
+const TWO_32 = 2 ** 32;
+
 /** Passed as the key of an access whose site names its property (`o.p`). */
 const NAMED_BY_SITE = Symbol('named by site');
 
@@ -55,6 +57,13 @@ export class Recorder {
   #nextTask = ROOT_TASK + 1;
   #nextInvocation = 1;
   #nextExchange = 1;
+  #nextCallback = 1;
+  #startingUp = true;
+  /** The callback whose task has begun but not been written yet (see #current); 0 if none. */
+  #pendingCallback = 0;
+  /** The task, and its async id, that the callback begun last interrupted. */
+  #interruptedTask = ROOT_TASK;
+  #interruptedAsyncId = 0;
   /** Site ids start at 1: 0 means "no site" in records. */
   #nextSite = 1;
   /** Suspended invocations, and the await site each is suspended at. */
@@ -83,6 +92,22 @@ export class Recorder {
   }
 
   get currentTask(): number {
+    return this.#current();
+  }
+
+  /**
+   * The current task, writing its begin record first if it is a callback's that has recorded
+   * nothing yet. A callback's task is begun lazily so that callbacks that record nothing (most
+   * of Node's own ticks and promise jobs) leave no task behind.
+   */
+  #current(): number {
+    if (this.#pendingCallback !== 0) {
+      const id = this.#pendingCallback;
+      this.#pendingCallback = 0;
+      const task = this.#nextTask++;
+      this.#task = task;
+      this.ring.writeTimed(EventKind.CallbackBegin, 0, this.#seq++, task, 0, id, this.#clock.now());
+    }
     return this.#task;
   }
 
@@ -116,27 +141,32 @@ export class Recorder {
 
   enter(site: number): void {
     if (this.#asyncId() !== this.#taskAsyncId) this.#beginCallback(site);
-    this.ring.write(EventKind.FnEnter, 0, this.#seq++, this.#task, site, 0);
+    const task = this.#current();
+    this.ring.write(EventKind.FnEnter, 0, this.#seq++, task, site, 0);
   }
 
   enterAsync(site: number): number {
     if (this.#asyncId() !== this.#taskAsyncId) this.#beginCallback(site);
     const invocation = this.#nextInvocation++;
-    this.ring.write(EventKind.FnEnter, 0, this.#seq++, this.#task, site, invocation);
+    const task = this.#current();
+    this.ring.write(EventKind.FnEnter, 0, this.#seq++, task, site, invocation);
     return invocation;
   }
 
   exit(site: number, invocation: number): void {
-    this.ring.write(EventKind.FnExit, 0, this.#seq++, this.#task, site, invocation);
+    const task = this.#current();
+    this.ring.write(EventKind.FnExit, 0, this.#seq++, task, site, invocation);
   }
 
   threw(site: number, invocation: number): void {
-    this.ring.write(EventKind.FnThrow, 0, this.#seq++, this.#task, site, invocation);
+    const task = this.#current();
+    this.ring.write(EventKind.FnThrow, 0, this.#seq++, task, site, invocation);
   }
 
   suspend(site: number, invocation: number): void {
     this.#suspendedAt.set(invocation, site);
-    this.ring.write(EventKind.AwaitSuspend, 0, this.#seq++, this.#task, site, invocation);
+    const task = this.#current();
+    this.ring.write(EventKind.AwaitSuspend, 0, this.#seq++, task, site, invocation);
   }
 
   resume(site: number, invocation: number): void {
@@ -153,6 +183,84 @@ export class Recorder {
     if (site === undefined) return;
     this.#suspendedAt.delete(invocation);
     this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected, site, invocation);
+  }
+
+  /**
+   * Is the code running now part of the current task? False in an event-loop callback that has
+   * not entered instrumented code (Node's own I/O callbacks): what it schedules is not recorded.
+   */
+  inCurrentTask(): boolean {
+    return this.#asyncId() === this.#taskAsyncId;
+  }
+
+  /**
+   * The current task registers a callback on `queue` (docs/event-format.md, "Scheduling kinds");
+   * `key` is the queue's key (a promise's object id for reactions), `delay` a timer's delay in ms.
+   * Returns the callback's id, for `beginCallback`.
+   */
+  schedule(queue: number, key: number, delay: number): number {
+    const id = this.#nextCallback++;
+    const task = this.#current();
+    this.ring.writePair(EventKind.Schedule, queue, this.#seq++, task, id, key, delay, true, false);
+    return id;
+  }
+
+  /** Scheduled callback `id` starts running: a new task, caused by the task that scheduled it. */
+  beginCallback(id: number): void {
+    this.#interruptedTask = this.#task;
+    this.#interruptedAsyncId = this.#taskAsyncId;
+    this.#pendingCallback = id;
+    this.#lastObject = null;
+    this.#taskAsyncId = this.#asyncId();
+  }
+
+  /**
+   * The callback begun by `beginCallback` returned or threw: its task is over. Until a task
+   * starts again, what runs is not part of it (promise jobs all share async id 0, so the id alone
+   * would attribute the next uninstrumented job to this task).
+   */
+  endCallback(): void {
+    this.#pendingCallback = 0;
+    if (this.#startingUp) {
+      // Node runs ticks and promise jobs of its own between the steps of loading the main
+      // module: the program's start goes on after them.
+      this.#task = this.#interruptedTask;
+      this.#taskAsyncId = this.#interruptedAsyncId;
+    } else {
+      this.#taskAsyncId = -1;
+    }
+  }
+
+  /** The event loop has started: the program's start is over (see endCallback). */
+  endStartup(): void {
+    this.#startingUp = false;
+  }
+
+  /**
+   * `causeway.trace(name, fn)` starts: a new task, caused by the current one, in which fn runs.
+   * Returns the span's task, for endSpan.
+   */
+  beginSpan(nameId: number): number {
+    const caller = this.#current();
+    this.#startTask(EventKind.SpanBegin, 0, 0, nameId + caller * TWO_32);
+    return this.#task;
+  }
+
+  /** fn's synchronous part is over: the caller goes on in a new task, after the span's. */
+  endSpan(span: number): void {
+    this.#startTask(EventKind.SpanEnd, 0, 0, span);
+  }
+
+  /** A `causeway.event`: `nameId` and `dataId` are string ids (0: not captured). */
+  customEvent(nameId: number, dataId: number): void {
+    const task = this.#current();
+    this.ring.writePair(EventKind.CustomEvent, 0, this.#seq++, task, nameId, dataId, 0, false, false);
+  }
+
+  /** The current task cancels scheduled callback `id`. */
+  cancel(id: number): void {
+    const task = this.#current();
+    this.ring.write(EventKind.Cancel, 0, this.#seq++, task, 0, id);
   }
 
   /** Access records not written because recording them failed inside Causeway. */
@@ -185,6 +293,7 @@ export class Recorder {
    * the caller has read it already. Returns the task id.
    */
   beginRequest(method: string, target: string, now: number = this.#clock.now()): number {
+    this.#pendingCallback = 0;
     const task = this.#nextTask++;
     this.#task = task;
     this.#lastObject = null;
@@ -213,7 +322,8 @@ export class Recorder {
    * are the halves of `a`; `b` is an f64 (a duration) when `floatB`, else an integer id.
    */
   exchangeStep(kind: number, flags: number, low: number, high: number, b: number, floatB: boolean): void {
-    this.ring.writePair(kind, flags, this.#seq++, this.#task, low, high, b, floatB, false);
+    const task = this.#current();
+    this.ring.writePair(kind, flags, this.#seq++, task, low, high, b, floatB, false);
   }
 
   /**
@@ -221,7 +331,7 @@ export class Recorder {
    * the task that started the operation (a pooled query).
    */
   inTask(task: number, record: () => void): void {
-    const current = this.#task;
+    const current = this.#current();
     this.#task = task;
     try {
       record();
@@ -303,7 +413,8 @@ export class Recorder {
           break;
       }
     }
-    this.ring.writeAccess(kind, flags | tag, this.#seq++, this.#task, site, objectId, keyId, id, number);
+    const task = this.#current();
+    this.ring.writeAccess(kind, flags | tag, this.#seq++, task, site, objectId, keyId, id, number);
   }
 
   /**
@@ -315,6 +426,7 @@ export class Recorder {
   }
 
   #startTask(kind: number, flags: number, site: number, invocation: number): void {
+    this.#pendingCallback = 0;
     const task = this.#nextTask++;
     this.#task = task;
     this.#lastObject = null;
