@@ -53,13 +53,18 @@ describe('causeway tui', () => {
     }
   });
 
-  it('exits 2 for extra arguments and for --server, which is not supported yet', async () => {
+  it('exits 2 for extra arguments, an unknown option and a server it cannot reach', async () => {
     const extra = await causeway('tui', 'a.cwtrace', 'b.cwtrace');
     assert.equal(extra.code, 2);
     assert.match(extra.err, /unexpected argument 'b\.cwtrace'/);
-    const server = await causeway('tui', '--server', 'http://127.0.0.1:4000');
+    // Port 9 (discard): nothing listens there, and fetch refuses it anyway.
+    const server = await causeway('tui', '--server', 'http://127.0.0.1:9');
     assert.equal(server.code, 2);
-    assert.match(server.err, /--server is not supported yet: the TUI reads trace files only/);
+    assert.match(
+      server.err,
+      /^causeway: tui: cannot reach the Causeway server at http:\/\/127\.0\.0\.1:9 \(.+\); start it with 'causeway serve'/,
+    );
+    assert.equal(server.err.split('\n').length, 2, 'one line');
     const unknown = await causeway('tui', '--colour');
     assert.equal(unknown.code, 2);
     assert.match(unknown.err, /Unknown option '--colour'/);

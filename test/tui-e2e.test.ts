@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { BATCH_CONTENT_TYPE, encodeBatch } from '@causeway/core/wire-format';
+import { createServer, TraceStore } from '@causeway/server';
+import { LOST_UPDATE, makeBatch, newTraceId, records } from '../packages/server/test/fixtures.ts';
 import { project } from '../tui/test/fixture.ts';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/causeway.js', import.meta.url));
@@ -83,6 +86,54 @@ describe('causeway tui in a terminal', {
       assert.doesNotMatch(screen(), /Findings only|Time travel/, 'the shell screen is back');
     } finally {
       tmux('kill-server');
+    }
+  });
+
+  it('with --server, waits for a trace, shows it when it arrives and follows its new events live', async () => {
+    const store = await TraceStore.open(':memory:');
+    const server = createServer({ store, analyzeIntervalMs: 0 });
+    const base = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    using p = project({ events: 10, racyEvery: 0 });
+    const exitFile = join(p.root, 'exit-code');
+    const post = async (batch: ReturnType<typeof makeBatch>) => {
+      const response = await fetch(`${base}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': BATCH_CONTENT_TYPE },
+        body: encodeBatch(batch),
+      });
+      assert.equal(response.status, 200);
+    };
+    const command = `env -u CI ${quote(process.execPath)} ${quote(BIN)} tui --server ${quote(base)}; echo $? > ${quote(exitFile)}; sleep 60`;
+    tmux('new-session', '-d', '-s', 'tui', '-x', '80', '-y', '24', '-c', p.root, command);
+    try {
+      await showing('waiting for one');
+      await sleep(300);
+      // A trace recorded after the UI started: its first batch, no END yet.
+      const traceId = newTraceId();
+      await post(makeBatch({ traceId, events: records(LOST_UPDATE.slice(0, 5)) }));
+      let text = await showing(`bank:${traceId.slice(0, 8)}`);
+      text = await showing('Timeline · 5 events');
+      assert.match(text, /● live/);
+      text = await press('G', /▶ +4 +#\d+ await-suspend/);
+      assert.match(text, /5\/5/);
+      // The rest of the recording arrives: the selection on the last event follows it.
+      await post(
+        makeBatch({ traceId, batch: 2, first: false, events: records(LOST_UPDATE.slice(5), 5), end: true }),
+      );
+      text = await showing('Timeline · 15 events');
+      await showing(/15\/15/);
+      // The pages read before the batch are read again: the rows fill in a frame or two later.
+      await showing(/▶[ !]*14 +#\d+ write/);
+      text = await showing(/Lost update on object #\d+ \.balance/);
+      assert.doesNotMatch(text, /● live/, 'an ended trace is no longer live');
+
+      tmux('send-keys', '-t', 'tui', 'q');
+      for (let i = 0; i < 100 && !existsSync(exitFile); i++) await sleep(50);
+      assert.equal(readFileSync(exitFile, 'utf8').trim(), '0', 'causeway tui --server exits 0 on q');
+    } finally {
+      tmux('kill-server');
+      await server.app.close();
+      await store.close();
     }
   });
 });

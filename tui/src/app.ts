@@ -5,34 +5,44 @@
  */
 
 import { useApp, useInput, useWindowSize } from 'ink';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { h } from './h.ts';
 import { keysFromInk } from './keys.ts';
 import { layout } from './layout.ts';
 import type { TraceEntry, TraceSource } from './source.ts';
-import { initialState, type ReduceContext, type RowSet, reduceKeys, type UiState } from './state.ts';
-import type { TraceModel } from './trace-model.ts';
+import {
+  followTail,
+  initialState,
+  type ReduceContext,
+  type RowSet,
+  reduceKeys,
+  type UiState,
+} from './state.ts';
+import type { TraceView } from './trace-view.ts';
 import { Screen } from './views/screen.ts';
 
 export interface AppProps {
   source: TraceSource;
   entries: readonly TraceEntry[];
   /** The first entry, opened by the caller so that a bad trace fails before the UI starts. */
-  first: TraceModel | null;
+  first: TraceView | null;
   /** Told each model the app stops showing, and the one shown last on exit; disposes by default. */
-  release?: (model: TraceModel) => void;
+  release?: (model: TraceView) => void;
 }
 
 interface Shown {
   id: string | null;
   refreshes: number;
-  model: TraceModel | null;
+  model: TraceView | null;
   problem: string | null;
 }
 
 const NO_ROWS: RowSet = { length: 0, eventAt: () => 0, rowAtOrBefore: () => 0, find: () => -1 };
 
-const dispose = (model: TraceModel) => model.dispose();
+/** News of traces arriving within this long is read as one re-read of the list. */
+const LIST_DELAY_MS = 200;
+
+const dispose = (model: TraceView) => model.dispose();
 
 export function App({ source, entries: firstEntries, first, release = dispose }: AppProps) {
   const { exit } = useApp();
@@ -41,14 +51,21 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
   const { columns, rows } = useWindowSize();
   const [entries, setEntries] = useState<readonly TraceEntry[]>(firstEntries);
   const [state, setState] = useState<UiState>(initialState);
+  /** What the status line says about the source (the live stream lost, the list unreadable). */
+  const [notice, setNotice] = useState<string | null>(null);
   const [shown, setShown] = useState<Shown>({
     id: firstEntries[0]?.id ?? null,
     refreshes: 0,
     model: first,
-    problem: first === null ? 'no trace loaded' : null,
+    problem:
+      first !== null
+        ? null
+        : firstEntries.length === 0
+          ? `no traces in ${source.description} yet: waiting for one (r re-reads the list)`
+          : 'no trace loaded',
   });
   /** The model on screen, for releasing it: the effects below outlive the render that saw it. */
-  const shownModel = useRef<TraceModel | null>(first);
+  const shownModel = useRef<TraceView | null>(first);
   const screen = layout(columns, rows, state.findingsOnly);
 
   // The reducer runs in the input handler against the latest state and context, so a burst of
@@ -109,28 +126,75 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     };
   }, [selectedId, state.refreshes, shown.id, shown.refreshes, source]);
 
-  // `r` also re-reads the list: new recordings appear, the selection follows its trace.
+  // Re-reads the list (on `r`, or when the source says a trace arrived or changed): new
+  // recordings appear, and the selection follows its trace.
+  const reloadList = useCallback(async () => {
+    let list: TraceEntry[];
+    try {
+      list = await source.list();
+    } catch (error) {
+      setNotice(`cannot list the traces: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    if (list.length === 0) return;
+    const current = latest.current.state;
+    const selectedId = shownEntries.current[current.traceIndex]?.id;
+    const index = Math.max(
+      0,
+      list.findIndex((entry) => entry.id === selectedId),
+    );
+    if (index !== current.traceIndex) {
+      latest.current.state = { ...current, traceIndex: index };
+      setState(latest.current.state);
+    }
+    setEntries(list);
+  }, [source]);
+
   useEffect(() => {
     if (state.refreshes === 0) return;
-    let cancelled = false;
-    void source.list().then((list) => {
-      if (cancelled || list.length === 0) return;
-      const current = latest.current.state;
-      const selectedId = shownEntries.current[current.traceIndex]?.id;
-      const index = Math.max(
-        0,
-        list.findIndex((entry) => entry.id === selectedId),
-      );
-      if (index !== current.traceIndex) {
-        latest.current.state = { ...current, traceIndex: index };
-        setState(latest.current.state);
-      }
-      setEntries(list);
-    });
+    void reloadList();
+  }, [state.refreshes, reloadList]);
+
+  // A source with news of its traces (a server's live stream) keeps the list current; bursts of
+  // news (a batch every few ms) are read as one.
+  useEffect(() => {
+    if (source.watch === undefined) return;
+    let timer: NodeJS.Timeout | null = null;
+    const stop = source.watch(
+      () => {
+        timer ??= setTimeout(() => {
+          timer = null;
+          void reloadList();
+        }, LIST_DELAY_MS);
+      },
+      (message) => setNotice(message),
+    );
     return () => {
-      cancelled = true;
+      stop();
+      if (timer !== null) clearTimeout(timer);
     };
-  }, [state.refreshes, source]);
+  }, [source, reloadList]);
+
+  // A trace that changes after it is shown (pages of events arriving, a live trace growing): draw
+  // again, and keep a selection on the last event on the last event.
+  const [, setChanges] = useState(0);
+  const knownLength = useRef(0);
+  useEffect(() => {
+    const model = shown.model;
+    if (model === null) return;
+    knownLength.current = model.eventCount;
+    return model.subscribe(() => {
+      const after = model.eventCount;
+      const current = latest.current.state;
+      const next = followTail(current, knownLength.current, after, latest.current.context.pageSize);
+      knownLength.current = after;
+      if (next !== current) {
+        latest.current.state = next;
+        setState(next);
+      }
+      setChanges((n) => n + 1);
+    });
+  }, [shown.model]);
 
   // Analyse the shown trace after it is on screen; each twentieth of the way redraws the progress.
   const [, setAnalysisStep] = useState(0);
@@ -162,9 +226,10 @@ export function App({ source, entries: firstEntries, first, release = dispose }:
     state,
     model: shown.model,
     problem: shown.problem,
+    notice,
   });
 }
 
-function context(model: TraceModel | null, pageSize: number, traceCount: number): ReduceContext {
+function context(model: TraceView | null, pageSize: number, traceCount: number): ReduceContext {
   return { rows: (findingsOnly) => model?.rows(findingsOnly) ?? NO_ROWS, pageSize, traceCount };
 }

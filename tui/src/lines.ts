@@ -4,7 +4,14 @@
  * views cut them at its edge.
  */
 
-import { describeEvidence, type FindingReport, type LocationState, siteLocation } from '@causeway/core';
+import {
+  type AnomalyReport,
+  describeEvidence,
+  type FailureReport,
+  type FindingReport,
+  type LocationState,
+  siteLocation,
+} from '@causeway/core';
 import {
   accessTarget,
   type CausalView,
@@ -35,9 +42,11 @@ export function causalLines(view: CausalView | null): string[] {
   if (view.causedTotal > view.caused.length) lines.push(`  … ${view.causedTotal - view.caused.length} more`);
   const concurrent = view.concurrent.map((t) => `#${t}`).join(' ');
   lines.push(
-    view.concurrent.length === 0
-      ? 'concurrent with: none (ordered with every task)'
-      : `concurrent with: ${concurrent}${view.more ? ' …' : ''}`,
+    view.concurrentNote !== null
+      ? `concurrent with: ${view.concurrentNote}`
+      : view.concurrent.length === 0
+        ? 'concurrent with: none (ordered with every task)'
+        : `concurrent with: ${concurrent}${view.more ? ' …' : ''}`,
   );
   return lines;
 }
@@ -65,9 +74,11 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
     lines.push('task: unknown');
   }
   lines.push(
-    details.clock === null
-      ? `clock: ${details.chains} chains, shown with Enter`
-      : `clock: ${describeClock(details.clock)}`,
+    details.clockNote !== null
+      ? `clock: ${details.clockNote}`
+      : details.clock === null
+        ? `clock: ${details.chains} chains, shown with Enter`
+        : `clock: ${describeClock(details.clock)}`,
   );
   if (event.invocation !== null) lines.push(`invocation ${event.invocation}`);
   if (event.timeMs !== null) lines.push(`time ${ms(event.timeMs)}`);
@@ -95,9 +106,10 @@ export function describeClock(clock: readonly number[], limit = 8): string {
 
 /** Time travel: the locations written last as of event `index`, latest first. */
 export function timeTravelLines(
-  recent: { locations: readonly LocationState[]; written: number },
+  recent: { locations: readonly LocationState[]; written: number } | string,
   index: number,
 ): string[] {
+  if (typeof recent === 'string') return [recent];
   const { locations, written } = recent;
   const lines = [`as of event ${index}: ${written} location${written === 1 ? '' : 's'} written`];
   for (const state of locations) {
@@ -150,6 +162,44 @@ export function findingLines(
   return lines;
 }
 
+/**
+ * The failure cascades and the anomalies, after the races: each failure's title, its calls from
+ * root cause to where the error surfaced (in full) and its story; each anomaly's story.
+ */
+export function failureLines(
+  failures: readonly FailureReport[],
+  anomalies: readonly AnomalyReport[],
+  width: number,
+  full: boolean,
+): string[] {
+  const lines: string[] = [];
+  failures.forEach((failure, at) => {
+    lines.push(
+      `F${at + 1}. ${failure.title} · ${failure.calls.length} call${failure.calls.length === 1 ? '' : 's'}`,
+    );
+    if (full) {
+      for (const call of [...failure.calls].sort((a, b) => b.depth - a.depth)) {
+        const fn =
+          call.function === null
+            ? 'site unknown'
+            : `${call.function.functionName} ${siteLocation(call.function)}`;
+        const how = call.rejectedAt === null ? 'threw' : `rejected at ${siteLocation(call.rejectedAt)}`;
+        lines.push(
+          `   ${call.depth === 0 ? 'surfaced' : `depth ${call.depth}`.padEnd(8)} task #${call.task} ${fn} ${how}`,
+        );
+      }
+    }
+    lines.push(...wrap(failure.story, width - 3).map((line) => `   ${line}`));
+  });
+  anomalies.forEach((anomaly, at) => {
+    const what = anomaly.kind === 'slow-await' ? 'Slow await' : 'Await never resumed';
+    const where = anomaly.site === null ? '' : ` at ${siteLocation(anomaly.site)}`;
+    lines.push(`A${at + 1}. ${what}${where} · task #${anomaly.task}`);
+    lines.push(...wrap(anomaly.story, width - 3).map((line) => `   ${line}`));
+  });
+  return lines;
+}
+
 export const HELP_LINES: readonly string[] = [
   'Keys',
   '  ↑ ↓  j k      previous / next event',
@@ -168,7 +218,7 @@ export const HELP_LINES: readonly string[] = [
   '  timeline: every recorded event in order; ! marks an event of a finding',
   '  causes: what caused the event’s task (←), what it caused (→), concurrent ones',
   '  details: code site, source line, value, task and its vector clock',
-  '  findings: the races Causeway found, in words, with what to do about them',
+  '  findings: races in words with the fix, failure cascades (F1), anomalies (A1)',
   '',
   'Press any key to close.',
 ];

@@ -4,12 +4,12 @@ import { render } from 'ink';
 import { App } from './app.ts';
 import { h } from './h.ts';
 import type { TraceEntry, TraceSource } from './source.ts';
-import type { TraceModel } from './trace-model.ts';
+import type { TraceView } from './trace-view.ts';
 
 export interface RunOptions {
   source: TraceSource;
   entries: readonly TraceEntry[];
-  first: TraceModel | null;
+  first: TraceView | null;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
 }

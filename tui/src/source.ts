@@ -1,7 +1,7 @@
 /**
  * Where the TUI gets its traces. The UI only knows this interface: a list of traces, and a way
- * to open one. FileTraceSource reads trace files from disk; a server source (the REST API) can
- * stand in for it without the views changing.
+ * to open one. FileTraceSource reads trace files from disk; ServerSource (server-source.ts) reads
+ * a Causeway server's REST API.
  */
 
 import { readdirSync, statSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { readTraceFile, readTraceMeta, TRACE_FILE_EXTENSION } from '@causeway/core';
 import { SourceLines, sourceRootsFor } from './source-lines.ts';
 import { TraceModel } from './trace-model.ts';
+import type { TraceView } from './trace-view.ts';
 
 export interface TraceEntry {
   /** What `open` takes back: a file path, or a server's trace id. */
@@ -25,7 +26,12 @@ export interface TraceSource {
   /** The traces to choose from, newest first. */
   list(): Promise<TraceEntry[]>;
   /** Reads one, unanalysed; throws a CausewayError when it cannot be read. The caller disposes the model. */
-  open(entry: TraceEntry): Promise<TraceModel>;
+  open(entry: TraceEntry): Promise<TraceView>;
+  /**
+   * Hears of new or changed traces as they happen (a server's live stream); returns the function
+   * that stops listening. Absent when the source has no such news: `r` re-reads the list.
+   */
+  watch?(onChange: () => void, onProblem: (message: string | null) => void): () => void;
 }
 
 export interface FileSourceOptions {

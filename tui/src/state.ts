@@ -134,6 +134,16 @@ export function reduce(state: UiState, key: KeyPress, context: ReduceContext): U
   }
 }
 
+/**
+ * New events arrived in a live trace (`before` rows, now `after`): a selection on the last row
+ * (or an empty timeline) follows the tail to the new last row; any other selection stays put.
+ */
+export function followTail(state: UiState, before: number, after: number, pageSize: number): UiState {
+  if (state.findingsOnly || after <= before) return state;
+  if (before > 0 && state.cursor !== before - 1) return state;
+  return moveTo(state, after - 1, after, Math.max(1, pageSize));
+}
+
 /** Moves the cursor to `row` (clamped) and scrolls just enough to keep it on screen. */
 function moveTo(state: UiState, row: number, count: number, page: number): UiState {
   const cursor = count === 0 ? 0 : Math.min(Math.max(row, 0), count - 1);

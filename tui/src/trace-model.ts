@@ -6,11 +6,15 @@
  */
 
 import {
+  type AnomalyReport,
+  buildAnomalyReports,
+  buildFailureReports,
   buildFindingReports,
   CausalTrace,
   EDGE_KIND_NAMES,
   type EdgeKind,
   EventKind,
+  type FailureReport,
   type FindingReport,
   type LocationState,
   RECORD_SIZE,
@@ -26,6 +30,7 @@ import {
 import { DB_SITE_FILE } from '@causeway/core/event-format';
 import type { SourceLines } from './source-lines.ts';
 import type { RowSet } from './state.ts';
+import type { TraceView } from './trace-view.ts';
 
 /** A task as the causal pane names it. */
 export interface TaskSummary {
@@ -53,6 +58,8 @@ export interface CausalView {
   /** Tasks unordered with it, in task order, at most `limit`; `more` says whether there are others. */
   concurrent: number[];
   more: boolean;
+  /** Why concurrency is not known (a server that serves no clocks); null when `concurrent` says it. */
+  concurrentNote: string | null;
 }
 
 export interface EventDetails {
@@ -67,6 +74,8 @@ export interface EventDetails {
    * thousands of chains has clocks that long, so the compact pane leaves it to the Enter view).
    */
   clock: number[] | null;
+  /** Why no clock can be shown at all (a server that serves none); null otherwise. */
+  clockNote: string | null;
   /** How many chains (clock components) the trace has. */
   chains: number;
   /** Numbers (1-based) of the findings this event takes part in. */
@@ -90,7 +99,7 @@ export interface AnalysisState {
   error: string | null;
 }
 
-export class TraceModel {
+export class TraceModel implements TraceView {
   readonly name: string;
   readonly path: string;
   readonly file: TraceFile;
@@ -98,6 +107,11 @@ export class TraceModel {
   /** What the core found; empty until the analysis is done. */
   tasks: readonly Task[] = [];
   findings: readonly FindingReport[] = [];
+  failures: readonly FailureReport[] = [];
+  anomalies: readonly AnomalyReport[] = [];
+  /** A trace file is read whole: nothing is followed. */
+  readonly live = false;
+  readonly status: string | null = null;
   stats: TraceStats | null = null;
   /** Sorted event indices of the findings' accesses: the timeline's rows with `a`. */
   findingEvents: Uint32Array = new Uint32Array(0);
@@ -173,6 +187,13 @@ export class TraceModel {
     this.tasks = trace.tasks();
     this.events.assignTasks(this.tasks);
     this.stats = trace.stats();
+    this.failures = buildFailureReports(trace.failures(), this.tasks, this.events.sites);
+    this.anomalies = buildAnomalyReports(
+      trace.anomalies(),
+      this.tasks,
+      this.events.sites,
+      this.file.end !== null,
+    );
     const raw = trace.findings();
     this.findings = buildFindingReports(raw, this.events.sites, this.events.strings);
     raw.forEach((finding, number) => {
@@ -206,6 +227,25 @@ export class TraceModel {
     };
   }
 
+  get eventCount(): number {
+    return this.events.length;
+  }
+
+  /** Nothing changes a file's model once it is analysed: `analyze` reports its own progress. */
+  subscribe(_listener: () => void): () => void {
+    return () => {};
+  }
+
+  headline(): string {
+    const events = plural(this.events.length, 'event');
+    if (!this.analysis.done) return `${events} · analysing ${Math.floor(this.analysis.fraction * 100)}%`;
+    if (this.analysis.error !== null) return `${events} · analysis failed`;
+    const dropped = this.stats !== null && this.stats.dropped > 0 ? ` · ${this.stats.dropped} dropped` : '';
+    // The recording process died before closing its file: what was written is shown.
+    const unfinished = this.file.end === null ? ' · unfinished recording' : '';
+    return `${events} · ${plural(this.tasks.length, 'task')} · ${plural(this.findings.length, 'finding')}${dropped}${unfinished}`;
+  }
+
   rows(findingsOnly: boolean): RowSet {
     return findingsOnly ? this.#findingRows : this.#allRows;
   }
@@ -216,12 +256,7 @@ export class TraceModel {
 
   /** One timeline row: what happened, in which task, where. */
   eventLine(index: number): string {
-    const event = this.events.at(index);
-    const task = event.task < 0 ? '#?' : `#${event.task}`;
-    const what = describeEvent(event);
-    const where = event.site === null ? '' : `  ${shortFile(event.site.file)}:${event.site.line}`;
-    const digits = String(Math.max(0, this.events.length - 1)).length;
-    return `${String(index).padStart(digits)} ${task.padStart(4)} ${event.kindName.padEnd(13)} ${what}${where}`;
+    return formatEventLine(this.events.at(index), this.events.length);
   }
 
   /** Is event `index` one a search for `query` (lower case) finds? Function, file, property, value. */
@@ -281,6 +316,7 @@ export class TraceModel {
       causedTotal: outgoing.length,
       concurrent: tasks,
       more,
+      concurrentNote: null,
     };
   }
 
@@ -295,6 +331,7 @@ export class TraceModel {
       sourceLine: event.site === null ? null : this.#sources.line(event.site.file, event.site.line),
       task,
       clock: clock || chains <= SHORT_CLOCK ? this.#clockOf(event.task) : null,
+      clockNote: null,
       chains,
       findings: [...this.findingsOf(index)],
     };
@@ -351,6 +388,19 @@ export class TraceModel {
     }
     return -1;
   }
+}
+
+/** One timeline row: index, task, kind, what, where; `count` sets the index's width. */
+export function formatEventLine(event: TraceEvent, count: number): string {
+  const task = event.task < 0 ? '#?' : `#${event.task}`;
+  const what = describeEvent(event);
+  const where = event.site === null ? '' : `  ${shortFile(event.site.file)}:${event.site.line}`;
+  const digits = String(Math.max(0, count - 1)).length;
+  return `${String(event.index).padStart(digits)} ${task.padStart(4)} ${event.kindName.padEnd(13)} ${what}${where}`;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The number of elements of sorted `values` that are <= `value`. */

@@ -72,6 +72,7 @@ describe('pane lines', () => {
       causedTotal: 20,
       concurrent: [3, 4],
       more: true,
+      concurrentNote: null,
     });
     assert.deepEqual(lines.slice(0, 4), [
       'task #0 (chain 0.0) · +1.50 ms',

@@ -10,7 +10,7 @@ import { h } from '../src/h.ts';
 import { layout } from '../src/layout.ts';
 import { FileTraceSource, openTraceFile } from '../src/source.ts';
 import { initialState } from '../src/state.ts';
-import type { TraceModel } from '../src/trace-model.ts';
+import type { TraceView } from '../src/trace-view.ts';
 import { Screen } from '../src/views/screen.ts';
 import { project } from './fixture.ts';
 
@@ -30,9 +30,9 @@ describe('the TUI, rendered', () => {
     copyFileSync(p.trace, join(p.traces, 'second.cwtrace'));
     const source = new FileTraceSource({ directory: p.traces });
     const entries = await source.list();
-    const released: TraceModel[] = [];
+    const released: TraceView[] = [];
     const first = await source.open(entries[0] as (typeof entries)[number]);
-    const app = render(h(App, { source, entries, first, release: (m: TraceModel) => released.push(m) }));
+    const app = render(h(App, { source, entries, first, release: (m: TraceView) => released.push(m) }));
     try {
       let frame = await frameWith(app.lastFrame, /\d+ findings?/);
       assert.match(frame, /trace 1\/2/);

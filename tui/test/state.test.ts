@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { charsOf, type KeyPress } from '../src/keys.ts';
 import {
+  followTail,
   initialState,
   type ReduceContext,
   type RowSet,
@@ -165,5 +166,20 @@ describe('the reducer', () => {
     const state = press(initialState, 'jjGk', ctx);
     assert.deepEqual([state.cursor, state.top], [0, 0]);
     assert.equal(press(initialState, '/x\r', ctx).message, "no event matches 'x'");
+  });
+
+  it('follows the tail of a live trace only when the selection is on the last event', () => {
+    // 10 events, 5 rows a page, the last selected: 20 arrive, the selection and the page follow.
+    const atEnd = { ...initialState, cursor: 9, top: 5 };
+    const followed = followTail(atEnd, 10, 30, 5);
+    assert.deepEqual([followed.cursor, followed.top], [29, 25]);
+    // Anywhere else the selection and the scroll stay.
+    const inMiddle = { ...initialState, cursor: 3, top: 0 };
+    assert.equal(followTail(inMiddle, 10, 30, 5), inMiddle);
+    // An empty timeline follows its first events; nothing new, or findings only, changes nothing.
+    assert.equal(followTail(initialState, 0, 4, 5).cursor, 3);
+    assert.equal(followTail(atEnd, 10, 10, 5), atEnd);
+    const findingsOnly = { ...atEnd, findingsOnly: true };
+    assert.equal(followTail(findingsOnly, 10, 30, 5), findingsOnly);
   });
 });

@@ -353,12 +353,22 @@ export class ServerTraceSource implements TraceSource {
     return this.base;
   }
 
-  async #get<T>(path: string): Promise<T> {
+  /** The headers every request sends (the API key); also for the TUI's live stream. */
+  headers(): Record<string, string> {
+    return this.#apiKey === null ? {} : { 'x-causeway-api-key': this.#apiKey };
+  }
+
+  /**
+   * GETs `path` (under the base URL) as JSON; an unreachable server, a refusal or an answer that
+   * is not JSON is thrown as an InputError whose message says it in one line. The TUI's server
+   * source reads through this too.
+   */
+  async get<T>(path: string): Promise<T> {
     const url = `${this.base}${path}`;
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: this.#apiKey === null ? {} : { 'x-causeway-api-key': this.#apiKey },
+        headers: this.headers(),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (error) {
@@ -395,7 +405,7 @@ export class ServerTraceSource implements TraceSource {
     const all: ServerSummary[] = [];
     let offset: number | null = 0;
     while (offset !== null) {
-      const page: { traces: ServerSummary[]; next: number | null } = await this.#get(
+      const page: { traces: ServerSummary[]; next: number | null } = await this.get(
         `/v1/traces?limit=${PAGE}&offset=${offset}`,
       );
       all.push(...page.traces);
@@ -432,9 +442,9 @@ export class ServerTraceSource implements TraceSource {
     const id = await this.#resolve(ref.traceId);
     const path = `/v1/traces/${id}`;
     const [detail, graph, { findings, failures, anomalies }] = await Promise.all([
-      this.#get<Pick<TraceReport, 'meta' | 'streams' | 'end'> & { stats: TraceReport['stats'] }>(path),
-      this.#get<Pick<TraceReport, 'tasks' | 'edges'>>(`${path}/graph`),
-      this.#get<{ findings: FindingReport[]; failures?: FailureReport[]; anomalies?: AnomalyReport[] }>(
+      this.get<Pick<TraceReport, 'meta' | 'streams' | 'end'> & { stats: TraceReport['stats'] }>(path),
+      this.get<Pick<TraceReport, 'tasks' | 'edges'>>(`${path}/graph`),
+      this.get<{ findings: FindingReport[]; failures?: FailureReport[]; anomalies?: AnomalyReport[] }>(
         `${path}/findings`,
       ),
     ]);
@@ -463,7 +473,7 @@ export class ServerTraceSource implements TraceSource {
       events = [];
       let from: number | null = 0;
       while (from !== null) {
-        const page: { events: TraceEvent[]; next: number | null } = await this.#get(
+        const page: { events: TraceEvent[]; next: number | null } = await this.get(
           `${path}/events?from=${from}&limit=${PAGE}`,
         );
         events.push(...page.events);

@@ -10,9 +10,11 @@ export interface HeaderProps {
   width: number;
   /** Counts of the loaded trace: `45 events · 10 tasks · 1 finding`. */
   summary: string;
+  /** The trace is still being recorded and followed. */
+  live?: boolean;
 }
 
-export function Header({ entries, selected, width, summary }: HeaderProps) {
+export function Header({ entries, selected, width, summary, live = false }: HeaderProps) {
   const entry = entries[selected];
   const label = ` Causeway · trace ${entries.length === 0 ? 0 : selected + 1}/${entries.length} `;
   const others = entries
@@ -27,6 +29,7 @@ export function Header({ entries, selected, width, summary }: HeaderProps) {
       { wrap: 'truncate-end' },
       h(Text, { bold: true, color: 'cyan' }, label),
       h(Text, { bold: true, inverse: true }, ` ${entry?.name ?? 'no traces'} `),
+      live ? h(Text, { bold: true, color: 'green' }, ' ● live') : null,
       h(Text, {}, ` ${summary}`),
       h(Text, { dimColor: true }, `  ${entry?.detail ?? ''}  ${others.join('  ')}`),
     ),

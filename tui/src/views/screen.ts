@@ -6,10 +6,18 @@
 import { Box, Text } from 'ink';
 import { h } from '../h.ts';
 import type { Layout } from '../layout.ts';
-import { causalLines, detailsLines, findingLines, HELP_LINES, timeTravelLines } from '../lines.ts';
+import {
+  causalLines,
+  detailsLines,
+  failureLines,
+  findingLines,
+  HELP_LINES,
+  timeTravelLines,
+} from '../lines.ts';
 import type { TraceEntry } from '../source.ts';
 import type { UiState } from '../state.ts';
-import type { TraceModel } from '../trace-model.ts';
+import { plural } from '../trace-model.ts';
+import type { TraceView } from '../trace-view.ts';
 import { Header } from './header.ts';
 import { Pane } from './pane.ts';
 import { StatusLine } from './status.ts';
@@ -20,16 +28,24 @@ export interface ScreenProps {
   entries: readonly TraceEntry[];
   state: UiState;
   /** The selected trace, once loaded; null while loading or when it could not be read. */
-  model: TraceModel | null;
+  model: TraceView | null;
   /** Why the selected trace is not shown (loading, or the error reading it). */
   problem: string | null;
+  /** A note about the source for the status line (live updates lost); null when none. */
+  notice?: string | null;
 }
 
-export function Screen({ layout, entries, state, model, problem }: ScreenProps) {
+export function Screen({ layout, entries, state, model, problem, notice = null }: ScreenProps) {
   const { columns } = layout;
-  const summary = model === null ? '' : summarize(model);
-  const header = h(Header, { entries, selected: state.traceIndex, width: columns, summary });
-  const status = h(StatusLine, { state, width: columns, note: problem });
+  const summary = model === null ? '' : model.headline();
+  const header = h(Header, {
+    entries,
+    selected: state.traceIndex,
+    width: columns,
+    summary,
+    live: model?.live ?? false,
+  });
+  const status = h(StatusLine, { state, width: columns, note: problem ?? model?.status ?? notice });
   const bodyHeight = layout.rows - 2;
   let body: ReturnType<typeof h>;
   if (state.overlay === 'help') {
@@ -42,11 +58,12 @@ export function Screen({ layout, entries, state, model, problem }: ScreenProps) 
   return h(Box, { flexDirection: 'column', width: columns, height: layout.rows }, header, body, status);
 }
 
-function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight: number) {
+function mainBody(layout: Layout, state: UiState, model: TraceView, bodyHeight: number) {
   const rows = model.rows(state.findingsOnly);
   const event = rows.length === 0 ? null : rows.eventAt(Math.min(state.cursor, rows.length - 1));
   if (state.overlay === 'details' && event !== null) {
-    const lines = detailsLines(model.details(event, true), true);
+    const details = model.details(event, true);
+    const lines = details === null ? [`loading event ${event}…`] : detailsLines(details, true);
     const causes = model.analysis.done ? causalLines(model.causal(event)) : [analysing(model)];
     lines.push('', 'Causal relationships', ...causes.map((line) => `  ${line}`));
     lines.push('', 'Enter or Esc: back to the timeline');
@@ -71,21 +88,30 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
     title: 'Details (Enter)',
     width: layout.sideWidth,
     height: layout.sideBottomHeight,
-    lines: event === null ? [] : detailsLines(model.details(event), false),
+    lines: event === null ? [] : detailLinesOf(model, event),
   });
+  const extra = model.failures.length + model.anomalies.length;
+  const extraTitle =
+    extra === 0
+      ? ''
+      : ` · ${plural(model.failures.length, 'failure')} · ${model.anomalies.length} anomal${model.anomalies.length === 1 ? 'y' : 'ies'}`;
   const findings = h(Pane, {
-    title: `Findings (${model.findings.length})${state.findingsOnly ? ' · a: every event' : ' · a: findings only'}`,
+    title: `Findings (${model.findings.length})${extraTitle}${state.findingsOnly ? ' · a: every event' : ' · a: findings only'}`,
     width: layout.columns,
     height: layout.findingsHeight,
-    lines: model.analysis.done
-      ? findingLines(
-          model.findings,
-          event === null ? [] : model.findingsOf(event),
-          layout.columns,
-          state.findingsOnly,
-          layout.findingsHeight,
-        )
-      : [analysing(model)],
+    lines:
+      model.analysis.done && model.analysis.error === null
+        ? [
+            ...findingLines(
+              model.findings,
+              event === null ? [] : model.findingsOf(event),
+              layout.columns,
+              state.findingsOnly,
+              layout.findingsHeight,
+            ),
+            ...failureLines(model.failures, model.anomalies, layout.columns, state.findingsOnly),
+          ]
+        : [analysing(model)],
   });
   return h(
     Box,
@@ -101,19 +127,13 @@ function mainBody(layout: Layout, state: UiState, model: TraceModel, bodyHeight:
   );
 }
 
-function summarize(model: TraceModel): string {
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const events = plural(model.events.length, 'event');
-  if (!model.analysis.done) return `${events} · analysing ${Math.floor(model.analysis.fraction * 100)}%`;
-  if (model.analysis.error !== null) return `${events} · analysis failed`;
-  const dropped = model.stats !== null && model.stats.dropped > 0 ? ` · ${model.stats.dropped} dropped` : '';
-  // The recording process died before closing its file: what was written is shown.
-  const unfinished = model.file.end === null ? ' · unfinished recording' : '';
-  return `${events} · ${plural(model.tasks.length, 'task')} · ${plural(model.findings.length, 'finding')}${dropped}${unfinished}`;
+function detailLinesOf(model: TraceView, event: number): string[] {
+  const details = model.details(event);
+  return details === null ? [`loading event ${event}…`] : detailsLines(details, false);
 }
 
 /** What the panes that need the core say until it has answered. */
-function analysing(model: TraceModel): string {
+function analysing(model: TraceView): string {
   if (model.analysis.error !== null) return `the core could not analyse this trace: ${model.analysis.error}`;
   return `analysing the causality… ${Math.floor(model.analysis.fraction * 100)}%`;
 }

@@ -3,11 +3,11 @@
 import { Box, Text } from 'ink';
 import { h } from '../h.ts';
 import { scrolled, type UiState } from '../state.ts';
-import type { TraceModel } from '../trace-model.ts';
+import type { TraceView } from '../trace-view.ts';
 import { pad } from './pane.ts';
 
 export interface TimelineProps {
-  model: TraceModel;
+  model: TraceView;
   state: UiState;
   width: number;
   /** Event rows, the title not included. */
@@ -17,8 +17,8 @@ export interface TimelineProps {
 export function Timeline({ model, state, width, rows }: TimelineProps) {
   const set = model.rows(state.findingsOnly);
   const title = state.findingsOnly
-    ? ` Findings only · ${set.length} of ${model.events.length} events`
-    : ` Timeline · ${model.events.length} events`;
+    ? ` Findings only · ${set.length} of ${model.eventCount} events`
+    : ` Timeline · ${model.eventCount} events`;
   const position = set.length === 0 ? '' : `${Math.min(state.cursor, set.length - 1) + 1}/${set.length} `;
   const lines = [];
   // The page size can change under the state (a resize, `a` resizing the panes): keep the
