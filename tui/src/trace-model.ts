@@ -292,7 +292,14 @@ export class TraceModel implements TraceView {
   summary(task: number): TaskSummary {
     const t = this.tasks[task] as Task;
     const site = this.events.sites.lookup(t.stream, t.beginSite);
-    return { task, chain: `${t.chain}.${t.position}`, beganMs: t.beginMs, began: describeBegin(t, site) };
+    const first = this.events.locate(t.stream, t.firstSeq);
+    const firstKind = first < 0 ? 0 : this.events.kindAt(first);
+    return {
+      task,
+      chain: `${t.chain}.${t.position}`,
+      beganMs: t.beginMs,
+      began: describeBegin(t, site, firstKind),
+    };
   }
 
   causal(index: number): CausalView | null {
@@ -462,8 +469,12 @@ export function describeEvent(event: TraceEvent): string {
   return `${fn}${time}`.trim();
 }
 
-function describeBegin(task: Task, site: Site | null): string {
+/** What began a task, from its first record's kind and its begin site. */
+function describeBegin(task: Task, site: Site | null, firstKind: number): string {
   if (task.beginMs === null) return 'start record lost';
+  if (firstKind === EventKind.HttpRequest) return 'HTTP request';
+  if (firstKind === EventKind.CallbackBegin) return 'scheduled callback';
+  if (firstKind === EventKind.SpanBegin || firstKind === EventKind.SpanEnd) return 'span (causeway.trace)';
   if (site?.kind === SiteKind.Await) return `await ${siteLocation(site)} in ${site.functionName}`;
   if (site?.kind === SiteKind.Function) return `callback into ${site.functionName} ${siteLocation(site)}`;
   return 'program start';
