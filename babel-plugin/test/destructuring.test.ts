@@ -4,18 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { InstrumentOptions } from '../src/options.ts';
-import { importModule, instrument, type ProbeCall, runInstrumented, runScript, trail } from './helpers.ts';
-
-async function both(
-  code: string,
-  options: InstrumentOptions = {},
-): Promise<{ plain: unknown; instrumented: unknown; log: ProbeCall[] }> {
-  const plain = await ((await importModule(code)).run as () => unknown)();
-  const { exports, log } = await runInstrumented(code, 'input.mjs', options);
-  const instrumented = await (exports.run as () => unknown)();
-  return { plain, instrumented, log };
-}
+import { both, instrument, runScript, trail } from './helpers.ts';
 
 /** A proxy logging every get, set and key conversion into `seen`, with an iterable source. */
 const TRACED = `

@@ -181,3 +181,14 @@ export function sitesOf(log: ProbeCall[]): SiteTable {
   if (table === undefined) throw new Error('no registerSites call in the log');
   return table as SiteTable;
 }
+
+/** Runs module `code`'s exported `run` plain and instrumented (module input.mjs), with the probe log. */
+export async function both(
+  code: string,
+  options: InstrumentOptions = {},
+): Promise<{ plain: unknown; instrumented: unknown; log: ProbeCall[] }> {
+  const plain = await ((await importModule(code)).run as () => unknown)();
+  const { exports, log } = await runInstrumented(code, 'input.mjs', options);
+  const instrumented = await (exports.run as () => unknown)();
+  return { plain, instrumented, log };
+}

@@ -7,18 +7,15 @@ import { describe, it } from 'node:test';
 import { transformSync } from '@babel/core';
 import stripTypes from '@babel/plugin-transform-typescript';
 import { SiteKind } from '@causeway/core/event-format';
-import type { InstrumentOptions } from '../src/options.ts';
-import { importModule, instrument, type ProbeCall, runInstrumented, runScript, sitesOf } from './helpers.ts';
-
-async function both(
-  code: string,
-  options: InstrumentOptions = {},
-): Promise<{ plain: unknown; instrumented: unknown; log: ProbeCall[] }> {
-  const plain = await ((await importModule(code)).run as () => unknown)();
-  const { exports, log } = await runInstrumented(code, 'input.mjs', options);
-  const instrumented = await (exports.run as () => unknown)();
-  return { plain, instrumented, log };
-}
+import {
+  both,
+  importModule,
+  instrument,
+  type ProbeCall,
+  runInstrumented,
+  runScript,
+  sitesOf,
+} from './helpers.ts';
 
 const ACCESS = /^(read|write|update|postfix|assigned)$/;
 
