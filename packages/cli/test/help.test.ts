@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ExitCode } from '../src/errors.ts';
 import { runIn, tempDir } from './fixtures.ts';
 
-const COMMANDS = ['init', 'run', 'analyze', 'traces', 'export'];
+const COMMANDS = ['init', 'instrument', 'run', 'serve', 'tui', 'traces', 'analyze', 'export'];
 const dir = tempDir();
 
 describe('--help', () => {

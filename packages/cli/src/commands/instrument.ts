@@ -45,6 +45,10 @@ Options:
 
 A file that cannot be parsed is reported as file:line:col and copied unchanged; the others are
 still instrumented, and the exit code is 2.
+
+Examples:
+  causeway instrument src --out-dir build          then run build/ as you ran src/
+  causeway instrument src --exclude 'src/generated/**' --accesses writes
 `;
 
 /** Trees with more files than this get a progress line (on a terminal). */

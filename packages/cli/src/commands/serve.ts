@@ -27,6 +27,11 @@ Options:
 
 It prints one line when it listens (address, store, version) and stops cleanly on SIGINT or
 SIGTERM, finishing the batches it is storing.
+
+Examples:
+  causeway serve                                   127.0.0.1:7777, SQLite in .causeway/causeway.db
+  causeway serve --store postgres://postgres@127.0.0.1:5432/causeway --max-age 7d
+  CAUSEWAY_API_KEY=s3cret causeway serve --host 0.0.0.0
 `;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
