@@ -80,6 +80,8 @@ export function detailsLines(details: EventDetails, full: boolean): string[] {
         ? `clock: ${details.chains} chains, shown with Enter`
         : `clock: ${describeClock(details.clock)}`,
   );
+  if (details.stack === null) lines.push('stack: not served by the server');
+  else if (details.stack.length > 0) lines.push(`stack: ${details.stack.join(' › ')}`);
   if (event.invocation !== null) lines.push(`invocation ${event.invocation}`);
   if (event.timeMs !== null) lines.push(`time ${ms(event.timeMs)}`);
   if (details.findings.length > 0) {

@@ -414,6 +414,7 @@ export class ServerTraceModel implements TraceView {
       clockNote: 'not served by the server (open the trace file to see it)',
       chains: this.#chains,
       findings: [...this.findingsOf(index)],
+      stack: null,
     };
   }
 

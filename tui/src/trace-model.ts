@@ -80,6 +80,8 @@ export interface EventDetails {
   chains: number;
   /** Numbers (1-based) of the findings this event takes part in. */
   findings: number[];
+  /** The call stack at the event, outermost first (`withdraw src/a.ts:3`); null when not known. */
+  stack: string[] | null;
 }
 
 const CONCURRENT_LIMIT = 8;
@@ -341,6 +343,7 @@ export class TraceModel implements TraceView {
       clockNote: null,
       chains,
       findings: [...this.findingsOf(index)],
+      stack: this.events.stackAt(index).map((site) => `${site.functionName} ${siteLocation(site)}`),
     };
   }
 

@@ -81,6 +81,7 @@ describe('the TUI over a server', () => {
       assert.match(text, /at src\/account\.ts:6:3 in withdraw/);
       assert.match(text, /write obj#\d+\.balance: 70/);
       assert.match(text, /clock: not served by the server/);
+      assert.match(text, /stack: not served by the server/);
       const causes = causalLines(model.causal(12)).join('\n');
       assert.match(causes, /caused by:\n {2}← await/);
       assert.match(causes, /concurrent with: not known: the server serves no vector clocks/);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CausewayError, EventKind } from '@causeway/core';
 import { SOURCE_LINES, syntheticRecords } from '../bench/synthetic.ts';
+import { detailsLines } from '../src/lines.ts';
 import { FileTraceSource, openTraceFile } from '../src/source.ts';
 import { project } from './fixture.ts';
 
@@ -102,6 +103,10 @@ describe('TraceModel', () => {
         'a short clock comes with the compact details',
       );
       assert.deepEqual(details.findings, [1]);
+      // The write runs in an await continuation of withdraw: the frame it resumed.
+      assert.deepEqual(details.stack?.length, 1);
+      assert.match(details.stack?.[0] ?? '', /^withdraw src\/bank\.ts:\d+:\d+$/);
+      assert.match(detailsLines(details, false).join('\n'), /stack: withdraw src\/bank\.ts/);
       assert.equal(model.details(0).location, null);
     } finally {
       model.dispose();

@@ -130,6 +130,9 @@ function taskLookup(tasks: readonly Task[]): (stream: number) => (localId: numbe
   return (stream) => lookups.get(stream) ?? none;
 }
 
+/** How far back `stackAt` looks for the start of a task. */
+const STACK_WALK_LIMIT = 100_000;
+
 export class TraceEvents {
   readonly length: number;
   readonly sites: SiteIndex;
@@ -289,6 +292,39 @@ export class TraceEvents {
       state.push(this.#locationState(last));
     }
     return state;
+  }
+
+  /**
+   * The call stack at event `index`, outermost first: for an await continuation, the function it
+   * resumed in (as its await site), then every function entered in the task and not yet exited.
+   * Only the event's own task is walked, at most `STACK_WALK_LIMIT` events back.
+   */
+  stackAt(index: number): Site[] {
+    const task = this.#taskOf[this.#checked(index)] as number;
+    const stream = this.#streamOf(index);
+    let start = index;
+    for (let i = index - 1; i >= 0 && index - i <= STACK_WALK_LIMIT; i--) {
+      if (this.#streamOf(i) !== stream) continue;
+      if (this.#taskOf[i] !== task) break;
+      start = i;
+    }
+    const frames: number[] = [];
+    for (let i = start; i <= index; i++) {
+      if (this.#streamOf(i) !== stream) continue;
+      const kind = this.#kindOf[i];
+      const site = this.siteKeyAt(i) % 2 ** 32;
+      if (kind === EventKind.FnEnter || (i === start && kind === EventKind.AwaitResume)) {
+        frames.push(site);
+      } else if ((kind === EventKind.FnExit || kind === EventKind.FnThrow) && i !== index) {
+        const at = frames.lastIndexOf(site);
+        if (at >= 0) frames.length = at;
+      }
+    }
+    return frames.flatMap((site) => this.sites.lookup(stream, site) ?? []);
+  }
+
+  #streamOf(index: number): number {
+    return (this.#chunks[this.#chunkOf[index] as number] as { stream: number }).stream;
   }
 
   /**

@@ -132,6 +132,17 @@ describe('TraceEvents', () => {
     assert.throws(() => events.at(EVENTS.length), /event 9 is outside the trace \(0\.\.8\)/);
   });
 
+  it('gives the call stack at an event: the functions entered in its task, and the one a continuation resumed', () => {
+    const { events, trace } = load();
+    using _ = trace;
+    const stack = (i: number) =>
+      events.stackAt(i).map((site) => `${site.kindName} ${site.functionName}:${site.line}`);
+    assert.deepEqual(stack(0), []);
+    assert.deepEqual(stack(2), ['function withdraw:3']);
+    assert.deepEqual(stack(6), ['await withdraw:5']);
+    assert.deepEqual(stack(8), ['await withdraw:5'], 'an exit still shows the frame it leaves');
+  });
+
   it('travels in time: the last value written to each location as of an event', () => {
     const { events, trace } = load();
     using _ = trace;
