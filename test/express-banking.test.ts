@@ -125,6 +125,12 @@ describe('express-banking', () => {
     assert.deepEqual(names?.slice(0, 2), ['OrderService.scheduleShipping', 'OrderService.processOrder']);
     const [root, processOrder] = failure?.calls ?? [];
     assert.equal(root?.rejectedAt?.file, 'src/orders.ts');
+    // The likeliest rejecter: the deadline's timer callback, defined in scheduleShipping.
+    assert.equal(root?.rejectedAfter?.site?.file, 'src/orders.ts');
+    assert.ok(
+      (root?.rejectedAfter?.site?.line ?? 0) > (root?.function?.line ?? Infinity),
+      'inside scheduleShipping',
+    );
     assert.ok(
       (root?.waitedMs ?? 0) >= 90,
       `the shipping await waited ${root?.waitedMs} ms, about the 100 ms deadline`,

@@ -37,6 +37,8 @@ pub struct RejectedAwait {
     /// The task recorded just before the continuation in the same stream: the likeliest rejecter
     /// when no traced call explains the rejection (the timer or I/O callback that ran then).
     pub after: Option<TaskIx>,
+    /// The first function that task entered (the callback the timer or I/O ran), 0 if none.
+    pub after_entered: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +77,9 @@ struct StreamFrames {
     task: Option<TaskIx>,
     /// The task recorded before the current one.
     previous_task: Option<TaskIx>,
+    /// The first function the current task entered, and the previous task's.
+    first_entered: u32,
+    previous_first_entered: u32,
 }
 
 #[derive(Default)]
@@ -92,7 +97,9 @@ impl FailureTracker {
         let frames = self.streams.entry(stream).or_default();
         if frames.task != Some(task) {
             frames.previous_task = frames.task;
+            frames.previous_first_entered = frames.first_entered;
             frames.task = Some(task);
+            frames.first_entered = 0;
             frames.stack.clear();
         }
         match rec.kind {
@@ -107,6 +114,7 @@ impl FailureTracker {
                         task,
                         suspended_in,
                         after: frames.previous_task,
+                        after_entered: frames.previous_first_entered,
                     });
                 }
             }
@@ -116,6 +124,9 @@ impl FailureTracker {
                 }
             }
             Kind::FnEnter => {
+                if frames.first_entered == 0 {
+                    frames.first_entered = rec.site;
+                }
                 let caller = frames.stack.iter().rev().find_map(|&(_, ix)| ix);
                 let mut own = None;
                 if rec.a != 0 {
@@ -263,6 +274,8 @@ mod tests {
         w.push(Kind::AwaitSuspend, task, AWAIT_PROCESS, h);
         if slow {
             w.callback(task + 1, TIMEOUT_CALLBACK, 100.0);
+            w.push(Kind::FnEnter, task + 1, TIMEOUT_CALLBACK, 0);
+            w.push(Kind::FnExit, task + 1, TIMEOUT_CALLBACK, 0);
             w.record(Kind::AwaitResume, FLAG_REJECTED, task + 2, AWAIT_RACE, s, 100.5f64.to_bits());
             w.push(Kind::FnThrow, task + 2, SHIP, s);
             w.push(Kind::FnExit, task + 2, SHIP, s); // the runtime's exit after a throw
@@ -307,6 +320,7 @@ mod tests {
         assert_eq!(rejected.task, t(22));
         assert_eq!(rejected.suspended_in, Some(t(20)));
         assert_eq!(rejected.after, Some(t(21)), "the timer callback ran just before");
+        assert_eq!(rejected.after_entered, TIMEOUT_CALLBACK, "the callback it ran");
     }
 
     #[test]

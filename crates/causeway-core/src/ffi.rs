@@ -330,13 +330,13 @@ pub extern "C" fn cw_findings(handle: u32) -> i32 {
 }
 
 /// u32 words in the fixed head of each [`cw_failures`] row.
-pub const FAILURE_HEAD_WORDS: u32 = 13;
+pub const FAILURE_HEAD_WORDS: u32 = 14;
 
 /// Means "none" in a task or site word of [`cw_failures`].
 pub const NONE: u32 = u32::MAX;
 
 /// Fills the result buffer with the steps of every failure cascade (failures.rs), surfaced
-/// failure first, then each call down to the root cause. Rows have a 13-word head and a tail:
+/// failure first, then each call down to the root cause. Rows have a 14-word head and a tail:
 ///
 /// | word | meaning                                                                  |
 /// | ---: | ------------------------------------------------------------------------ |
@@ -348,8 +348,9 @@ pub const NONE: u32 = u32::MAX;
 /// | 9    | continuation task of the rejected await (NONE if none)                   |
 /// | 10   | task that suspended at that await (NONE if unknown)                      |
 /// | 11   | task recorded just before the continuation (NONE if none)                |
-/// | 12   | n: function sites returned runs of this function called and this one did not |
-/// | 13.. | those n sites                                                            |
+/// | 12   | the first function site that task entered (0 if none)                    |
+/// | 13   | n: function sites returned runs of this function called and this one did not |
+/// | 14.. | those n sites                                                            |
 ///
 /// Returns the number of words, or a negative status.
 #[no_mangle]
@@ -374,6 +375,7 @@ pub extern "C" fn cw_failures(handle: u32) -> i32 {
                 task(rejected.map(|r| r.task)),
                 task(rejected.and_then(|r| r.suspended_in)),
                 task(rejected.and_then(|r| r.after)),
+                rejected.map_or(0, |r| r.after_entered),
                 step.never_called.len() as u32,
             ]);
             result.extend_from_slice(&step.never_called);

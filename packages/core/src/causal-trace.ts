@@ -97,6 +97,8 @@ export interface FailureStep {
     suspendedIn: number | null;
     /** The task recorded just before the continuation: the likeliest rejecter (a timer, I/O). */
     after: number | null;
+    /** The first function site that task entered (the callback it ran); 0 when none. */
+    afterEntered: number;
   } | null;
   /** Function sites that returned runs of the same function called and this run never did. */
   neverCalled: number[];
@@ -429,7 +431,7 @@ export class CausalTrace {
     while (at < w.length) {
       if (at + FAILURE_HEAD_WORDS > w.length)
         throw new Error(`CausalTrace: cw_failures gave ${w.length} words`);
-      const tail = w[at + 12] as number;
+      const tail = w[at + 13] as number;
       const end = at + FAILURE_HEAD_WORDS + tail;
       if (end > w.length) throw new Error(`CausalTrace: cw_failures gave ${w.length} words`);
       const rejectedSite = w[at + 8] as number;
@@ -449,6 +451,7 @@ export class CausalTrace {
                 task: w[at + 9] as number,
                 suspendedIn: task(w[at + 10] as number),
                 after: task(w[at + 11] as number),
+                afterEntered: w[at + 12] as number,
               },
         neverCalled: [...w.subarray(at + FAILURE_HEAD_WORDS, end)],
       });

@@ -45,7 +45,7 @@ export interface FailureCallReport {
   rejectedAt: Site | null;
   /** How long that await waited, from the start of the task that suspended there; null if unknown. */
   waitedMs: number | null;
-  /** The task recorded just before the rejected continuation, with the site it began at. */
+  /** The task recorded just before the rejected continuation, with the site it began at (or the first function it entered). */
   rejectedAfter: { task: number; site: Site | null } | null;
   /** Functions the same function's successful runs called and this run never did. */
   neverCalled: Site[];
@@ -173,7 +173,7 @@ export function buildFailureReports(
               ? null
               : {
                   task: rejected.after,
-                  site: sites.lookup(step.stream, tasks[rejected.after]?.beginSite ?? 0),
+                  site: sites.lookup(step.stream, tasks[rejected.after]?.beginSite || rejected.afterEntered),
                 },
           neverCalled: step.neverCalled.flatMap((site) => sites.lookup(step.stream, site) ?? []),
           suspendedIn: rejected?.suspendedIn ?? null,

@@ -63,7 +63,7 @@ export const ACCESS_WORDS = 8;
 export const FINDING_ROW_WORDS = 9 + 3 * ACCESS_WORDS;
 
 /** u32 words in the head of a cw_failures row (ffi.rs, FAILURE_HEAD_WORDS); its last word counts the tail. */
-export const FAILURE_HEAD_WORDS = 13;
+export const FAILURE_HEAD_WORDS = 14;
 /** u32 words per row of cw_anomalies (ffi.rs, ANOMALY_ROW_WORDS). */
 export const ANOMALY_ROW_WORDS = 11;
 /** Word 0 of a cw_anomalies row. */
