@@ -87,11 +87,14 @@ export class StringTable {
     return keyId < this.#secret.length && this.#secret[keyId] === 1;
   }
 
-  /** The id of a captured string value, or 0 when it is not captured (too long, over budget). */
-  valueOf(value: string): number {
+  /**
+   * The id of a captured string value, or 0 when it is not captured (longer than `maxLength`,
+   * over budget). Interceptors pass a larger bound for the values CAUSEWAY_CAPTURE_BYTES bounds.
+   */
+  valueOf(value: string, maxLength = MAX_STRING_VALUE_LENGTH): number {
     const known = this.#ids.get(value);
     if (known !== undefined) return known;
-    if (value.length > MAX_STRING_VALUE_LENGTH || this.#values >= MAX_STRING_VALUES) return 0;
+    if (value.length > maxLength || this.#values >= MAX_STRING_VALUES) return 0;
     this.#values++;
     return this.#add(value, value);
   }
