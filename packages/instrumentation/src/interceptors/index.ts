@@ -26,7 +26,7 @@ export function installInterceptors(
   const uninstall: (() => void)[] = [];
   if (names.has('server')) uninstall.push(installHttpServer(recorder, identity));
   if (names.has('client')) uninstall.push(installHttpClient(recorder, identity, capture));
-  if (names.has('pg')) uninstall.push(installPg(recorder));
+  if (names.has('pg')) uninstall.push(installPg(recorder, capture));
   return () => {
     for (const undo of uninstall) undo();
   };
