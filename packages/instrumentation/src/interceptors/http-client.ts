@@ -28,6 +28,7 @@ import {
 } from './capture.ts';
 import { guarded, interceptorFailed } from './guard.ts';
 import type { RecordingIdentity } from './index.ts';
+import { activeSpanContext, lazyOtel, otelTraceparent } from './otel.ts';
 import {
   CAUSEWAY_RESPONSE,
   CAUSEWAY_TRACE,
@@ -143,8 +144,24 @@ export function installHttpClient(
   recorder: Recorder,
   identity: RecordingIdentity | null = null,
   capture: CaptureSettings = DEFAULT_CAPTURE,
+  /** Where `@opentelemetry/api` is looked for: the application's directory. */
+  otelFrom: string = process.cwd(),
 ): () => void {
   const exchanges = new WeakMap<object, ClientExchange>();
+  const otel = lazyOtel(otelFrom);
+
+  /**
+   * The traceparent of exchange `id`: OpenTelemetry's active span, when the application has one
+   * (recorded, so the recording can be joined to OTel's trace), else Causeway's ids.
+   */
+  function traceparentFor(causeway: RecordingIdentity, id: number): string {
+    const api = otel();
+    const span = api === null ? null : activeSpanContext(api);
+    if (span === null) return traceparentHeader(causeway.traceId, causeway.stream, id);
+    const json = JSON.stringify({ exchange: id, traceId: span.traceId, spanId: span.spanId });
+    recordCapture(recorder, CAPTURE_NAMES.otelContext, json, capture.bytes);
+    return otelTraceparent(span);
+  }
   const headers = capture.level !== 'off';
   const bodies = capture.level === 'on';
 
@@ -250,7 +267,7 @@ export function installHttpClient(
     if (identity !== null) {
       try {
         if (!request.hasHeader(TRACEPARENT)) {
-          request.setHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+          request.setHeader(TRACEPARENT, traceparentFor(identity, id));
         }
         if (!request.hasHeader(CAUSEWAY_TRACE)) {
           request.setHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));
@@ -288,7 +305,7 @@ export function installHttpClient(
       const has = (name: string) =>
         headers.some((value, i) => i % 2 === 0 && String(value).toLowerCase() === name);
       if (!has(TRACEPARENT)) {
-        request.addHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+        request.addHeader(TRACEPARENT, traceparentFor(identity, id));
       }
       if (!has(CAUSEWAY_TRACE)) {
         request.addHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));

@@ -24,7 +24,7 @@ export function installInterceptors(
   capture: CaptureSettings = DEFAULT_CAPTURE,
 ): () => void {
   const uninstall: (() => void)[] = [];
-  if (names.has('server')) uninstall.push(installHttpServer(recorder, identity));
+  if (names.has('server')) uninstall.push(installHttpServer(recorder, identity, capture));
   if (names.has('client')) uninstall.push(installHttpClient(recorder, identity, capture));
   if (names.has('pg')) uninstall.push(installPg(recorder, capture));
   return () => {
