@@ -91,6 +91,25 @@ describe('value capture (CAUSEWAY_CAPTURE=on)', () => {
     assert.deepEqual([binary?.bytes, binary?.binary, binary?.text], [4, true, undefined]);
   });
 
+  it('records the body http.request writes, in pieces', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(`${base}/written`, { method: 'PUT' }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.write('part one, ');
+      req.write(Buffer.from('part two, '));
+      req.end('end');
+    });
+    assert.equal(answer, 'echo:part one, part two, end');
+    const body = capturesFor(`${base}/written`).get(CAPTURE_NAMES.requestBody);
+    assert.deepEqual([body?.bytes, body?.text], [23, 'part one, part two, end']);
+  });
+
   it('records http.request headers minus secrets, including ones set after the call', async () => {
     await new Promise<void>((resolve, reject) => {
       const req = httpRequest(`${base}/plain`, { headers: { cookie: 'sid=1' } }, (res) => {

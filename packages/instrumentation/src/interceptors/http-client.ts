@@ -252,6 +252,34 @@ export function installHttpClient(
     captureHeaders(exchange, CAPTURE_NAMES.requestHeaders, Object.entries(request.getHeaders()));
   }
 
+  /**
+   * http.request publishes no body chunks: the request's own write and end are wrapped (on the
+   * instance, calling the originals with the same arguments) to keep the body's first bytes,
+   * recorded when end() is called. Strings count as UTF-8 whatever their encoding argument.
+   */
+  function followRequestBody(request: ClientRequest, exchange: ClientExchange): void {
+    const body = new BodyHead(capture.bytes);
+    exchange.requestBody = body;
+    const keep = guarded('http client', (chunk: unknown) => body.add(chunk));
+    const recordBody = guarded('http client', () => {
+      if (exchange.requestBody === null) return;
+      captureBody(exchange, CAPTURE_NAMES.requestBody, exchange.requestBody);
+      exchange.requestBody = null;
+    });
+    const write = request.write;
+    const end = request.end;
+    request.write = function (this: ClientRequest, ...args: unknown[]) {
+      keep(args[0]);
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as typeof write;
+    request.end = function (this: ClientRequest, ...args: unknown[]) {
+      if (typeof args[0] !== 'function') keep(args[0]);
+      const result = (end as (...a: unknown[]) => ClientRequest).apply(this, args);
+      recordBody();
+      return result;
+    } as typeof end;
+  }
+
   const onTimeout = guarded('http client', function (this: ClientRequest) {
     const exchange = exchanges.get(this);
     if (exchange !== undefined) exchange.timedOut = true;
@@ -262,8 +290,10 @@ export function installHttpClient(
     // The Host header carries the port when it is not the default; ClientRequest does not.
     const host = request.getHeader('host');
     const origin = `${request.protocol}//${typeof host === 'string' ? host : request.host}`;
-    const { id } = begin(request, request.method, urlOf(origin, request.path));
+    const exchange = begin(request, request.method, urlOf(origin, request.path));
+    const { id } = exchange;
     request.once('timeout', onTimeout);
+    if (bodies) followRequestBody(request, exchange);
     if (identity !== null) {
       try {
         if (!request.hasHeader(TRACEPARENT)) {
