@@ -37,7 +37,7 @@ export type CaptureName = (typeof CAPTURE_NAMES)[keyof typeof CAPTURE_NAMES];
 
 /** Records `data` (a JSON object text, already bounded) under `name` in the current task. */
 export function recordCapture(recorder: Recorder, name: CaptureName, json: string, bytes: number): void {
-  const dataId = recorder.strings.valueOf(json, bytes);
+  const dataId = recorder.strings.capture(json, bytes);
   if (dataId === 0) return;
   recorder.customEvent(recorder.strings.valueOf(name), dataId);
 }
