@@ -124,6 +124,40 @@ describe('interceptors, end to end', () => {
     }
   });
 
+  it('captures the headers and bodies of an outgoing fetch with CAUSEWAY_CAPTURE=on', async () => {
+    const tracePath = join(mkdtempSync(join(tmpdir(), 'causeway-intercept-')), 'capture.cwtrace');
+    const app = await startApp('express-app.ts', tracePath, { CAUSEWAY_CAPTURE: 'on' });
+    const relayed = (await (await fetch(`${app.base}/relay`)).json()) as Record<string, string>;
+    await fetch(`${app.base}/shutdown`, { method: 'POST' });
+    const { code, stderr } = await app.exited;
+    assert.equal(code, 0, stderr);
+    const loaded = loadTraceFile(tracePath);
+    try {
+      const strings = new StringIndex(loaded.file.strings);
+      const captures = new Map<string, Record<string, unknown>>();
+      let echoExchange = -1;
+      for (const chunk of loaded.file.events) {
+        for (const r of decodeRecords(chunk.records)) {
+          const low = strings.string(chunk.stream, r.a % 2 ** 32);
+          const high = strings.string(chunk.stream, Math.floor(r.a / 2 ** 32));
+          if (r.kind === EventKind.HttpClientRequest && high?.endsWith('/echo')) echoExchange = r.b;
+          if (r.kind === EventKind.CustomEvent && low?.startsWith('causeway:')) {
+            captures.set(low, JSON.parse(high ?? 'null') as Record<string, unknown>);
+          }
+        }
+      }
+      const body = captures.get('causeway:http.response.body');
+      assert.equal(body?.exchange, echoExchange);
+      assert.deepEqual(JSON.parse(String(body?.text)), relayed);
+      const sent = captures.get('causeway:http.request.headers')?.headers as Record<string, string>;
+      assert.equal(sent['x-causeway-trace'], relayed.causeway);
+      const received = captures.get('causeway:http.response.headers')?.headers as Record<string, string>;
+      assert.match(received['content-type'] ?? '', /^application\/json/);
+    } finally {
+      loaded.trace.dispose();
+    }
+  });
+
   it('records no interceptor records with CAUSEWAY_INTERCEPTORS=off', async () => {
     const tracePath = join(mkdtempSync(join(tmpdir(), 'causeway-intercept-')), 'off.cwtrace');
     const app = await startApp('express-app.ts', tracePath, { CAUSEWAY_INTERCEPTORS: 'off' });

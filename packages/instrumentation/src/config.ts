@@ -51,6 +51,43 @@ export interface RuntimeConfig {
    * microtask and promise reaction (spawn and FIFO edges); 0 leaves those functions unwrapped.
    */
   scheduling: boolean;
+  /**
+   * CAUSEWAY_CAPTURE (default headers): which values the interceptors capture. `off`: none
+   * (query parameters are recorded as redacted); `headers`: HTTP headers, secret-looking ones
+   * redacted; `on`: also bounded HTTP bodies, query parameters and result rows (secret-looking
+   * headers, columns and keys still redacted).
+   */
+  capture: CaptureLevel;
+  /** CAUSEWAY_CAPTURE_BYTES (default 1024, 64..65536): longest captured value, as JSON text. */
+  captureBytes: number;
+}
+
+export type CaptureLevel = 'off' | 'headers' | 'on';
+const CAPTURE_LEVELS: readonly string[] = ['off', 'headers', 'on'];
+export const DEFAULT_CAPTURE_BYTES = 1024;
+export const MAX_CAPTURE_BYTES = 65536;
+
+function captureLevel(env: Env): CaptureLevel {
+  const value = env.CAUSEWAY_CAPTURE?.trim();
+  if (value === undefined || value === '') return 'headers';
+  if (CAPTURE_LEVELS.includes(value)) return value as CaptureLevel;
+  warn(
+    InstrumentationErrorCode.CONFIG_INVALID,
+    `CAUSEWAY_CAPTURE=${value} is not off, headers or on; using headers`,
+  );
+  return 'headers';
+}
+
+function captureBytes(env: Env): number {
+  const value = env.CAUSEWAY_CAPTURE_BYTES;
+  if (value === undefined || value === '') return DEFAULT_CAPTURE_BYTES;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 64 && n <= MAX_CAPTURE_BYTES) return n;
+  warn(
+    InstrumentationErrorCode.CONFIG_INVALID,
+    `CAUSEWAY_CAPTURE_BYTES=${value} is not an integer between 64 and ${MAX_CAPTURE_BYTES}; using ${DEFAULT_CAPTURE_BYTES}`,
+  );
+  return DEFAULT_CAPTURE_BYTES;
 }
 
 export type InterceptorName = 'server' | 'client' | 'pg';
@@ -145,5 +182,7 @@ export function readConfig(
     interceptors: interceptors(env),
     propagate: flag(env, 'CAUSEWAY_PROPAGATE', true),
     scheduling: flag(env, 'CAUSEWAY_SCHEDULING', true),
+    capture: captureLevel(env),
+    captureBytes: captureBytes(env),
   };
 }

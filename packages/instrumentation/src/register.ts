@@ -17,7 +17,11 @@ if (session.config.enabled && session.output !== null) {
     const { installInterceptors } = await import('./interceptors/index.ts');
     const { traceId, stream } = session.output;
     const identity = session.config.propagate ? { traceId, stream } : null;
-    installInterceptors(session.recorder, session.config.interceptors, identity);
+    const { capture, captureBytes } = session.config;
+    installInterceptors(session.recorder, session.config.interceptors, identity, {
+      level: capture,
+      bytes: captureBytes,
+    });
   }
   if (session.config.scheduling) {
     const { installScheduling } = await import('./runtime/scheduling.ts');

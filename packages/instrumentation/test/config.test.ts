@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RING_RECORDS, readConfig, safeName } from '../src/config.ts';
+import { DEFAULT_CAPTURE_BYTES, DEFAULT_RING_RECORDS, readConfig, safeName } from '../src/config.ts';
 import { defaultTracePath } from '../src/runtime/trace-output.ts';
 
 describe('readConfig', () => {
@@ -20,6 +20,8 @@ describe('readConfig', () => {
       files: { include: [], exclude: [] },
       propagate: true,
       scheduling: true,
+      capture: 'headers',
+      captureBytes: DEFAULT_CAPTURE_BYTES,
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -42,6 +44,8 @@ describe('readConfig', () => {
         CAUSEWAY_INCLUDE: 'src/**, lib/*.ts',
         CAUSEWAY_EXCLUDE: 'src/generated/**',
         CAUSEWAY_PROPAGATE: '0',
+        CAUSEWAY_CAPTURE: 'on',
+        CAUSEWAY_CAPTURE_BYTES: '4096',
       },
       undefined,
       '/',
@@ -57,6 +61,9 @@ describe('readConfig', () => {
     assert.deepEqual(config.files, { include: ['src/**', 'lib/*.ts'], exclude: ['src/generated/**'] });
     assert.deepEqual([...config.interceptors], ['server', 'pg']);
     assert.equal(config.propagate, false);
+    assert.equal(config.capture, 'on');
+    assert.equal(config.captureBytes, 4096);
+    assert.equal(readConfig({ CAUSEWAY_CAPTURE: 'off' }, undefined, '/').capture, 'off');
     assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
   });
@@ -68,6 +75,8 @@ describe('readConfig', () => {
         CAUSEWAY_RING_RECORDS: '1000',
         CAUSEWAY_ACCESSES: 'some',
         CAUSEWAY_INTERCEPTORS: 'server,redis',
+        CAUSEWAY_CAPTURE: 'bodies',
+        CAUSEWAY_CAPTURE_BYTES: '10',
       },
       'x.js',
       '/',
@@ -76,6 +85,8 @@ describe('readConfig', () => {
     assert.equal(config.accesses, 'all');
     assert.equal(config.interceptors.size, 3);
     assert.equal(config.ringRecords, DEFAULT_RING_RECORDS);
+    assert.equal(config.capture, 'headers');
+    assert.equal(config.captureBytes, DEFAULT_CAPTURE_BYTES);
   });
 
   it('makes service names safe for file names', () => {

@@ -79,6 +79,21 @@ describe('StringTable', () => {
     assert.equal(new StringTable().valueOf('x'.repeat(MAX_STRING_VALUE_LENGTH + 1)), 0);
   });
 
+  it('numbers captures among interned strings, without interning or keeping them once taken', () => {
+    const table = new StringTable();
+    const key = table.keyOfName('id');
+    const first = table.capture('{"a":1}', 100);
+    const again = table.capture('{"a":1}', 100);
+    assert.deepEqual([key, first, again], [1, 2, 3]);
+    assert.equal(table.capture('x'.repeat(101), 100), 0, 'longer than its bound');
+    assert.equal(table.valueOf('v'), 4);
+    assert.deepEqual(table.take(), { first: 1, strings: ['id', '{"a":1}', '{"a":1}', 'v'] });
+    assert.equal(table.capture('{"b":2}', 100), 5);
+    assert.deepEqual(table.take(), { first: 5, strings: ['{"b":2}'] });
+    assert.equal(table.take(), null);
+    assert.equal(table.size, 5);
+  });
+
   it('marks secret-looking keys, as whole words', () => {
     for (const name of [
       'password',

@@ -17,8 +17,18 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
 import { BATCH_CONTENT_TYPE } from '@causeway/core/wire-format';
 import type { Recorder } from '../runtime/recorder.ts';
+import {
+  BodyHead,
+  bodyJson,
+  CAPTURE_NAMES,
+  type CaptureSettings,
+  DEFAULT_CAPTURE,
+  headersJson,
+  recordCapture,
+} from './capture.ts';
 import { guarded, interceptorFailed } from './guard.ts';
 import type { RecordingIdentity } from './index.ts';
+import { activeSpanContext, lazyOtel, otelTraceparent } from './otel.ts';
 import {
   CAUSEWAY_RESPONSE,
   CAUSEWAY_TRACE,
@@ -55,6 +65,18 @@ interface ClientExchange {
   start: number;
   timedOut: boolean;
   ended: boolean;
+  /** The first bytes of the bodies (fetch, with capture on); null when not captured. */
+  requestBody: BodyHead | null;
+  responseBody: BodyHead | null;
+}
+
+/** Name/value pairs of undici's raw header list (name, value, ... as Buffers or strings). */
+function* rawPairs(headers: unknown): Iterable<[string, unknown]> {
+  if (!Array.isArray(headers)) return;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const value: unknown = headers[i + 1];
+    yield [String(headers[i]), Array.isArray(value) ? value.map(String) : String(value)];
+  }
 }
 
 /** The fields of undici's request object the interceptor reads. */
@@ -74,6 +96,10 @@ export const CLIENT_CHANNELS = {
   undiciCreate: 'undici:request:create',
   undiciHeaders: 'undici:request:headers',
   undiciError: 'undici:request:error',
+  undiciBodyChunkSent: 'undici:request:bodyChunkSent',
+  undiciBodySent: 'undici:request:bodySent',
+  undiciBodyChunkReceived: 'undici:request:bodyChunkReceived',
+  undiciTrailers: 'undici:request:trailers',
 } as const;
 
 const TIMEOUT_CODES = new Set([
@@ -114,25 +140,82 @@ function urlOf(origin: string, path: string): string {
 }
 
 /** Subscribes the client interceptor; returns what unsubscribes it. */
-export function installHttpClient(recorder: Recorder, identity: RecordingIdentity | null = null): () => void {
+export function installHttpClient(
+  recorder: Recorder,
+  identity: RecordingIdentity | null = null,
+  capture: CaptureSettings = DEFAULT_CAPTURE,
+  /** Where `@opentelemetry/api` is looked for: the application's directory. */
+  otelFrom: string = process.cwd(),
+): () => void {
   const exchanges = new WeakMap<object, ClientExchange>();
+  const otel = lazyOtel(otelFrom);
+
+  /**
+   * The traceparent of exchange `id`: OpenTelemetry's active span, when the application has one
+   * (recorded, so the recording can be joined to OTel's trace), else Causeway's ids.
+   */
+  function traceparentFor(causeway: RecordingIdentity, id: number): string {
+    const api = otel();
+    const span = api === null ? null : activeSpanContext(api);
+    if (span === null) return traceparentHeader(causeway.traceId, causeway.stream, id);
+    const json = JSON.stringify({ exchange: id, traceId: span.traceId, spanId: span.spanId });
+    recordCapture(recorder, CAPTURE_NAMES.otelContext, json, capture.bytes);
+    return otelTraceparent(span);
+  }
+  const headers = capture.level !== 'off';
+  const bodies = capture.level === 'on';
+
+  function captureHeaders(
+    exchange: ClientExchange,
+    name: typeof CAPTURE_NAMES.requestHeaders | typeof CAPTURE_NAMES.responseHeaders,
+    pairs: Iterable<[string, unknown]>,
+  ): void {
+    recordCapture(recorder, name, headersJson(exchange.id, pairs, capture.bytes), capture.bytes);
+  }
+
+  function captureBody(
+    exchange: ClientExchange,
+    name: typeof CAPTURE_NAMES.requestBody | typeof CAPTURE_NAMES.responseBody,
+    body: BodyHead | null,
+  ): void {
+    if (body === null) return;
+    const json = bodyJson(exchange.id, body.head, body.total, capture.bytes);
+    recordCapture(recorder, name, json, capture.bytes);
+  }
 
   function begin(request: object, method: string, url: string): ClientExchange {
     const id = recorder.exchange();
     const methodId = recorder.strings.valueOf(method);
     recorder.exchangeStep(EventKind.HttpClientRequest, 0, methodId, recorder.strings.valueOf(url), id, false);
-    const exchange = { id, start: recorder.now(), timedOut: false, ended: false };
+    const exchange: ClientExchange = {
+      id,
+      start: recorder.now(),
+      timedOut: false,
+      ended: false,
+      requestBody: null,
+      responseBody: null,
+    };
     exchanges.set(request, exchange);
     return exchange;
   }
 
-  /** `responder`: the response's x-causeway-response header, as Node gives it (undefined: none). */
-  function respond(request: object, status: number, responder: unknown): void {
+  /**
+   * `responder`: the response's x-causeway-response header, as Node gives it (undefined: none);
+   * `responseHeaders`: its headers as name/value pairs.
+   */
+  function respond(
+    request: object,
+    status: number,
+    responder: unknown,
+    responseHeaders: () => Iterable<[string, unknown]>,
+  ): void {
     const exchange = exchanges.get(request);
     if (exchange === undefined || exchange.ended) return;
     exchange.ended = true;
     const duration = recorder.now() - exchange.start;
     recorder.exchangeStep(EventKind.HttpClientResponse, 0, exchange.id, status, duration, true);
+    if (headers) captureHeaders(exchange, CAPTURE_NAMES.responseHeaders, responseHeaders());
+    if (bodies) exchange.responseBody = new BodyHead(capture.bytes);
     // Right after the response record: the loader finds the continuation from here.
     if (identity === null) return;
     const read = readResponder(responder);
@@ -154,6 +237,49 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
     recorder.exchangeStep(EventKind.HttpClientError, flags, exchange.id, name, duration, true);
   }
 
+  /** An undici error may come after the response's headers: the body so far is still captured. */
+  function endBody(request: object): void {
+    const exchange = exchanges.get(request);
+    if (exchange === undefined) return;
+    captureBody(exchange, CAPTURE_NAMES.responseBody, exchange.responseBody);
+    exchange.responseBody = null;
+  }
+
+  /** http.request's headers, final once a response or an error came (setHeader may come late). */
+  function captureRequestHeaders(request: ClientRequest): void {
+    const exchange = exchanges.get(request);
+    if (!headers || exchange === undefined || exchange.ended) return;
+    captureHeaders(exchange, CAPTURE_NAMES.requestHeaders, Object.entries(request.getHeaders()));
+  }
+
+  /**
+   * http.request publishes no body chunks: the request's own write and end are wrapped (on the
+   * instance, calling the originals with the same arguments) to keep the body's first bytes,
+   * recorded when end() is called. Strings count as UTF-8 whatever their encoding argument.
+   */
+  function followRequestBody(request: ClientRequest, exchange: ClientExchange): void {
+    const body = new BodyHead(capture.bytes);
+    exchange.requestBody = body;
+    const keep = guarded('http client', (chunk: unknown) => body.add(chunk));
+    const recordBody = guarded('http client', () => {
+      if (exchange.requestBody === null) return;
+      captureBody(exchange, CAPTURE_NAMES.requestBody, exchange.requestBody);
+      exchange.requestBody = null;
+    });
+    const write = request.write;
+    const end = request.end;
+    request.write = function (this: ClientRequest, ...args: unknown[]) {
+      keep(args[0]);
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as typeof write;
+    request.end = function (this: ClientRequest, ...args: unknown[]) {
+      if (typeof args[0] !== 'function') keep(args[0]);
+      const result = (end as (...a: unknown[]) => ClientRequest).apply(this, args);
+      recordBody();
+      return result;
+    } as typeof end;
+  }
+
   const onTimeout = guarded('http client', function (this: ClientRequest) {
     const exchange = exchanges.get(this);
     if (exchange !== undefined) exchange.timedOut = true;
@@ -164,12 +290,14 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
     // The Host header carries the port when it is not the default; ClientRequest does not.
     const host = request.getHeader('host');
     const origin = `${request.protocol}//${typeof host === 'string' ? host : request.host}`;
-    const { id } = begin(request, request.method, urlOf(origin, request.path));
+    const exchange = begin(request, request.method, urlOf(origin, request.path));
+    const { id } = exchange;
     request.once('timeout', onTimeout);
+    if (bodies) followRequestBody(request, exchange);
     if (identity !== null) {
       try {
         if (!request.hasHeader(TRACEPARENT)) {
-          request.setHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+          request.setHeader(TRACEPARENT, traceparentFor(identity, id));
         }
         if (!request.hasHeader(CAUSEWAY_TRACE)) {
           request.setHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));
@@ -182,10 +310,14 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
   });
   const onHttpResponse = guarded('http client', (message: unknown) => {
     const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-    respond(request, response.statusCode ?? 0, response.headers[CAUSEWAY_RESPONSE]);
+    captureRequestHeaders(request);
+    respond(request, response.statusCode ?? 0, response.headers[CAUSEWAY_RESPONSE], () =>
+      Object.entries(response.headers),
+    );
   });
   const onHttpError = guarded('http client', (message: unknown) => {
     const { request, error } = message as { request: ClientRequest; error: unknown };
+    captureRequestHeaders(request);
     fail(request, error);
   });
 
@@ -196,18 +328,21 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
     // Causeway's own batches to its server are not the application's traffic: recording them
     // would add records to the trace while it is being sent.
     if (isCausewayBatch(request.headers)) return;
-    const { id } = begin(request, typeof method === 'string' ? method : 'GET', urlOf(origin, path));
+    const exchange = begin(request, typeof method === 'string' ? method : 'GET', urlOf(origin, path));
+    const { id } = exchange;
     if (identity !== null && typeof request.addHeader === 'function') {
       const headers = Array.isArray(request.headers) ? request.headers : [];
       const has = (name: string) =>
         headers.some((value, i) => i % 2 === 0 && String(value).toLowerCase() === name);
       if (!has(TRACEPARENT)) {
-        request.addHeader(TRACEPARENT, traceparentHeader(identity.traceId, identity.stream, id));
+        request.addHeader(TRACEPARENT, traceparentFor(identity, id));
       }
       if (!has(CAUSEWAY_TRACE)) {
         request.addHeader(CAUSEWAY_TRACE, causewayTraceHeader(identity.traceId, identity.stream, id));
       }
     }
+    if (headers) captureHeaders(exchange, CAPTURE_NAMES.requestHeaders, rawPairs(request.headers));
+    if (bodies) exchange.requestBody = new BodyHead(capture.bytes);
   });
   const onUndiciHeaders = guarded('fetch', (message: unknown) => {
     const { request, response } = message as {
@@ -215,11 +350,31 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
       response: { statusCode?: unknown; headers?: unknown };
     };
     const status = typeof response.statusCode === 'number' ? response.statusCode : 0;
-    respond(request, status, rawHeader(response.headers, CAUSEWAY_RESPONSE));
+    respond(request, status, rawHeader(response.headers, CAUSEWAY_RESPONSE), () =>
+      rawPairs(response.headers),
+    );
   });
   const onUndiciError = guarded('fetch', (message: unknown) => {
     const { request, error } = message as { request: object; error: unknown };
     fail(request, error);
+    endBody(request);
+  });
+  const onUndiciChunkSent = guarded('fetch', (message: unknown) => {
+    const { request, chunk } = message as { request: object; chunk: unknown };
+    exchanges.get(request)?.requestBody?.add(chunk);
+  });
+  const onUndiciBodySent = guarded('fetch', (message: unknown) => {
+    const exchange = exchanges.get((message as { request: object }).request);
+    if (exchange === undefined) return;
+    captureBody(exchange, CAPTURE_NAMES.requestBody, exchange.requestBody);
+    exchange.requestBody = null;
+  });
+  const onUndiciChunkReceived = guarded('fetch', (message: unknown) => {
+    const { request, chunk } = message as { request: object; chunk: unknown };
+    exchanges.get(request)?.responseBody?.add(chunk);
+  });
+  const onUndiciTrailers = guarded('fetch', (message: unknown) => {
+    endBody((message as { request: object }).request);
   });
 
   const subscriptions: [string, (message: unknown, name: string | symbol) => void][] = [
@@ -230,6 +385,15 @@ export function installHttpClient(recorder: Recorder, identity: RecordingIdentit
     [CLIENT_CHANNELS.undiciHeaders, onUndiciHeaders],
     [CLIENT_CHANNELS.undiciError, onUndiciError],
   ];
+  // Subscribers cost undici work per chunk: only when bodies are captured.
+  if (bodies) {
+    subscriptions.push(
+      [CLIENT_CHANNELS.undiciBodyChunkSent, onUndiciChunkSent],
+      [CLIENT_CHANNELS.undiciBodySent, onUndiciBodySent],
+      [CLIENT_CHANNELS.undiciBodyChunkReceived, onUndiciChunkReceived],
+      [CLIENT_CHANNELS.undiciTrailers, onUndiciTrailers],
+    );
+  }
   for (const [name, fn] of subscriptions) subscribe(name, fn);
   return () => {
     for (const [name, fn] of subscriptions) unsubscribe(name, fn);

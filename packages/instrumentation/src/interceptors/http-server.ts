@@ -21,6 +21,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 import type { Recorder } from '../runtime/recorder.ts';
+import { CAPTURE_NAMES, type CaptureSettings, DEFAULT_CAPTURE, recordCapture } from './capture.ts';
 import { guarded } from './guard.ts';
 import type { RecordingIdentity } from './index.ts';
 import {
@@ -29,6 +30,7 @@ import {
   causewayResponseHeader,
   type Received,
   readPropagation,
+  readTraceparent,
   TRACEPARENT,
 } from './propagation.ts';
 
@@ -107,7 +109,11 @@ function recordReceived(recorder: Recorder, received: NonNullable<Received>): vo
 }
 
 /** Subscribes the server interceptor; returns what unsubscribes it. */
-export function installHttpServer(recorder: Recorder, identity: RecordingIdentity | null = null): () => void {
+export function installHttpServer(
+  recorder: Recorder,
+  identity: RecordingIdentity | null = null,
+  capture: CaptureSettings = DEFAULT_CAPTURE,
+): () => void {
   const exchanges = new WeakMap<IncomingMessage, ServerExchange>();
 
   const nameResponder = guarded('http server', (response: ServerResponse) => {
@@ -148,6 +154,14 @@ export function installHttpServer(recorder: Recorder, identity: RecordingIdentit
     const fromRecording = received !== null && 'sender' in received && received.sender.stream !== 0;
     exchanges.set(request, { task, start, route: null, ended: false, fromRecording });
     if (received !== null) recordReceived(recorder, received);
+    // A traceparent that is not the sender recording's own (OpenTelemetry's, a proxy's) is noted,
+    // so the recording can be joined to that trace too.
+    const parent = readTraceparent(headers[TRACEPARENT]);
+    const sender = received !== null && 'sender' in received ? received.sender : null;
+    if (parent !== null && (sender === null || sender.stream === 0 || sender.traceId !== parent.traceId)) {
+      const json = JSON.stringify({ exchange: 0, traceId: parent.traceId, spanId: parent.spanId });
+      recordCapture(recorder, CAPTURE_NAMES.otelContext, json, capture.bytes);
+    }
     response.once('close', onClose);
   });
 

@@ -6,6 +6,7 @@
 
 import type { InterceptorName } from '../config.ts';
 import type { Recorder } from '../runtime/recorder.ts';
+import { type CaptureSettings, DEFAULT_CAPTURE } from './capture.ts';
 import { installHttpClient } from './http-client.ts';
 import { installHttpServer } from './http-server.ts';
 import { installPg } from './pg.ts';
@@ -20,11 +21,12 @@ export function installInterceptors(
   recorder: Recorder,
   names: ReadonlySet<InterceptorName>,
   identity: RecordingIdentity | null,
+  capture: CaptureSettings = DEFAULT_CAPTURE,
 ): () => void {
   const uninstall: (() => void)[] = [];
-  if (names.has('server')) uninstall.push(installHttpServer(recorder, identity));
-  if (names.has('client')) uninstall.push(installHttpClient(recorder, identity));
-  if (names.has('pg')) uninstall.push(installPg(recorder));
+  if (names.has('server')) uninstall.push(installHttpServer(recorder, identity, capture));
+  if (names.has('client')) uninstall.push(installHttpClient(recorder, identity, capture));
+  if (names.has('pg')) uninstall.push(installPg(recorder, capture));
   return () => {
     for (const undo of uninstall) undo();
   };

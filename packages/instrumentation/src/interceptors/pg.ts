@@ -35,8 +35,22 @@ import {
 } from '@causeway/core/event-format';
 import type { Recorder } from '../runtime/recorder.ts';
 import { isSecretKey, MAX_STRING_VALUE_LENGTH } from '../runtime/strings.ts';
+import {
+  CAPTURE_NAMES,
+  type CaptureSettings,
+  DEFAULT_CAPTURE,
+  paramsJson,
+  recordCapture,
+  rowsJson,
+} from './capture.ts';
 import { interceptorFailed } from './guard.ts';
-import { parseStatement, type RowAccess, redactStatement, type StatementShape } from './sql.ts';
+import {
+  parameterColumns,
+  parseStatement,
+  type RowAccess,
+  redactStatement,
+  type StatementShape,
+} from './sql.ts';
 
 /** Distinct statements whose parse is kept. */
 const MAX_STATEMENTS = 1024;
@@ -56,6 +70,8 @@ interface Statement {
   site: number;
   /** The pseudo-object of the accessed table and key column. */
   table: object | null;
+  /** The column each parameter is bound to (1-based), where the statement says. */
+  paramColumns: Map<number, string>;
 }
 
 /** Per client: the rows its open transaction holds locked, by "table object id/key". */
@@ -79,7 +95,10 @@ export interface PgInterceptor {
   patchPool(Pool: unknown): void;
 }
 
-export function createPgInterceptor(recorder: Recorder): PgInterceptor {
+export function createPgInterceptor(
+  recorder: Recorder,
+  capture: CaptureSettings = DEFAULT_CAPTURE,
+): PgInterceptor {
   const statements = new Map<string, Statement>();
   const tables = new Map<string, object>();
   const transactions = new WeakMap<object, Transaction>();
@@ -102,7 +121,13 @@ export function createPgInterceptor(recorder: Recorder): PgInterceptor {
     if (known !== undefined) return known;
     const shape = parseStatement(text);
     const recorded = redactStatement(text, MAX_STRING_VALUE_LENGTH);
-    const statement: Statement = { shape, textId: recorder.strings.valueOf(recorded), site: 0, table: null };
+    const statement: Statement = {
+      shape,
+      textId: recorder.strings.valueOf(recorded),
+      site: 0,
+      table: null,
+      paramColumns: parameterColumns(text),
+    };
     const access = shape.access;
     if (access !== null) {
       statement.table = tableObject(access);
@@ -176,6 +201,10 @@ export function createPgInterceptor(recorder: Recorder): PgInterceptor {
     if (caller !== undefined) caller.used = true;
     const record = () => {
       recorder.exchangeStep(EventKind.DbQuery, 0, statement.textId, 0, id, false);
+      if (Array.isArray(params) && params.length > 0) {
+        const json = paramsJson(id, params, statement.paramColumns, capture.level, capture.bytes);
+        recordCapture(recorder, CAPTURE_NAMES.queryParams, json, capture.bytes);
+      }
       const control = statement.shape.control;
       if (control === 'begin') transactions.set(client, { locked: new Set() });
       else if (control !== null) transactions.delete(client);
@@ -198,6 +227,15 @@ export function createPgInterceptor(recorder: Recorder): PgInterceptor {
           recorder.now() - start,
           true,
         );
+        const resultRows = (result as { rows?: unknown } | null)?.rows;
+        if (capture.level === 'on' && !error && Array.isArray(resultRows) && resultRows.length > 0) {
+          recordCapture(
+            recorder,
+            CAPTURE_NAMES.queryRows,
+            rowsJson(id, resultRows, capture.bytes),
+            capture.bytes,
+          );
+        }
       } catch (failure) {
         interceptorFailed('pg', failure);
       }
@@ -291,8 +329,8 @@ export const pgLoadHook: LoadHookSync = (url, context, nextLoad) => {
 };
 
 /** Installs the pg interceptor: the global the patched modules call, and the load hook. */
-export function installPg(recorder: Recorder): () => void {
-  const interceptor = createPgInterceptor(recorder);
+export function installPg(recorder: Recorder, capture: CaptureSettings = DEFAULT_CAPTURE): () => void {
+  const interceptor = createPgInterceptor(recorder, capture);
   (globalThis as Record<symbol, unknown>)[PG_HOOK] = interceptor;
   const hooks = registerHooks({ load: pgLoadHook });
   return () => {

@@ -66,6 +66,14 @@ export function readPropagation(causeway: unknown, traceparent: unknown): Receiv
   return null;
 }
 
+/** A valid W3C traceparent's trace id and parent (span) id, or null. */
+export function readTraceparent(value: unknown): { traceId: string; spanId: string } | null {
+  if (typeof value !== 'string' || value.length > MAX_HEADER_LENGTH) return null;
+  const match = TRACEPARENT_FORMAT.exec(value);
+  if (match === null || match[1] === ZERO_TRACE || match[2] === '0'.repeat(16)) return null;
+  return { traceId: match[1] as string, spanId: match[2] as string };
+}
+
 /** The task that sent a response, in the responder's recording. */
 export interface Responder {
   stream: number;

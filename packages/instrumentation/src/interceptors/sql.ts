@@ -160,3 +160,39 @@ export function redactStatement(text: string, maxLength: number): string {
     .trim();
   return redacted.length <= maxLength ? redacted : `${redacted.slice(0, maxLength - 1)}…`;
 }
+
+const COMPARED_PARAM = new RegExp(
+  String.raw`(${QUALIFIED})\s*(?:=|<>|!=|<=|>=|<|>|\bI?LIKE\b)\s*\$(\d+)\b|\$(\d+)\s*=\s*(${QUALIFIED})`,
+  'gi',
+);
+const INSERT = new RegExp(
+  String.raw`^\s*INSERT\s+INTO\s+${QUALIFIED}${ALIAS}\s*\(([^)]*)\)\s*VALUES\s*([\s\S]*)$`,
+  'i',
+);
+
+/**
+ * Which column each parameter is bound to, where the statement says so: compared with a column
+ * (`col = $1`, `$2 = col`, `col LIKE $3`, which also covers SET's `col = $4`), or in an INSERT's
+ * VALUES tuples by position. Used to redact parameters bound to secret-looking columns.
+ */
+export function parameterColumns(text: string): Map<number, string> {
+  // Literals may contain anything, `$1` included.
+  const code = text.replace(/'(?:[^']|'')*'/g, "''");
+  const columns = new Map<number, string>();
+  for (const m of code.matchAll(COMPARED_PARAM)) {
+    if (m[1] !== undefined) columns.set(Number(m[2]), columnName(m[1]));
+    else columns.set(Number(m[3]), columnName(m[4] as string));
+  }
+  const insert = INSERT.exec(code);
+  if (insert !== null) {
+    const names = (insert[1] as string).split(',').map((name) => columnName(name.trim()));
+    for (const tuple of (insert[2] as string).matchAll(/\(([^()]*)\)/g)) {
+      (tuple[1] as string).split(',').forEach((value, i) => {
+        const param = /^\s*\$(\d+)\s*$/.exec(value);
+        const name = names[i];
+        if (param !== null && name !== undefined) columns.set(Number(param[1]), name);
+      });
+    }
+  }
+  return columns;
+}

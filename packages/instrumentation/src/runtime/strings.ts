@@ -14,6 +14,11 @@ import { ARRAY_INDEX_KEY } from '@causeway/core/event-format';
 export const MAX_KEYS = 1 << 16;
 /** Distinct string values a stream captures before it stops capturing new ones. */
 export const MAX_STRING_VALUES = 1 << 16;
+/**
+ * Values the interceptors capture (CAUSEWAY_CAPTURE: header blocks, bodies, rows) a stream
+ * records. They have a budget of their own, so they never use up the one of program values.
+ */
+export const MAX_CAPTURES = 1 << 20;
 /** Longest string value captured, in UTF-16 code units; longer ones are recorded as not captured. */
 export const MAX_STRING_VALUE_LENGTH = 256;
 
@@ -38,17 +43,18 @@ const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
 export class StringTable {
   readonly #ids = new Map<string | symbol, number>();
-  readonly #strings: string[] = [];
+  /** Entries not yet taken; the table keeps no other copy (#ids aside). */
+  #pending: string[] = [];
+  #size = 0;
   #keys = 0;
   #values = 0;
-  /** Index into #strings of the first entry not yet taken. */
-  #taken = 0;
+  #captures = 0;
   /** 1 at a key id whose values must not be captured. Grows with the table. */
   #secret = new Uint8Array(1024);
 
   /** Strings interned so far (ids 1..size). */
   get size(): number {
-    return this.#strings.length;
+    return this.#size;
   }
 
   /** The key id of a property named by source text (a site's name), or 0 when over budget. */
@@ -96,13 +102,24 @@ export class StringTable {
     return this.#add(value, value);
   }
 
+  /**
+   * The id of a value an interceptor captured (a JSON text), or 0 when it is not captured (longer
+   * than `maxLength`, over MAX_CAPTURES). Not interned: such values are rarely repeated, so the
+   * table does not keep them once taken.
+   */
+  capture(value: string, maxLength: number): number {
+    if (value.length > maxLength || this.#captures >= MAX_CAPTURES) return 0;
+    this.#captures++;
+    this.#pending.push(value);
+    return ++this.#size;
+  }
+
   /** The id (from 1) of the first entry not yet taken, and the entries added since the last call. */
   take(): { first: number; strings: string[] } | null {
-    if (this.#taken === this.#strings.length) return null;
-    const first = this.#taken + 1;
-    const strings = this.#strings.slice(this.#taken);
-    this.#taken = this.#strings.length;
-    return { first, strings };
+    if (this.#pending.length === 0) return null;
+    const strings = this.#pending;
+    this.#pending = [];
+    return { first: this.#size - strings.length + 1, strings };
   }
 
   /** A key's id; a number key is interned under its number, so `o[1.5]` and `o['1.5']` agree. */
@@ -117,8 +134,8 @@ export class StringTable {
 
   /** Every new string is checked once, so a value later used as a key is still redacted. */
   #add(lookup: string | symbol, name: string): number {
-    this.#strings.push(name);
-    const id = this.#strings.length;
+    this.#pending.push(name);
+    const id = ++this.#size;
     this.#ids.set(lookup, id);
     if (isSecretKey(name)) this.#markSecret(id);
     return id;

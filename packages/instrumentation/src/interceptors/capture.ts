@@ -1,0 +1,211 @@
+/**
+ * Captured values of exchanges (CAUSEWAY_CAPTURE): HTTP headers and bodies, query parameters and
+ * result rows. Each is one `CustomEvent` record (docs/event-format.md) whose name is one of
+ * CAPTURE_NAMES and whose data is a JSON object naming its exchange id, bounded to the configured
+ * length: no new record kind is needed, and a reader joins a capture to its exchange by that id.
+ * Values of secret-looking names (isSecretKey: authorization, cookie, set-cookie, x-api-key,
+ * password columns, ...) are replaced by REDACTED before anything is bounded or recorded.
+ */
+
+import type { CaptureLevel } from '../config.ts';
+import type { Recorder } from '../runtime/recorder.ts';
+import { isSecretKey } from '../runtime/strings.ts';
+
+export interface CaptureSettings {
+  level: CaptureLevel;
+  /** Longest captured value, as JSON text. */
+  bytes: number;
+}
+
+export const DEFAULT_CAPTURE: CaptureSettings = { level: 'headers', bytes: 1024 };
+
+/** What replaces a secret (or, with capture off, every) value. */
+export const REDACTED = '[redacted]';
+
+/** The CustomEvent names of captures; `data.exchange` is the exchange id they belong to. */
+export const CAPTURE_NAMES = {
+  requestHeaders: 'causeway:http.request.headers',
+  responseHeaders: 'causeway:http.response.headers',
+  requestBody: 'causeway:http.request.body',
+  responseBody: 'causeway:http.response.body',
+  queryParams: 'causeway:db.params',
+  queryRows: 'causeway:db.rows',
+  otelContext: 'causeway:otel.context',
+} as const;
+
+export type CaptureName = (typeof CAPTURE_NAMES)[keyof typeof CAPTURE_NAMES];
+
+/** Records `data` (a JSON object text, already bounded) under `name` in the current task. */
+export function recordCapture(recorder: Recorder, name: CaptureName, json: string, bytes: number): void {
+  const dataId = recorder.strings.capture(json, bytes);
+  if (dataId === 0) return;
+  recorder.customEvent(recorder.strings.valueOf(name), dataId);
+}
+
+/**
+ * `{"exchange":N,"headers":{...}}` from header name/value pairs, secret-looking ones redacted,
+ * within `bytes` characters: headers that do not fit are left out and `"truncated":true` added.
+ */
+export function headersJson(exchange: number, pairs: Iterable<[string, unknown]>, bytes: number): string {
+  const head = `{"exchange":${exchange},"headers":{`;
+  const truncatedTail = '},"truncated":true}';
+  let body = '';
+  let truncated = false;
+  for (const [name, raw] of pairs) {
+    const key = name.toLowerCase();
+    const value = isSecretKey(key) ? REDACTED : Array.isArray(raw) ? raw.map(String) : String(raw);
+    const entry = `${body === '' ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(value)}`;
+    if (head.length + body.length + entry.length + truncatedTail.length > bytes) {
+      truncated = true;
+      continue;
+    }
+    body += entry;
+  }
+  return head + body + (truncated ? truncatedTail : '}}');
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `{"exchange":N,"bytes":total,"text":"..."}` from the first bytes of a body, within `bytes`
+ * characters; `"truncated":true` when the text is not the whole body. A body that is not UTF-8
+ * text is recorded by its size only.
+ */
+export function bodyJson(exchange: number, head: Uint8Array, total: number, bytes: number): string {
+  const prefix = `{"exchange":${exchange},"bytes":${total}`;
+  let text = decodeUtf8(head);
+  // A head cut from a longer body may end inside a character: drop up to 3 bytes of it.
+  for (let cut = 1; text === null && head.length < total && cut <= 3 && cut <= head.length; cut++) {
+    text = decodeUtf8(head.subarray(0, head.length - cut));
+  }
+  if (text === null) return `${prefix},"binary":true}`;
+  let length = text.length;
+  for (;;) {
+    const part = text.slice(0, length);
+    const truncated = part.length < text.length || head.length < total;
+    const json = `${prefix},"text":${JSON.stringify(part)}${truncated ? ',"truncated":true' : ''}}`;
+    if (json.length <= bytes || length === 0) return json;
+    // Escapes make JSON longer than the text: shrink by the excess, at least one character.
+    length = Math.max(0, length - Math.max(1, json.length - bytes));
+  }
+}
+
+/** A column or parameter value as JSON can hold it (Buffers and dates as strings). */
+function plain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return String(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+  return value;
+}
+
+/** JSON of `value`, or null when it cannot be made (cycles, throwing toJSON). */
+function safeJson(value: unknown): string | null {
+  try {
+    const json = JSON.stringify(value, (_key, inner) => plain(inner));
+    return typeof json === 'string' ? json : 'null';
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `{"exchange":N,"params":[...]}`: each parameter, or REDACTED when capture is not `on` or the
+ * column it is bound to (`columns`, by 1-based position) looks secret. Parameters that do not fit
+ * in `bytes` are left out, with `"truncated":true`.
+ */
+export function paramsJson(
+  exchange: number,
+  values: readonly unknown[],
+  columns: ReadonlyMap<number, string>,
+  level: CaptureLevel,
+  bytes: number,
+): string {
+  const head = `{"exchange":${exchange},"params":[`;
+  const truncatedTail = '],"truncated":true}';
+  let body = '';
+  let truncated = false;
+  for (let i = 0; i < values.length; i++) {
+    const column = columns.get(i + 1);
+    const secret = level !== 'on' || (column !== undefined && isSecretKey(column));
+    const json = secret ? JSON.stringify(REDACTED) : (safeJson(values[i]) ?? JSON.stringify(REDACTED));
+    const entry = `${i === 0 ? '' : ','}${json}`;
+    if (head.length + body.length + entry.length + truncatedTail.length > bytes) {
+      truncated = true;
+      break;
+    }
+    body += entry;
+  }
+  return head + body + (truncated ? truncatedTail : ']}');
+}
+
+/** Most result rows captured per query. */
+export const MAX_CAPTURED_ROWS = 20;
+
+/**
+ * `{"exchange":N,"rows":[{...}, ...]}`: the first rows of a result (at most MAX_CAPTURED_ROWS,
+ * within `bytes`), values of secret-looking columns redacted; `"truncated":true` when some were
+ * left out.
+ */
+export function rowsJson(exchange: number, rows: readonly unknown[], bytes: number): string {
+  const head = `{"exchange":${exchange},"rows":[`;
+  const truncatedTail = '],"truncated":true}';
+  let body = '';
+  let truncated = rows.length > MAX_CAPTURED_ROWS;
+  const count = Math.min(rows.length, MAX_CAPTURED_ROWS);
+  for (let i = 0; i < count; i++) {
+    const row = rows[i];
+    let json: string | null = null;
+    if (typeof row === 'object' && row !== null) {
+      const redacted: Record<string, unknown> = {};
+      for (const [column, value] of Object.entries(row)) {
+        redacted[column] = isSecretKey(column) ? REDACTED : value;
+      }
+      json = safeJson(redacted);
+    } else {
+      json = safeJson(row);
+    }
+    const entry = `${i === 0 ? '' : ','}${json ?? 'null'}`;
+    if (head.length + body.length + entry.length + truncatedTail.length > bytes) {
+      truncated = true;
+      break;
+    }
+    body += entry;
+  }
+  return head + body + (truncated ? truncatedTail : ']}');
+}
+
+/** Collects the first `limit` bytes of a body sent or received in chunks. */
+export class BodyHead {
+  readonly #limit: number;
+  readonly #chunks: Uint8Array[] = [];
+  #kept = 0;
+  total = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(chunk: unknown): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk instanceof Uint8Array ? chunk : null;
+    if (bytes === null) return;
+    this.total += bytes.length;
+    if (this.#kept >= this.#limit) return;
+    const part = bytes.subarray(0, this.#limit - this.#kept);
+    // Copied: the caller may reuse its buffer.
+    this.#chunks.push(Uint8Array.from(part));
+    this.#kept += part.length;
+  }
+
+  get head(): Uint8Array {
+    return Buffer.concat(this.#chunks);
+  }
+}
