@@ -106,8 +106,12 @@ describe('value capture (CAUSEWAY_CAPTURE=on)', () => {
       req.end('end');
     });
     assert.equal(answer, 'echo:part one, part two, end');
-    const body = capturesFor(`${base}/written`).get(CAPTURE_NAMES.requestBody);
+    const captures = capturesFor(`${base}/written`);
+    const body = captures.get(CAPTURE_NAMES.requestBody);
     assert.deepEqual([body?.bytes, body?.text], [23, 'part one, part two, end']);
+    // The response body, as the application read it.
+    const answered = captures.get(CAPTURE_NAMES.responseBody);
+    assert.deepEqual([answered?.bytes, answered?.text], [28, 'echo:part one, part two, end']);
   });
 
   it('records http.request headers minus secrets, including ones set after the call', async () => {

@@ -280,6 +280,22 @@ export function installHttpClient(
     } as typeof end;
   }
 
+  /**
+   * http.request's response body: the response's own emit is wrapped (on the instance) to see the
+   * 'data' events the application's reading produces, so nothing is read that the application
+   * does not read and the stream flows as it would; recorded at 'end', 'error' or 'close'.
+   */
+  function followResponseBody(request: ClientRequest, response: IncomingMessage): void {
+    const keep = guarded('http client', (chunk: unknown) => exchanges.get(request)?.responseBody?.add(chunk));
+    const recordBody = guarded('http client', () => endBody(request));
+    const emit = response.emit;
+    response.emit = function (this: IncomingMessage, event: string | symbol, ...args: unknown[]) {
+      if (event === 'data') keep(args[0]);
+      else if (event === 'end' || event === 'error' || event === 'close') recordBody();
+      return (emit as (event: string | symbol, ...a: unknown[]) => boolean).call(this, event, ...args);
+    } as typeof emit;
+  }
+
   const onTimeout = guarded('http client', function (this: ClientRequest) {
     const exchange = exchanges.get(this);
     if (exchange !== undefined) exchange.timedOut = true;
@@ -314,6 +330,7 @@ export function installHttpClient(
     respond(request, response.statusCode ?? 0, response.headers[CAUSEWAY_RESPONSE], () =>
       Object.entries(response.headers),
     );
+    if (bodies) followResponseBody(request, response);
   });
   const onHttpError = guarded('http client', (message: unknown) => {
     const { request, error } = message as { request: ClientRequest; error: unknown };
