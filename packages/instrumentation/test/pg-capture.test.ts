@@ -12,22 +12,12 @@ import { createPgInterceptor } from '../src/interceptors/pg.ts';
 import { parameterColumns } from '../src/interceptors/sql.ts';
 import type { Recorder } from '../src/runtime/recorder.ts';
 import { high, low, newRecorder, reader } from './intercepted.ts';
+import { CONNECTION, postgresAbsent } from './postgres.ts';
 
-const CONNECTION = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 const SCHEMA = `causeway_pgcap_${randomBytes(4).toString('hex')}`;
 const USERS = `${SCHEMA}.users`;
 
-async function serverAnswers(): Promise<string | null> {
-  const probe = new pg.Client({ ...CONNECTION, connectionTimeoutMillis: 2000 });
-  try {
-    await probe.connect();
-    await probe.end();
-    return null;
-  } catch (error) {
-    return `no PostgreSQL at 127.0.0.1:5432 (${(error as Error).message})`;
-  }
-}
-const absent = await serverAnswers();
+const absent = await postgresAbsent();
 
 // One interceptor per setting, each on a Client subclass of its own (the patch is per prototype).
 class CapturingClient extends pg.Client {}

@@ -17,22 +17,12 @@ import {
 import pg from 'pg';
 import { createPgInterceptor } from '../src/interceptors/pg.ts';
 import { high, low, newRecorder, reader } from './intercepted.ts';
+import { CONNECTION, postgresAbsent } from './postgres.ts';
 
-const CONNECTION = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 const SCHEMA = `causeway_pg_${randomBytes(4).toString('hex')}`;
 const ACCOUNTS = `${SCHEMA}.accounts`;
 
-async function serverAnswers(): Promise<string | null> {
-  const probe = new pg.Client({ ...CONNECTION, connectionTimeoutMillis: 2000 });
-  try {
-    await probe.connect();
-    await probe.end();
-    return null;
-  } catch (error) {
-    return `no PostgreSQL at 127.0.0.1:5432 (${(error as Error).message})`;
-  }
-}
-const absent = await serverAnswers();
+const absent = await postgresAbsent();
 
 const recorder = newRecorder();
 const read = reader(recorder);
