@@ -21,7 +21,7 @@ import {
   traceparentHeader,
 } from './interceptors/propagation.ts';
 import type { Session } from './runtime/session.ts';
-import { isSecretKey, MAX_STRING_VALUE_LENGTH } from './runtime/strings.ts';
+import { isSecretKey, MAX_STRING_VALUE_LENGTH, REDACTED } from './runtime/strings.ts';
 
 /** Where `register` publishes the session of a recording process. */
 export const SESSION_KEY = Symbol.for('causeway.session');
@@ -99,9 +99,6 @@ export function trace<T>(name: string, fn: () => T): T {
   }
   return spanAround(typeof name === 'string' ? name : String(name), fn, null);
 }
-
-/** Secret-looking keys' values are replaced by this in event data. */
-export const REDACTED = '[redacted]';
 
 /** `data` as bounded JSON with secret-looking keys' values redacted, or null if it cannot be. */
 function eventData(data: unknown): string | null {

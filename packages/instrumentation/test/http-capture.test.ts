@@ -6,8 +6,9 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EventKind } from '@causeway/core/event-format';
-import { CAPTURE_NAMES, REDACTED } from '../src/interceptors/capture.ts';
+import { CAPTURE_NAMES } from '../src/interceptors/capture.ts';
 import { installHttpClient } from '../src/interceptors/http-client.ts';
+import { REDACTED } from '../src/runtime/strings.ts';
 import { high, low, newRecorder, reader } from './intercepted.ts';
 
 const BYTES = 300;

@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EventKind } from '@causeway/core/event-format';
 import pg from 'pg';
-import { CAPTURE_NAMES, MAX_CAPTURED_ROWS, REDACTED } from '../src/interceptors/capture.ts';
+import { CAPTURE_NAMES, MAX_CAPTURED_ROWS } from '../src/interceptors/capture.ts';
 import { createPgInterceptor } from '../src/interceptors/pg.ts';
 import { parameterColumns } from '../src/interceptors/sql.ts';
 import type { Recorder } from '../src/runtime/recorder.ts';
+import { REDACTED } from '../src/runtime/strings.ts';
 import { high, low, newRecorder, reader } from './intercepted.ts';
 import { CONNECTION, postgresAbsent } from './postgres.ts';
 

@@ -9,7 +9,7 @@
 
 import type { CaptureLevel } from '../config.ts';
 import type { Recorder } from '../runtime/recorder.ts';
-import { isSecretKey } from '../runtime/strings.ts';
+import { isSecretKey, REDACTED } from '../runtime/strings.ts';
 
 export interface CaptureSettings {
   level: CaptureLevel;
@@ -18,9 +18,6 @@ export interface CaptureSettings {
 }
 
 export const DEFAULT_CAPTURE: CaptureSettings = { level: 'headers', bytes: 1024 };
-
-/** What replaces a secret (or, with capture off, every) value. */
-export const REDACTED = '[redacted]';
 
 /** The CustomEvent names of captures; `data.exchange` is the exchange id they belong to. */
 export const CAPTURE_NAMES = {

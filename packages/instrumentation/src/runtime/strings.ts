@@ -30,6 +30,9 @@ export const MAX_STRING_VALUE_LENGTH = 256;
 const SECRET_WORD =
   /(?:^|_)(?:pass(?:word|wd|phrase)?|secret|token|auth(?:orization)?|cookie|session(?:_?id)?|credentials?|api_?key|private_?key|card(?:_?number)?|cvv|cvc|pin|ssn|iban)(?:_|$)/;
 
+/** What replaces the value of a secret-looking key wherever one is recorded (event data, captures). */
+export const REDACTED = '[redacted]';
+
 export function isSecretKey(name: string): boolean {
   const words = name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
