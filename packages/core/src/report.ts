@@ -173,25 +173,33 @@ function explainLostUpdates(
   strings: StringIndex,
 ): void {
   const taskIndex = new Map(tasks.map((task) => [`${task.stream}:${task.localId}`, task.index]));
-  findings.forEach((finding, i) => {
-    const report = reports[i] as FindingReport;
-    const remote = finding.accesses[1];
-    const remoteReport = report.accesses[1];
-    if (finding.class !== 'lost-update' || remote === undefined || remoteReport === undefined) return;
-    let best: { seq: number; task: number; site: number; tag: ValueTag; low: number; high: number } | null =
-      null;
-    for (const { stream, records } of file.events) {
-      if (stream !== finding.stream) continue;
-      const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-      for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
-        if (view.getUint8(at + RecordOffset.kind) !== EventKind.Read) continue;
-        if (view.getUint32(at + RecordOffset.a, true) !== finding.objectId) continue;
-        if (view.getUint32(at + RecordOffset.a + 4, true) !== finding.keyId) continue;
-        const seq = view.getUint32(at + RecordOffset.seq, true);
-        if (seq >= remote.seq || (best !== null && seq < best.seq)) continue;
-        const task = taskIndex.get(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`);
+  type Read = { seq: number; task: number; site: number; tag: ValueTag; low: number; high: number };
+  // The lost updates by location, each with the latest qualifying read found so far: one pass
+  // over the records serves them all.
+  const wanted = new Map<string, { finding: RaceFinding; best: Read | null }[]>();
+  const key = (stream: number, objectId: number, keyId: number) => `${stream}:${objectId}:${keyId}`;
+  const lost = findings.map((finding) => {
+    if (finding.class !== 'lost-update' || finding.accesses[1] === undefined) return null;
+    const entry = { finding, best: null as Read | null };
+    const at = key(finding.stream, finding.objectId, finding.keyId);
+    wanted.set(at, [...(wanted.get(at) ?? []), entry]);
+    return entry;
+  });
+  for (const { stream, records } of wanted.size === 0 ? [] : file.events) {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
+      if (view.getUint8(at + RecordOffset.kind) !== EventKind.Read) continue;
+      const entries = wanted.get(
+        key(stream, view.getUint32(at + RecordOffset.a, true), view.getUint32(at + RecordOffset.a + 4, true)),
+      );
+      if (entries === undefined) continue;
+      const seq = view.getUint32(at + RecordOffset.seq, true);
+      const task = taskIndex.get(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`);
+      for (const entry of entries) {
+        const remote = entry.finding.accesses[1] as RaceFinding['accesses'][number];
+        if (seq >= remote.seq || (entry.best !== null && seq < entry.best.seq)) continue;
         if (task === undefined || (task !== remote.task && !trace.happensBefore(task, remote.task))) continue;
-        best = {
+        entry.best = {
           seq,
           task,
           site: view.getUint32(at + RecordOffset.site, true),
@@ -201,6 +209,13 @@ function explainLostUpdates(
         };
       }
     }
+  }
+  lost.forEach((entry, i) => {
+    if (entry === null) return;
+    const { finding, best } = entry;
+    const report = reports[i] as FindingReport;
+    const remote = finding.accesses[1] as RaceFinding['accesses'][number];
+    const remoteReport = report.accesses[1] as FindingReport['accesses'][number];
     if (best === null) return;
     const value = decodeValue(best.tag, best.low, best.high);
     const read = {
