@@ -17,6 +17,7 @@ import {
   CAUSEWAY_TRACE,
   causewayTraceHeader,
   readPropagation,
+  readTraceparent,
   TRACEPARENT,
   traceparentHeader,
 } from './interceptors/propagation.ts';
@@ -153,22 +154,29 @@ export function configure(options: ConfigureOptions): boolean {
     return false;
   }
   let applied = true;
+  // Any value can come in, a BigInt included, which JSON.stringify refuses: never throw here.
+  const show = (value: unknown): string => {
+    try {
+      return JSON.stringify(value) ?? String(value);
+    } catch {
+      return String(value);
+    }
+  };
   const invalid = (message: string): void => {
     warn(InstrumentationErrorCode.CONFIG_INVALID, `causeway.configure: ${message}; ignored`);
     applied = false;
   };
   for (const [key, value] of Object.entries(options)) {
     if (key === 'enabled') {
-      if (typeof value !== 'boolean') invalid(`enabled must be true or false, not ${JSON.stringify(value)}`);
+      if (typeof value !== 'boolean') invalid(`enabled must be true or false, not ${show(value)}`);
       else if (entry !== undefined) entry.settings.enabled = value;
     } else if (key === 'accesses') {
-      if (!ACCESS_LEVELS.includes(value))
-        invalid(`accesses must be all, writes or off, not ${JSON.stringify(value)}`);
+      if (!ACCESS_LEVELS.includes(value)) invalid(`accesses must be all, writes or off, not ${show(value)}`);
       else if (entry !== undefined) entry.session.config.accesses = value as AccessLevel;
     } else if (key === 'samplingRate' || key === 'sampling_rate') {
       invalid('sampling is not implemented yet (every trace is recorded)');
     } else {
-      invalid(`unknown setting ${JSON.stringify(key)} (known: enabled, accesses)`);
+      invalid(`unknown setting ${show(key)} (known: enabled, accesses)`);
     }
   }
   return applied;
@@ -244,9 +252,12 @@ export function deserializeTrace(header: unknown): TraceContext | null {
     const received = readPropagation(causeway, traceparent);
     if (received === null || 'malformed' in received) return null;
     const { traceId, stream, exchange } = received.sender;
+    // The parent span from traceparent only when it belongs to the same trace (not another
+    // system's, such as OpenTelemetry's, which is a different trace).
+    const parent = readTraceparent(traceparent);
     const parentId =
-      typeof traceparent === 'string' && /^00-[0-9a-f]{32}-([0-9a-f]{16})-/.test(traceparent)
-        ? traceparent.slice(36, 52)
+      parent !== null && parent.traceId === traceId
+        ? parent.spanId
         : `${stream.toString(16).padStart(8, '0')}${exchange.toString(16).padStart(8, '0')}`;
     return { traceId, parentId, stream, exchange };
   } catch {

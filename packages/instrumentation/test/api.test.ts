@@ -87,6 +87,11 @@ describe('manual API, not registered', () => {
     assert.equal(causeway.configure({ enabled: true, accesses: 'writes' }), true);
     assert.equal(causeway.configure({ enabled: 'yes' } as never), false);
     assert.equal(causeway.configure({ samplingRate: 0.5 } as never), false);
+    assert.equal(
+      causeway.configure({ enabled: 1n, accesses: 2n } as never),
+      false,
+      'a BigInt is refused, not thrown',
+    );
     assert.equal(causeway.configure(null as never), false);
   });
 });

@@ -33,6 +33,11 @@ describe('StringTable', () => {
     assert.notEqual(table.keyOf('03'), ARRAY_INDEX_KEY + 3);
     assert.notEqual(table.keyOf(2 ** 31), ARRAY_INDEX_KEY + 2 ** 31);
     assert.equal(table.keyOf(-1), table.keyOf('-1'));
+    // A captured string value '7' does not make the key '7' anything but index 7.
+    const withValue = new StringTable();
+    assert.notEqual(withValue.valueOf('7'), 0);
+    assert.equal(withValue.keyOf('7'), ARRAY_INDEX_KEY + 7);
+    assert.equal(withValue.keyOf('7'), withValue.keyOf(7));
   });
 
   it('keeps distinct symbols apart, even with one description', () => {

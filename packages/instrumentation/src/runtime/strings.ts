@@ -73,14 +73,20 @@ export class StringTable {
    */
   keyOf(key: unknown): number {
     switch (typeof key) {
-      case 'string':
-        return this.#ids.get(key) ?? this.keyOfName(key);
+      case 'string': {
+        // A string of digits may be an array index, which must get the index's key whatever the
+        // table already holds under that text (a captured value '7' is not the key '7').
+        const first = key.charCodeAt(0);
+        if (first >= 48 && first <= 57) return this.keyOfName(key);
+        return this.#ids.get(key) ?? this.#internKey(key, key);
+      }
       case 'number':
         return Number.isInteger(key) && key >= 0 && key < ARRAY_INDEX_KEY
           ? ARRAY_INDEX_KEY + key
           : this.#internKey(key, String(key));
       case 'symbol':
-        return this.#internKey(key, key.toString());
+        // Looked up first: the description is built (and Symbol.prototype.toString run) only once.
+        return this.#ids.get(key) ?? this.#internKey(key, key.toString());
       case 'boolean':
       case 'undefined':
         return this.#internKey(String(key), String(key));
