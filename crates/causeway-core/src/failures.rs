@@ -158,9 +158,13 @@ impl FailureTracker {
                 frames.stack.push((rec.site, own));
             }
             Kind::FnExit | Kind::FnThrow => {
-                // Pop to the frame this record ends; a frame whose exit was lost goes with it.
-                if let Some(at) = frames.stack.iter().rposition(|&(site, _)| site == rec.site) {
-                    frames.stack.truncate(at);
+                // Pop to the frame this record ends; a frame whose exit was lost goes with it. A
+                // throw is always followed by the frame's exit (the plugin's finally): only the
+                // exit pops, or a recursive caller of the same function would go with it.
+                if rec.kind == Kind::FnExit {
+                    if let Some(at) = frames.stack.iter().rposition(|&(site, _)| site == rec.site) {
+                        frames.stack.truncate(at);
+                    }
                 }
                 if rec.a != 0 {
                     if let Some(&ix) = self.by_id.get(&(stream, rec.a)) {
@@ -321,6 +325,27 @@ mod tests {
         assert_eq!(rejected.suspended_in, Some(t(20)));
         assert_eq!(rejected.after, Some(t(21)), "the timer callback ran just before");
         assert_eq!(rejected.after_entered, TIMEOUT_CALLBACK, "the callback it ran");
+    }
+
+    #[test]
+    fn a_throw_and_its_exit_end_one_frame_so_a_recursive_caller_keeps_its_calls() {
+        // Async H (7) calls itself (8), which throws at once and is caught; H then calls G (9).
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.callback(2, HANDLER, 0.0);
+        w.push(Kind::FnEnter, 2, HANDLER, 7);
+        w.push(Kind::FnEnter, 2, HANDLER, 8);
+        w.push(Kind::FnThrow, 2, HANDLER, 8);
+        w.push(Kind::FnExit, 2, HANDLER, 8);
+        w.push(Kind::FnEnter, 2, SHIP, 9);
+        w.push(Kind::FnExit, 2, SHIP, 9);
+        w.push(Kind::FnExit, 2, HANDLER, 7);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let invocations = trace.failures().invocations();
+        let g = invocations.iter().find(|i| i.id == 9).unwrap();
+        let outer = invocations.iter().position(|i| i.id == 7).unwrap() as u32;
+        assert_eq!(g.caller, Some(outer), "G was called by the outer H");
     }
 
     #[test]

@@ -279,7 +279,7 @@ pub const ACCESS_WORDS: u32 = 8;
 ///
 /// | word | meaning                                                                      |
 /// |------|------------------------------------------------------------------------------|
-/// | 0    | class: 1 lost update, 2 inconsistent read, 3 intermediate read, 4 overwritten write, 5 write-write, 6 read-write |
+/// | 0    | class: 1 lost update, 2 inconsistent read, 3 intermediate read, 4 overwritten write, 5 write-write, 6 read-write, 7 order violation |
 /// | 1    | evidence: 1 observed, 2 concurrent, 3 possible                               |
 /// | 2    | stream                                                                       |
 /// | 3, 4 | object id, key id (the location)                                             |

@@ -43,8 +43,6 @@ struct Run {
 pub struct Scheduler {
     pending: FastMap<(StreamId, u32), Scheduled>,
     recent: FastMap<(StreamId, u8), VecDeque<Run>>,
-    /// Callbacks that began without a `Schedule` record (it was dropped) or ran twice.
-    pub unknown: u32,
 }
 
 impl Scheduler {

@@ -100,8 +100,11 @@ impl SettleTracker {
                     self.settled_in.insert((stream, rec.a), task);
                 }
                 // What the returning function started stays with its caller, which received
-                // the promises (or a value built from them).
-                calls.frames.pop();
+                // the promises (or a value built from them). A throw is always followed by the
+                // frame's exit (the plugin's finally): only the exit pops.
+                if rec.kind == Kind::FnExit {
+                    calls.frames.pop();
+                }
             }
             Kind::AwaitSuspend => {
                 let frame = calls.frames.iter().rposition(|f| f.invocation == rec.a);

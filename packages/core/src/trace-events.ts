@@ -315,7 +315,8 @@ export class TraceEvents {
       const site = this.siteKeyAt(i) % 2 ** 32;
       if (kind === EventKind.FnEnter || (i === start && kind === EventKind.AwaitResume)) {
         frames.push(site);
-      } else if ((kind === EventKind.FnExit || kind === EventKind.FnThrow) && i !== index) {
+      } else if (kind === EventKind.FnExit && i !== index) {
+        // Only the exit ends a frame: a throw is always followed by its frame's exit.
         const at = frames.lastIndexOf(site);
         if (at >= 0) frames.length = at;
       }

@@ -96,25 +96,31 @@ export const RoleCode = {
   Second: 3,
 } as const;
 
-const REQUIRED: readonly (keyof CoreExports)[] = [
-  'memory',
-  'cw_format_version',
-  'cw_record_size',
-  'cw_alloc',
-  'cw_free',
-  'cw_trace_new',
-  'cw_trace_free',
-  'cw_ingest',
-  'cw_tasks',
-  'cw_edges',
-  'cw_clock',
-  'cw_stats',
-  'cw_happens_before',
-  'cw_expect_message',
-  'cw_expect_response',
-  'cw_findings',
-  'cw_result_ptr',
-];
+// Every export CoreExports names: a Record over its keys, so the compiler refuses a missing one.
+const EXPORTS: Record<keyof CoreExports, true> = {
+  memory: true,
+  cw_format_version: true,
+  cw_record_size: true,
+  cw_alloc: true,
+  cw_free: true,
+  cw_trace_new: true,
+  cw_trace_free: true,
+  cw_ingest: true,
+  cw_tasks: true,
+  cw_edges: true,
+  cw_clock: true,
+  cw_stats: true,
+  cw_happens_before: true,
+  cw_expect_message: true,
+  cw_expect_response: true,
+  cw_findings: true,
+  cw_failures: true,
+  cw_anomalies: true,
+  cw_related: true,
+  cw_causal_path: true,
+  cw_result_ptr: true,
+};
+const REQUIRED = Object.keys(EXPORTS) as (keyof CoreExports)[];
 
 /** Names of the exports `instance` lacks. */
 export function missingExports(exports: WebAssembly.Exports): string[] {
