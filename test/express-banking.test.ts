@@ -13,22 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildTraceReport, type FindingReport, loadTraceFile, type TaskReport } from '@causeway/core';
 import pg from 'pg';
+import { CONNECTION, postgresAbsent } from '../packages/instrumentation/test/postgres.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/express-banking/', import.meta.url));
 const run = promisify(execFile);
-const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-
-/** Why the PostgreSQL walkthrough cannot run here, or null when it can. */
-async function postgresAbsent(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return null;
-  } catch (error) {
-    return `no PostgreSQL at ${DATABASE_URL} (${(error as Error).message}): the PostgreSQL walkthrough is skipped`;
-  }
-}
+const DATABASE_URL = `postgres://${CONNECTION.user}@${CONNECTION.host}:${CONNECTION.port}/${CONNECTION.database}`;
 const noPostgres = await postgresAbsent();
 
 async function dropTable(table: string): Promise<void> {
@@ -103,6 +92,18 @@ async function walkthrough(
 }
 
 describe('express-banking', () => {
+  it("npm run example (walkthrough.ts) runs the README's commands and prints the lost update", async () => {
+    const traceDir = mkdtempSync(join(tmpdir(), 'causeway-walkthrough-'));
+    const { stdout } = await run(process.execPath, ['walkthrough.ts'], {
+      cwd: EXAMPLE,
+      env: { ...process.env, CAUSEWAY_TRACE_DIR: traceDir },
+    });
+    assert.match(stdout, /went missing/);
+    assert.match(stdout, /^\$ npx causeway analyze --trace-id [0-9a-f]{32}$/m);
+    assert.match(stdout, /^1\. Lost update on object #\d+ \.balance/m);
+    assert.match(stdout, /had read \d+ as well: its change of [+-]10 is what was lost\./);
+  });
+
   it('a slow shipping partner times an order out: the cascade is rooted in the shipping await, and finalizeOrder never ran', async () => {
     const bank = await startBank([]);
     let report: ReturnType<typeof buildTraceReport>;
@@ -248,5 +249,4 @@ describe('express-banking', () => {
       );
     });
   });
-  it(`skips the PostgreSQL walkthrough: ${noPostgres}`, { skip: noPostgres ?? true }, () => {});
 });

@@ -22,8 +22,8 @@ import {
 } from '@causeway/core';
 import { decodeRecords, EdgeKind, EventKind } from '@causeway/core/event-format';
 import pg from 'pg';
+import { CONNECTION } from '../packages/instrumentation/test/postgres.ts';
 
-const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 const FIXTURES = fileURLToPath(new URL('./fixtures/bank/', import.meta.url));
 
 export interface RunningApp {
@@ -178,7 +178,7 @@ describe('interceptors, end to end', () => {
   });
 
   it('finds the lost update of two requests on a PostgreSQL row, and none when the row is locked', async (t) => {
-    const admin = new pg.Client({ ...PG, connectionTimeoutMillis: 2000 });
+    const admin = new pg.Client({ ...CONNECTION, connectionTimeoutMillis: 2000 });
     try {
       await admin.connect();
     } catch (error) {
