@@ -75,7 +75,17 @@ describe('causeway tui', () => {
     try {
       const result = spawnSync(process.execPath, [BIN, 'tui'], { cwd: dir, encoding: 'utf8' });
       assert.equal(result.status, 2);
-      assert.match(result.stderr, /no trace files in \.causeway\/traces\/\. Record one with 'node --import/);
+      assert.match(
+        result.stderr,
+        /no trace files in \S*\.causeway\/traces\/\. Record one with 'node --import/,
+      );
+      // The configured trace directory is the one listed (config traceDir, CAUSEWAY_TRACE_DIR, --trace-dir).
+      const elsewhere = spawnSync(process.execPath, [BIN, 'tui', '--trace-dir', 'recorded'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      assert.equal(elsewhere.status, 2);
+      assert.match(elsewhere.stderr, /no trace files in \S*recorded\/\. Record one/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,7 @@ import {
   siteLocation,
   type TaskReport,
   type TraceEvent,
+  taskStart,
 } from '@causeway/core';
 import { followLive } from './live.ts';
 import type { TraceEntry, TraceSource } from './source.ts';
@@ -516,25 +517,8 @@ function matches(event: TraceEvent, needle: string): boolean {
 }
 
 function describeStart(task: TaskReport): string {
-  const site = task.site;
-  switch (task.startedBy) {
-    case 'await':
-      return site === null
-        ? 'await (site not recorded)'
-        : `await ${siteLocation(site)} in ${site.functionName}`;
-    case 'callback':
-      return site === null ? 'callback' : `callback into ${site.functionName} ${siteLocation(site)}`;
-    case 'request':
-      return `request ${task.request ?? ''}`.trim();
-    case 'scheduled':
-      return 'scheduled callback';
-    case 'span':
-      return 'span (causeway.trace)';
-    case 'unknown':
-      return 'start record lost';
-    default:
-      return 'program start';
-  }
+  const { label, site } = taskStart(task);
+  return site === null ? label : `${label} ${siteLocation(site)} in ${site.functionName}`;
 }
 
 function messageOf(error: unknown): string {

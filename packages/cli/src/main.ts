@@ -57,7 +57,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   export: {
     usage: '<trace> | --trace-id ID --format F',
-    summary: 'a trace as JSON, a causal graph (dot, mermaid) or OTLP spans',
+    summary: 'a trace as JSON, a causal graph (dot, mermaid), OTLP spans or a reproduction test',
     run: (args, io) => import('./commands/export.ts').then((m) => m.exportTrace(args, io)),
   },
 };

@@ -242,10 +242,10 @@ export function createServer(options: ServerOptions): CausewayServer {
       served = new ServerError(code, error.message);
     } else {
       request.log.error(error);
-      reply.status(500).send({ code: 'CW_SERVER_INTERNAL', message: `internal error: ${error.message}` });
+      reply.status(500).send({ code: ServerErrorCode.INTERNAL, message: `internal error: ${error.message}` });
       return;
     }
-    if (request.method === 'POST') metrics.batchesRejected++;
+    if (request.method === 'POST' && request.url.startsWith('/v1/batches')) metrics.batchesRejected++;
     request.log.warn({ code: served.code }, served.message);
     reply.status(served.status).send({ code: served.code, message: served.message });
   });

@@ -34,6 +34,8 @@ export const ServerErrorCode = {
   STORE: 'CW_SERVER_STORE',
   /** The server is shutting down and takes no new batches. */
   SHUTTING_DOWN: 'CW_SERVER_SHUTTING_DOWN',
+  /** A bug in the server: the request failed for a reason it did not foresee. */
+  INTERNAL: 'CW_SERVER_INTERNAL',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -52,6 +54,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   CW_SERVER_CONFIG: 500,
   CW_SERVER_STORE: 500,
   CW_SERVER_SHUTTING_DOWN: 503,
+  CW_SERVER_INTERNAL: 500,
 };
 
 export class ServerError extends CausewayError {

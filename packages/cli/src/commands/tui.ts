@@ -31,6 +31,7 @@ Options:
   --server URL   read traces from a Causeway server ('causeway serve'); a trace id (a unique
                  prefix is enough) selects that trace first
   --api-key KEY  the server's API key, if it has one (config apiKey, CAUSEWAY_API_KEY)
+  --trace-dir DIR  the traces folder (default .causeway/traces; config traceDir, CAUSEWAY_TRACE_DIR)
   -h, --help     show this help
 
 Examples:
@@ -44,6 +45,7 @@ const BAD_INPUT = ExitCode.Usage;
 
 export async function tui(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs('tui', args, {
+    'trace-dir': TRACE_OPTIONS['trace-dir'],
     server: TRACE_OPTIONS.server,
     'api-key': TRACE_OPTIONS['api-key'],
     help: { type: 'boolean', short: 'h' },
@@ -80,7 +82,7 @@ export async function tui(args: string[], io: Io): Promise<number> {
   if (server !== null)
     return serverTui(tuiModule, new ServerTraceSource(server, config?.apiKey ?? null), file, io);
   const { FileTraceSource, runTui } = tuiModule;
-  const source = new FileTraceSource({ file });
+  const source = new FileTraceSource({ file, directory: config?.traceDir });
   const entries = await source.list();
   const first = entries[0];
   if (first === undefined) {
