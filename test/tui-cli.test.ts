@@ -6,21 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { run } from '../packages/cli/src/main.ts';
+import { BATCH_CONTENT_TYPE, encodeBatch } from '@causeway/core/wire-format';
+import { createServer, TraceStore } from '@causeway/server';
+import { BIN, runIn } from '../packages/cli/test/fixtures.ts';
+import { makeBatch, newTraceId } from '../packages/server/test/fixtures.ts';
 import { project } from '../tui/test/fixture.ts';
 
-const BIN = fileURLToPath(new URL('../packages/cli/bin/causeway.js', import.meta.url));
-
 async function causeway(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(args, {
-    out: (text) => (out += text),
-    err: (text) => (err += text),
-    errIsTTY: false,
-  });
-  return { code, out, err };
+  const { status, stdout, stderr } = await runIn(process.cwd(), args);
+  return { code: status, out: stdout, err: stderr };
 }
 
 describe('causeway tui', () => {
@@ -88,6 +82,33 @@ describe('causeway tui', () => {
       assert.match(elsewhere.stderr, /no trace files in \S*recorded\/\. Record one/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("names a server's trace by id prefix or latest, and refuses an unknown one", async () => {
+    const store = await TraceStore.open(':memory:');
+    const server = createServer({ store, analyzeIntervalMs: 0 });
+    try {
+      const base = await server.app.listen({ port: 0, host: '127.0.0.1' });
+      const traceId = newTraceId();
+      const posted = await fetch(`${base}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': BATCH_CONTENT_TYPE },
+        body: encodeBatch(makeBatch({ traceId, end: true })),
+      });
+      assert.equal(posted.status, 200);
+      // Found, so the command goes on to look for a terminal, which a test does not have.
+      for (const name of ['latest', traceId.slice(0, 6)]) {
+        const found = await causeway('tui', '--server', base, name);
+        assert.equal(found.code, 2);
+        assert.match(found.err, /tui needs an interactive terminal/, name);
+      }
+      const unknown = await causeway('tui', '--server', base, 'nosuch');
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.err, /^causeway: tui: no trace 'nosuch' in http:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      await server.app.close();
+      await store.close();
     }
   });
 

@@ -31,20 +31,26 @@ import {
 } from './trace-model.ts';
 import type { TraceView } from './trace-view.ts';
 
-/** How the TUI talks to a server: GET a JSON answer (errors thrown as one clear sentence), and the headers to send. */
+/**
+ * How the TUI talks to a server: GET a JSON answer (errors thrown as one clear sentence), every
+ * trace the server lists (all pages), and the headers to send. The CLI's ServerTraceSource is one.
+ */
 export interface RestClient {
   readonly base: string;
   get<T>(path: string): Promise<T>;
+  listTraces(): Promise<ServerTraceSummary[]>;
   headers(): Record<string, string>;
 }
 
-/** A trace as `GET /v1/traces` lists it. */
+/** A trace as `GET /v1/traces` lists it (docs/rest-api.md). */
 export interface ServerTraceSummary {
   traceId: string;
   service: string;
   startedAt: string;
   records: number;
+  dropped: number;
   ended: boolean;
+  /** null when the server has not analysed the trace since records last arrived. */
   findings: number | null;
 }
 
@@ -75,16 +81,7 @@ export class ServerSource implements TraceSource {
   }
 
   async list(): Promise<TraceEntry[]> {
-    const entries: TraceEntry[] = [];
-    let offset: number | null = 0;
-    while (offset !== null) {
-      const page: { traces: ServerTraceSummary[]; next: number | null } = await this.#client.get(
-        `/v1/traces?limit=${LIST_PAGE}&offset=${offset}`,
-      );
-      entries.push(...page.traces.map(entryOf));
-      offset = page.next;
-    }
-    return entries;
+    return (await this.#client.listTraces()).map(entryOf);
   }
 
   open(entry: TraceEntry): Promise<ServerTraceModel> {
@@ -290,8 +287,8 @@ export class ServerTraceModel implements TraceView {
       }
       const report = await this.#client.get<{
         findings: FindingReport[];
-        failures?: FailureReport[];
-        anomalies?: AnomalyReport[];
+        failures: FailureReport[];
+        anomalies: AnomalyReport[];
       }>(`${this.#path}/findings`);
       const findingsOfEvent = await this.#locateFindings(report.findings);
       if (this.#disposed) return;
@@ -305,8 +302,8 @@ export class ServerTraceModel implements TraceView {
       this.#incoming = incoming;
       this.#outgoing = outgoing;
       this.findings = report.findings;
-      this.failures = report.failures ?? [];
-      this.anomalies = report.anomalies ?? [];
+      this.failures = report.failures;
+      this.anomalies = report.anomalies;
       this.#findingsOfEvent = findingsOfEvent;
       const rows = Uint32Array.from([...findingsOfEvent.keys()].sort((a, b) => a - b));
       this.#findingRows = rowsOf(rows, (query, from, direction) => {

@@ -12,7 +12,6 @@ import {
   type AnomalyReport,
   buildRecordingsReport,
   buildTraceReport,
-  confidenceOf,
   type FailureReport,
   type FindingReport,
   type LoadedRecordings,
@@ -24,13 +23,13 @@ import {
   readTraceFile,
   readTraceMeta,
   senderTraceIds,
-  severityOf,
   TRACE_FILE_EXTENSION,
   type TraceEvent,
   TraceEvents,
   type TraceMeta,
   type TraceReport,
 } from '@causeway/core';
+import type { RestClient, ServerTraceSummary } from '@causeway/tui';
 import type { CausewayConfig } from './config.ts';
 import { CliErrorCode, InputError, UsageError } from './errors.ts';
 import { type Io, Progress } from './io.ts';
@@ -322,25 +321,17 @@ export function summarize(path: string, report: TraceReport): TraceSummary {
   };
 }
 
-/** A trace summary as `GET /v1/traces` answers it (docs/rest-api.md). */
-interface ServerSummary {
-  traceId: string;
-  service: string;
-  startedAt: string;
-  records: number;
-  dropped: number;
-  ended: boolean;
-  findings: number | null;
-}
-
 /** A request that takes longer than this is abandoned with an error, not waited on forever. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Largest page the REST API serves. */
 const PAGE = 1000;
 
-/** Traces on a Causeway server, through its REST API v1 (docs/rest-api.md). */
-export class ServerTraceSource implements TraceSource {
+/**
+ * Traces on a Causeway server, through its REST API v1 (docs/rest-api.md). It is also the TUI's
+ * REST client (`causeway tui --server`).
+ */
+export class ServerTraceSource implements TraceSource, RestClient {
   readonly base: string;
   readonly #apiKey: string | null;
 
@@ -401,11 +392,12 @@ export class ServerTraceSource implements TraceSource {
     return body as T;
   }
 
-  async #summaries(): Promise<ServerSummary[]> {
-    const all: ServerSummary[] = [];
+  /** Every trace the server lists, through all its pages. */
+  async listTraces(): Promise<ServerTraceSummary[]> {
+    const all: ServerTraceSummary[] = [];
     let offset: number | null = 0;
     while (offset !== null) {
-      const page: { traces: ServerSummary[]; next: number | null } = await this.get(
+      const page: { traces: ServerTraceSummary[]; next: number | null } = await this.get(
         `/v1/traces?limit=${PAGE}&offset=${offset}`,
       );
       all.push(...page.traces);
@@ -415,7 +407,7 @@ export class ServerTraceSource implements TraceSource {
   }
 
   async list(): Promise<TraceSummary[]> {
-    return (await this.#summaries()).map((trace) => {
+    return (await this.listTraces()).map((trace) => {
       return {
         traceId: trace.traceId,
         service: trace.service,
@@ -431,20 +423,21 @@ export class ServerTraceSource implements TraceSource {
     });
   }
 
-  async #resolve(traceId: string): Promise<string> {
+  /** The trace id `traceId` names on the server: a whole id, a unique prefix, or `latest`. */
+  async resolve(traceId: string): Promise<string> {
     if (/^[0-9a-f]{32}$/.test(traceId)) return traceId;
-    const candidates = (await this.#summaries()).map((trace) => ({ ...trace, name: trace.traceId }));
+    const candidates = (await this.listTraces()).map((trace) => ({ ...trace, name: trace.traceId }));
     return pick(candidates, traceId, this.base).traceId;
   }
 
   async open(ref: TraceRef, _io: Io, options: { events?: boolean } = {}): Promise<OpenedTrace> {
     if ('path' in ref) throw new Error('ServerTraceSource.open: a file path is read from disk');
-    const id = await this.#resolve(ref.traceId);
+    const id = await this.resolve(ref.traceId);
     const path = `/v1/traces/${id}`;
     const [detail, graph, { findings, failures, anomalies }] = await Promise.all([
       this.get<Pick<TraceReport, 'meta' | 'streams' | 'end'> & { stats: TraceReport['stats'] }>(path),
       this.get<Pick<TraceReport, 'tasks' | 'edges'>>(`${path}/graph`),
-      this.get<{ findings: FindingReport[]; failures?: FailureReport[]; anomalies?: AnomalyReport[] }>(
+      this.get<{ findings: FindingReport[]; failures: FailureReport[]; anomalies: AnomalyReport[] }>(
         `${path}/findings`,
       ),
     ]);
@@ -456,15 +449,9 @@ export class ServerTraceSource implements TraceSource {
       streams: detail.streams,
       end: detail.end,
       stats: { records, dropped, tasks, chains, orphanTasks, unmatchedResumes },
-      // A server built before findings carried confidence and severity: derive them the same way.
-      findings: findings.map((finding) => ({
-        ...finding,
-        confidence: finding.confidence ?? confidenceOf(finding.evidence),
-        severity: finding.severity ?? severityOf(finding.class),
-      })),
-      // A server from before failures were served has none to give.
-      failures: failures ?? [],
-      anomalies: anomalies ?? [],
+      findings,
+      failures,
+      anomalies,
       tasks: graph.tasks,
       edges: graph.edges,
     };

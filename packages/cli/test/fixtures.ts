@@ -62,6 +62,8 @@ export interface TraceOptions {
   startedAt?: string;
   /** Leave the END chunk out, like a crashed recording. */
   unfinished?: boolean;
+  /** writeTrace: synchronous calls of `buy` the root task makes first (two records each), to make a long trace. */
+  calls?: number;
 }
 
 function after(options: TraceOptions, ms: number): string {
@@ -102,19 +104,35 @@ export function writeTrace(path: string, options: TraceOptions = {}): string {
       [SiteKind.Await, 4, 9, 'buy', ''],
     ],
   );
+  let seq = 0;
+  const r = (kind: number, task: number, site: number, a: number, b = 0) => ({
+    kind,
+    flags: 0,
+    seq: seq++,
+    task,
+    site,
+    a,
+    b,
+  });
+  const begin = r(EventKind.TaskBegin, 1, 0, 0);
+  const calls = Array.from({ length: options.calls ?? 0 }, (_, i) => [
+    r(EventKind.FnEnter, 1, 1, 100 + i),
+    r(EventKind.FnExit, 1, 1, 100 + i),
+  ]).flat();
   writer.events(
     1,
     encodeRecords([
-      { kind: EventKind.TaskBegin, flags: 0, seq: 0, task: 1, site: 0, a: 0, b: 0 },
-      { kind: EventKind.FnEnter, flags: 0, seq: 1, task: 1, site: 1, a: 7, b: 0 },
-      { kind: EventKind.AwaitSuspend, flags: 0, seq: 2, task: 1, site: 2, a: 7, b: 0 },
-      { kind: EventKind.FnEnter, flags: 0, seq: 3, task: 1, site: 1, a: 8, b: 0 },
-      { kind: EventKind.AwaitSuspend, flags: 0, seq: 4, task: 1, site: 2, a: 8, b: 0 },
-      { kind: EventKind.AwaitResume, flags: 0, seq: 5, task: 2, site: 2, a: 7, b: 1.5 },
-      { kind: EventKind.AwaitResume, flags: 0, seq: 6, task: 3, site: 2, a: 8, b: 2.25 },
+      begin,
+      ...calls,
+      r(EventKind.FnEnter, 1, 1, 7),
+      r(EventKind.AwaitSuspend, 1, 2, 7),
+      r(EventKind.FnEnter, 1, 1, 8),
+      r(EventKind.AwaitSuspend, 1, 2, 8),
+      r(EventKind.AwaitResume, 2, 2, 7, 1.5),
+      r(EventKind.AwaitResume, 3, 2, 8, 2.25),
     ]),
   );
-  if (!options.unfinished) writer.end({ records: 7, dropped: 0, endedAt: after(options, 1000) });
+  if (!options.unfinished) writer.end({ records: seq, dropped: 0, endedAt: after(options, 1000) });
   return path;
 }
 

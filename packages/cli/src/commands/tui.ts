@@ -29,7 +29,7 @@ Keys:
 
 Options:
   --server URL   read traces from a Causeway server ('causeway serve'); a trace id (a unique
-                 prefix is enough) selects that trace first
+                 prefix is enough, or latest) selects that trace first
   --api-key KEY  the server's API key, if it has one (config apiKey, CAUSEWAY_API_KEY)
   --trace-dir DIR  the traces folder (default .causeway/traces; config traceDir, CAUSEWAY_TRACE_DIR)
   -h, --help     show this help
@@ -124,12 +124,13 @@ async function serverTui(
   try {
     entries = await source.list();
     if (traceId !== undefined) {
-      const wanted = traceId.toLowerCase();
-      const at = entries.findIndex((entry) => entry.id.startsWith(wanted));
-      if (at < 0 || entries.slice(at + 1).some((entry) => entry.id.startsWith(wanted))) {
+      // By whole id, unique prefix or `latest`, as the other commands name a server's traces.
+      const id = await client.resolve(traceId);
+      const at = entries.findIndex((entry) => entry.id === id);
+      if (at < 0) {
         throw new InputError(
           CliErrorCode.TRACE_NOT_FOUND,
-          `${at < 0 ? 'no trace' : 'more than one trace'} '${traceId}' on ${client.base}. Run 'causeway traces --server ${client.base}' to list them.`,
+          `no trace '${traceId}' on ${client.base}. Run 'causeway traces --server ${client.base}' to list them.`,
         );
       }
       // The named trace goes first: it is the one shown at start.
