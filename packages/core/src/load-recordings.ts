@@ -95,6 +95,40 @@ interface StreamRecords {
   /** Before ingesting record `at`, `need` must be ingested through record `through`; then declare. */
   waits: Wait[];
   label: string;
+  /** Indexes built in one pass, so that joining is linear in the records, not requests × records. */
+  index: StreamIndex;
+}
+
+interface StreamIndex {
+  /** Each task's first record. */
+  firstOfTask: Map<number, number>;
+  /** Each request task's `HttpResponse`. */
+  responseOfTask: Map<number, HandledResponse>;
+  /** Each await invocation's `AwaitResume` records, in order. */
+  resumesOf: Map<number, number[]>;
+}
+
+function indexOf(records: readonly RecordFields[]): StreamIndex {
+  const index: StreamIndex = { firstOfTask: new Map(), responseOfTask: new Map(), resumesOf: new Map() };
+  records.forEach((record, at) => {
+    if (!index.firstOfTask.has(record.task)) index.firstOfTask.set(record.task, at);
+    if (record.kind === EventKind.HttpResponse) {
+      const task = record.a % TWO_32;
+      if (!index.responseOfTask.has(task)) {
+        const failed = (record.flags & ExchangeFlag.Failed) !== 0;
+        index.responseOfTask.set(task, {
+          status: Math.floor(record.a / TWO_32),
+          durationMs: record.b,
+          failed,
+        });
+      }
+    } else if (record.kind === EventKind.AwaitResume) {
+      const list = index.resumesOf.get(record.a);
+      if (list === undefined) index.resumesOf.set(record.a, [at]);
+      else list.push(at);
+    }
+  });
+  return index;
 }
 
 interface Wait {
@@ -121,14 +155,16 @@ function streamsOf(files: TraceFile[], paths: readonly string[]): Map<string, St
         bytes.set(part, at);
         at += part.byteLength;
       }
+      const records = decodeRecords(bytes);
       streams.set(`${index}/${stream}`, {
         file: index,
         stream,
         bytes,
-        records: decodeRecords(bytes),
+        records,
         cursor: 0,
         waits: [],
         label: `${paths[index]}: stream ${stream}`,
+        index: indexOf(records),
       });
     }
   });
@@ -148,7 +184,8 @@ function endOfRun(records: readonly RecordFields[], at: number): number {
  * the callback beginning right after the record, else the resumption, after the record, of the
  * await the sending task suspended at first. The record index of its first record, or -1.
  */
-function continuationAfter(records: readonly RecordFields[], sentAt: number, at: number): number {
+function continuationAfter(s: StreamRecords, sentAt: number, at: number): number {
+  const { records } = s;
   let next = at + 1;
   // The HttpClientResponse record and this one are written together; skip the other.
   if (records[next]?.kind === EventKind.HttpClientResponse) next++;
@@ -163,22 +200,8 @@ function continuationAfter(records: readonly RecordFields[], sentAt: number, at:
     }
   }
   if (invocation === null) return -1;
-  for (let i = sentAt + 1; i < records.length; i++) {
-    const record = records[i] as RecordFields;
-    if (record.kind === EventKind.AwaitResume && record.a === invocation) return i > at ? i : -1;
-  }
-  return -1;
-}
-
-/** The `HttpResponse` record of the request task `task` in `records`, if it was written. */
-function responseOf(records: readonly RecordFields[], task: number): HandledResponse | null {
-  for (const record of records) {
-    if (record.kind === EventKind.HttpResponse && record.a % TWO_32 === task) {
-      const failed = (record.flags & ExchangeFlag.Failed) !== 0;
-      return { status: Math.floor(record.a / TWO_32), durationMs: record.b, failed };
-    }
-  }
-  return null;
+  const resume = s.index.resumesOf.get(invocation)?.find((i) => i > sentAt);
+  return resume !== undefined && resume > at ? resume : -1;
 }
 
 interface Sent {
@@ -230,7 +253,7 @@ function plan(
         file: s.file,
         stream: globalStream(s.file, s.stream),
         task: record.task,
-        response: responseOf(s.records, record.task),
+        response: s.index.responseOfTask.get(record.task) ?? null,
       };
       s.waits.push({
         at: begin,
@@ -275,14 +298,14 @@ function plan(
       if ((record.flags & ExchangeFlag.Malformed) !== 0) return;
       const handled = from.handledBy;
       const responder = handled === null ? undefined : streams.get(`${handled.file}/${record.b}`);
-      const responderAt = responder?.records.findIndex((r) => r.task === high) ?? -1;
+      const responderAt = responder?.index.firstOfTask.get(high) ?? -1;
       // The request task too must be ingested: the core falls back to it when the named task does
       // not descend from it.
       const requestAt =
         handled === null || responder?.stream !== handled.stream - handled.file * STREAMS_PER_FILE
           ? -1
-          : responder.records.findIndex((r) => r.task === handled.task);
-      const target = continuationAfter(s.records, from.at, at);
+          : (responder.index.firstOfTask.get(handled.task) ?? -1);
+      const target = continuationAfter(s, from.at, at);
       if (handled === null || responder === undefined || responderAt < 0 || requestAt < 0 || target < 0) {
         counts.responses.unlinked++;
         return;

@@ -27,6 +27,7 @@ import {
   recordCapture,
 } from './capture.ts';
 import { guarded, interceptorFailed } from './guard.ts';
+import { pathOf } from './http-server.ts';
 import type { RecordingIdentity } from './index.ts';
 import { activeSpanContext, lazyOtel, otelTraceparent } from './otel.ts';
 import {
@@ -131,12 +132,6 @@ function isCausewayBatch(headers: unknown): boolean {
     }
   }
   return false;
-}
-
-/** origin + path without the query (it often carries tokens). */
-function urlOf(origin: string, path: string): string {
-  const query = path.indexOf('?');
-  return origin + (query < 0 ? path : path.slice(0, query));
 }
 
 /** Subscribes the client interceptor; returns what unsubscribes it. */
@@ -306,7 +301,7 @@ export function installHttpClient(
     // The Host header carries the port when it is not the default; ClientRequest does not.
     const host = request.getHeader('host');
     const origin = `${request.protocol}//${typeof host === 'string' ? host : request.host}`;
-    const exchange = begin(request, request.method, urlOf(origin, request.path));
+    const exchange = begin(request, request.method, origin + pathOf(request.path));
     const { id } = exchange;
     request.once('timeout', onTimeout);
     if (bodies) followRequestBody(request, exchange);
@@ -345,7 +340,7 @@ export function installHttpClient(
     // Causeway's own batches to its server are not the application's traffic: recording them
     // would add records to the trace while it is being sent.
     if (isCausewayBatch(request.headers)) return;
-    const exchange = begin(request, typeof method === 'string' ? method : 'GET', urlOf(origin, path));
+    const exchange = begin(request, typeof method === 'string' ? method : 'GET', origin + pathOf(path));
     const { id } = exchange;
     if (identity !== null && typeof request.addHeader === 'function') {
       const headers = Array.isArray(request.headers) ? request.headers : [];
