@@ -64,21 +64,34 @@ export interface RecordingReport {
   streams: number[];
 }
 
-/** What started each task a scheduling or span record started, by `stream:localId`. */
-function scheduledStartsOf(file: LoadedTrace['file']): Map<string, 'scheduled' | 'span'> {
-  const starts = new Map<string, 'scheduled' | 'span'>();
+/**
+ * Calls `visit` with each raw record of `file`: its stream, its kind, and the view and byte offset
+ * its fields are read at (`RecordOffset`). The report's few scans read fields straight from the
+ * bytes: no record objects for a trace of millions.
+ */
+function forEachRecord(
+  file: LoadedTrace['file'],
+  visit: (stream: number, kind: number, view: DataView, at: number) => void,
+): void {
   for (const { stream, records } of file.events) {
     const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
     for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
-      const kind = view.getUint8(at + RecordOffset.kind);
-      if (kind !== EventKind.CallbackBegin && kind !== EventKind.SpanBegin && kind !== EventKind.SpanEnd)
-        continue;
-      starts.set(
-        `${stream}:${view.getUint32(at + RecordOffset.task, true)}`,
-        kind === EventKind.CallbackBegin ? 'scheduled' : 'span',
-      );
+      visit(stream, view.getUint8(at + RecordOffset.kind), view, at);
     }
   }
+}
+
+/** What started each task a scheduling or span record started, by `stream:localId`. */
+function scheduledStartsOf(file: LoadedTrace['file']): Map<string, 'scheduled' | 'span'> {
+  const starts = new Map<string, 'scheduled' | 'span'>();
+  forEachRecord(file, (stream, kind, view, at) => {
+    if (kind !== EventKind.CallbackBegin && kind !== EventKind.SpanBegin && kind !== EventKind.SpanEnd)
+      return;
+    starts.set(
+      `${stream}:${view.getUint32(at + RecordOffset.task, true)}`,
+      kind === EventKind.CallbackBegin ? 'scheduled' : 'span',
+    );
+  });
   return starts;
 }
 
@@ -108,15 +121,12 @@ export function taskStart(task: TaskReport): { label: string; site: Site | null 
 /** The method and path of each task an `HttpRequest` record started, by `stream:localId`. */
 function requestsOf(file: LoadedTrace['file'], strings: StringIndex): Map<string, string> {
   const requests = new Map<string, string>();
-  for (const { stream, records } of file.events) {
-    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-    for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
-      if (view.getUint8(at + RecordOffset.kind) !== EventKind.HttpRequest) continue;
-      const method = strings.string(stream, view.getUint32(at + RecordOffset.a, true)) ?? '?';
-      const target = strings.string(stream, view.getUint32(at + RecordOffset.a + 4, true)) ?? '?';
-      requests.set(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`, `${method} ${target}`);
-    }
-  }
+  forEachRecord(file, (stream, kind, view, at) => {
+    if (kind !== EventKind.HttpRequest) return;
+    const method = strings.string(stream, view.getUint32(at + RecordOffset.a, true)) ?? '?';
+    const target = strings.string(stream, view.getUint32(at + RecordOffset.a + 4, true)) ?? '?';
+    requests.set(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`, `${method} ${target}`);
+  });
   return requests;
 }
 
@@ -185,14 +195,13 @@ function explainLostUpdates(
     wanted.set(at, [...(wanted.get(at) ?? []), entry]);
     return entry;
   });
-  for (const { stream, records } of wanted.size === 0 ? [] : file.events) {
-    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-    for (let at = 0; at + RECORD_SIZE <= records.byteLength; at += RECORD_SIZE) {
-      if (view.getUint8(at + RecordOffset.kind) !== EventKind.Read) continue;
+  if (wanted.size > 0) {
+    forEachRecord(file, (stream, kind, view, at) => {
+      if (kind !== EventKind.Read) return;
       const entries = wanted.get(
         key(stream, view.getUint32(at + RecordOffset.a, true), view.getUint32(at + RecordOffset.a + 4, true)),
       );
-      if (entries === undefined) continue;
+      if (entries === undefined) return;
       const seq = view.getUint32(at + RecordOffset.seq, true);
       const task = taskIndex.get(`${stream}:${view.getUint32(at + RecordOffset.task, true)}`);
       for (const entry of entries) {
@@ -208,7 +217,7 @@ function explainLostUpdates(
           high: view.getUint32(at + RecordOffset.b + 4, true),
         };
       }
-    }
+    });
   }
   lost.forEach((entry, i) => {
     if (entry === null) return;
