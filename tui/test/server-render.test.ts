@@ -13,8 +13,9 @@ import { App } from '../src/app.ts';
 import { h } from '../src/h.ts';
 import { ServerSource } from '../src/server-source.ts';
 
+/** Waits for a frame that shows `expected`; generous, since the machine may be busy with other tests. */
 async function frameWith(frame: () => string | undefined, expected: string | RegExp): Promise<string> {
-  for (let i = 0; i < 300; i++) {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
     const text = frame() ?? '';
     if (typeof expected === 'string' ? text.includes(expected) : expected.test(text)) return text;
     await sleep(10);
