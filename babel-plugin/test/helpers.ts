@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SiteTable } from '@causeway/core/event-format';
 import type { InstrumentOptions } from '../src/options.ts';
-import { instrumentSource } from '../src/transform.ts';
+import { instrumentFile, type TransformResult } from '../src/transform.ts';
 
 export type ProbeCall = [name: string, ...args: unknown[]];
 
@@ -33,12 +33,22 @@ export function instrument(
   format: 'module' | 'commonjs' = 'module',
   options: InstrumentOptions = {},
 ): string {
+  return instrumentResult(code, name, format, options).code;
+}
+
+/** As `instrument`, with everything the transform says (sites, warnings). */
+export function instrumentResult(
+  code: string,
+  name = 'input.ts',
+  format: 'module' | 'commonjs' = 'module',
+  options: InstrumentOptions = {},
+): TransformResult {
   if (probesUrl === null) {
     const probes = join(dir, 'fake-probes.mjs');
     writeFileSync(probes, FAKE_PROBES);
     probesUrl = pathToFileURL(probes).href;
   }
-  return instrumentSource(code, {
+  return instrumentFile(code, {
     ...options,
     filename: join(dir, name),
     format,

@@ -150,3 +150,25 @@ export function reenter(state: FileState, site: t.Expression, suspended: t.Ident
     ),
   );
 }
+
+/**
+ * When a function's own rewrite failed (guard.ts), the constructs inside it were rewritten
+ * already and refer to its invocation id (async) or its suspended flag (sync generator): declares
+ * them, so those probes still work: the invocation is a fresh one (`_cw.invocation()`, as for
+ * top-level await), and the function records no enter, exit or throw of its own.
+ */
+export function declareFallback(path: NodePath<t.Function>, state: FileState): void {
+  const node = path.node;
+  const declarators: t.VariableDeclarator[] = [];
+  if (node.async) {
+    declarators.push(
+      t.variableDeclarator(t.cloneNode(state.invocationOf(path)), state.call('invocation', [])),
+    );
+  } else if (node.generator) {
+    declarators.push(t.variableDeclarator(state.suspendedFlag(path), t.booleanLiteral(false)));
+  }
+  if (declarators.length === 0) return;
+  path.ensureBlock();
+  const body = path.get('body') as NodePath<t.BlockStatement>;
+  body.unshiftContainer('body', state.mark(t.variableDeclaration('var', declarators)));
+}
