@@ -18,7 +18,11 @@ import { instrumentAwait } from './constructs/awaits.ts';
 import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
 import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
 import { isReexportGetter } from './constructs/commonjs.ts';
-import { instrumentDestructuring, instrumentLoopHead } from './constructs/destructuring.ts';
+import {
+  instrumentDestructuring,
+  instrumentLoopHead,
+  instrumentPatternReads,
+} from './constructs/destructuring.ts';
 import { instrumentForAwait } from './constructs/for-await.ts';
 import { declareFallback, instrumentFunction } from './constructs/functions.ts';
 import { wrapFieldInitialiser, wrapParameterDefault } from './constructs/initialisers.ts';
@@ -86,6 +90,12 @@ export const instrumentationVisitor: Visitor<FileState> = {
         const right = path.get('right');
         guarded(right, state, 'iteration', () => instrumentIteration(right, state));
       }
+      if (path.isAssignmentExpression() && path.node.operator === '=') {
+        const { left } = path.node;
+        const right = path.get('right');
+        if (left.type === 'ObjectPattern')
+          guarded(path, state, 'destructuring', () => instrumentPatternReads(left, right, state));
+      }
       if (path.isAssignmentExpression())
         guarded(path, state, 'destructuring', () => instrumentDestructuring(path, state));
       if (path.isAssignmentExpression())
@@ -98,6 +108,10 @@ export const instrumentationVisitor: Visitor<FileState> = {
       const init = path.get('init');
       if (path.node.id.type === 'ArrayPattern' && init.isExpression())
         guarded(init, state, 'iteration', () => instrumentIteration(init, state));
+      // `const { a, b } = obj` reads obj.a and obj.b.
+      const { id } = path.node;
+      if (id.type === 'ObjectPattern' && init.isExpression())
+        guarded(path, state, 'destructuring', () => instrumentPatternReads(id, init, state));
     },
   },
   UpdateExpression: {

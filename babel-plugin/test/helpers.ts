@@ -16,7 +16,7 @@ const FAKE_PROBES = `
 import { fakeProbes } from ${JSON.stringify(import.meta.url)};
 export const {
   registerSites, invocation, enter, enterAsync, exit, threw, suspend, resume, caught,
-  yielded, resumed, reentered, assigned, assignedKey,
+  yielded, resumed, reentered, assigned, assignedKey, patternRead, patternReadKey,
   read, readKey, write, writeKey, update, updateKey, postfix, postfixKey, remove, removeKey,
   readSize, mapGet, has, mapSet, setAdd, entryDelete, clear, iterate, arrayPush, arrayResize, arrayReorder,
 } = fakeProbes(() => globalThis.__probeLog);
@@ -155,6 +155,8 @@ export function fakeProbes(log: () => ProbeCall[]): Record<string, (...args: nev
     },
     caught: (inv: number) => record('caught', inv),
     assigned: access('assigned', 3, 1),
+    patternRead: access('patternRead', 3),
+    patternReadKey: access('patternReadKey', 3),
     assignedKey: access('assignedKey', 4, 1),
     yielded: access('yielded', 3, 1),
     resumed: access('resumed', 3, 1),

@@ -174,3 +174,54 @@ export function instrumentLoopHead(
   node.left = t.cloneNode(item);
   node.body = t.blockStatement([t.expressionStatement(head), node.body]);
 }
+
+/**
+ * The reads an object pattern makes of its source: `const { a, b: c = 1, [k]: d } = obj` reads
+ * `obj.a`, `obj.b` and `obj[k]`, in that order, each right before assigning its target. Each
+ * property's key becomes a computed key whose probe records the read and returns the key, so the
+ * read is recorded where it happens, in the same order (the value is not captured: the probe runs
+ * just before the get, which only the pattern performs, once):
+ *
+ *   const { a, [k]: d } = obj  =>  const { [_cw.patternRead(R, _o, "a")]: a, [_cw.patternReadKey(R2, _o, k)]: d } = (_o = obj)
+ *
+ * A computed key is passed unconverted, and converted by the pattern as before (once); a rest
+ * element still leaves out the same keys. Only the pattern's own properties are recorded: a
+ * nested pattern reads an object no temporary holds (`{ b: { c } }` records `obj.b`, not `.c`).
+ * Patterns with no source expression of their own (for-in/of heads, catch and function
+ * parameters) are not rewritten.
+ */
+export function instrumentPatternReads(
+  pattern: t.ObjectPattern,
+  source: NodePath<t.Expression>,
+  state: FileState,
+): void {
+  if (state.options.accesses !== 'all' || state.isGenerated(pattern)) return;
+  const properties = pattern.properties.filter((p): p is t.ObjectProperty => t.isObjectProperty(p));
+  if (properties.length === 0) return;
+  const context = accessContext(source);
+  if (context === null || context.shared) return;
+  const object = state.temporary(context.scope, 'object', true);
+  const keys: [t.ObjectProperty, t.Expression][] = [];
+  for (const property of properties) {
+    const key = property.key;
+    let name: string | null = null;
+    if (!property.computed && t.isIdentifier(key)) name = key.name;
+    else if (t.isStringLiteral(key)) name = key.value;
+    else if (t.isNumericLiteral(key)) name = String(key.value);
+    else if (!property.computed || !t.isExpression(key)) return; // a bigint or private key: left alone
+    const site = state.site(SiteKind.Read, key, context.functionName, name ?? '');
+    const probeKey =
+      name === null
+        ? probe(state, 'patternReadKey', [site, t.cloneNode(object), key as t.Expression], key)
+        : probe(state, 'patternRead', [site, t.cloneNode(object), t.stringLiteral(name)], key);
+    keys.push([property, probeKey]);
+  }
+  for (const [property, probeKey] of keys) {
+    property.key = probeKey;
+    property.computed = true;
+    property.shorthand = false;
+  }
+  state.mark(pattern);
+  source.replaceWith(t.assignmentExpression('=', t.cloneNode(object), unnamed(source.node)));
+  source.skip();
+}
