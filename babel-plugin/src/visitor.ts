@@ -19,7 +19,9 @@ import { instrumentCatch, instrumentFinally } from './constructs/catch.ts';
 import { instrumentCollectionCall, instrumentIteration } from './constructs/collections.ts';
 import { isReexportGetter } from './constructs/commonjs.ts';
 import {
+  instrumentCatchPatternReads,
   instrumentDestructuring,
+  instrumentHeadPatternReads,
   instrumentLoopHead,
   instrumentPatternReads,
 } from './constructs/destructuring.ts';
@@ -134,6 +136,7 @@ export const instrumentationVisitor: Visitor<FileState> = {
   ForOfStatement: {
     exit(path, state) {
       guarded(path, state, 'loop head', () => instrumentLoopHead(path, state));
+      guarded(path, state, 'destructuring', () => instrumentHeadPatternReads(path, state));
       if (path.node.await) {
         guarded(path, state, 'for await', () => instrumentForAwait(path, state));
       } else {
@@ -145,6 +148,7 @@ export const instrumentationVisitor: Visitor<FileState> = {
   ForInStatement: {
     exit(path, state) {
       guarded(path, state, 'loop head', () => instrumentLoopHead(path, state));
+      guarded(path, state, 'destructuring', () => instrumentHeadPatternReads(path, state));
     },
   },
   SpreadElement: {
@@ -167,6 +171,8 @@ export const instrumentationVisitor: Visitor<FileState> = {
     },
   },
   CatchClause(path, state) {
+    // The pattern's declaration first: the catch's own probe goes before it (catch.ts).
+    guarded(path, state, 'destructuring', () => instrumentCatchPatternReads(path, state));
     guarded(path, state, 'catch', () => instrumentCatch(path, state));
   },
   TryStatement(path, state) {

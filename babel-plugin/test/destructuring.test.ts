@@ -51,6 +51,54 @@ describe('object patterns’ reads of their source', () => {
     );
   });
 
+  it('in for-in/of heads and catch parameters: same reads, bindings, scopes and errors', async () => {
+    const { plain, instrumented, log } = await both(`${TRACED}
+      async function* agen() { yield traced('g1', { v: 1 }); yield traced('g2', { v: 2 }); }
+      export async function run() {
+        const closures = [];
+        const out = [];
+        outer: for (const { a, b = seen.push('default b') } of [traced('i1', { a: 1 }), traced('i2', { a: 2, b: 3 })]) {
+          let b2 = b;
+          { let a = 'shadow'; out.push(a); }
+          closures.push(() => a + b2);
+          if (a === 1) continue outer;
+          out.push('after ' + a);
+        }
+        for (let { length } in { ab: 1, cde: 2 }) { length += 1; out.push(length); }
+        for (var { x: [first] = ['d'] } of [{ x: 'xy' }, {}]) out.push(first);
+        out.push(first);
+        for await (const { v } of agen()) out.push(v);
+        try { throw traced('err', { message: 'boom', code: 7 }); }
+        catch ({ message, code, missing = 'dflt' }) { code += 1; out.push(message, code, missing, (() => message)()); }
+        try { for (const { q } of [null]) out.push(q); } catch (e) { out.push(e.constructor.name); }
+        return [seen, out, closures.map((f) => f())];
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const reads = trail(log)
+      .filter((step) => step.startsWith('patternRead'))
+      .map((step) => step.split(':')[3]);
+    assert.deepEqual(reads, [
+      'a',
+      'b',
+      'a',
+      'b',
+      'length',
+      'length',
+      'x',
+      'x',
+      'v',
+      'v',
+      'message',
+      'code',
+      'missing',
+    ]);
+    // A for await step's reads belong to the continuation: they follow the step's resume.
+    const steps = trail(log).filter((step) => /^(resume|suspend|patternRead)/.test(step));
+    const firstV = steps.findIndex((step) => step.endsWith(':v'));
+    assert.match(steps[firstV - 1] ?? '', /^resume:/);
+  });
+
   it('records them with accesses: all only, and keeps the names of functions they bind', async () => {
     const code = `
       export function run() {

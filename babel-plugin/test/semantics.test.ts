@@ -25,7 +25,7 @@ function calls(log: ProbeCall[]): Map<string, string> {
     const index = Number(site) - 100;
     const slot =
       name === 'enter' || name === 'enterAsync' ? 0 : name === 'exit' ? 1 : name === 'threw' ? 2 : -1;
-    if (slot < 0) continue;
+    if (slot === -1) continue;
     const entry = counts.get(index) ?? [0, 0, 0];
     entry[slot]++;
     counts.set(index, entry);
