@@ -629,6 +629,27 @@ describe('property accesses', () => {
     );
   });
 
+  it('instruments reads and writes in defaults of destructured parameters, in the parameter’s turn', async () => {
+    const { plain, instrumented, log } = await both(`
+      const order = [];
+      const obj = { get x() { order.push('get x'); return { a: 'from x' }; } };
+      const o = { p: 1, k: 'p' };
+      function f({ a } = obj.x, y = (order.push('y default'), o.p++), [z] = [o[o.k]]) { return [a, y, z]; }
+      const g = ({ a } = obj.x, ...rest) => [a, rest.length];
+      export function run() { return [f(), f({ a: 'given' }, 5), g(), g({ a: 1 }, 2, 3), o.p, order]; }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const steps = trail(log).filter((step) => /^(read|readKey|postfix)/.test(step));
+    // f(): obj.x, o.p++, o.k, o[k]; f(given, 5): o.k, o[k]; g(): obj.x, rest.length; g(...):
+    // rest.length; then run's o.p.
+    assert.deepEqual(
+      steps.map((step) => step.split(':')[0]),
+      ['read', 'postfix', 'read', 'readKey', 'read', 'readKey', 'read', 'read', 'read', 'read'],
+    );
+    // o.p++ in the default: the old value 1, delta 1.
+    assert.match(steps[1] ?? '', /^postfix:s\d+:object:1:1$/);
+  });
+
   it('instruments what the accesses option asks for', async () => {
     const code = `
       export function run() {

@@ -36,12 +36,14 @@ async function work(key) {
   seen.push(a.twice, (() => shared)());
   return [seen, cache.get(key), o, shared, [...cache]];
 }
-export async function run() { return JSON.stringify(await work('a')); }
+function withDefault(x = o.q.length) { return x; }
+export async function run() { return JSON.stringify([await work('a'), withDefault()]); }
 `;
 
 const CONSTRUCTS: Construct[] = [
   'function',
   'class field',
+  'parameter default',
   'await',
   'yield',
   'for await',
