@@ -81,7 +81,6 @@ function parameterOf(path: NodePath): NodePath<t.Function> | null {
     ) {
       return null;
     }
-    // A computed key of a pattern's property is code of the parameter list too.
   }
   return null;
 }

@@ -80,7 +80,7 @@ export function createLoadHook(
       // require() takes paths, import takes URLs.
       const runtimeModule = format === 'module' ? PROBES_URL : PROBES_PATH;
       const level = typeof accesses === 'function' ? accesses() : accesses;
-      const key = cache?.key([path, format, root, level, runtimeModule, text]) ?? '';
+      const key = cache?.key([path, format, root, level, runtimeModule, ...failConstructs, text]) ?? '';
       const cached = cache?.get(key) ?? null;
       if (cached !== null) {
         warnPartial(cache?.warnings(key) ?? []);
