@@ -136,6 +136,41 @@ describe('every kind of function', () => {
   });
 });
 
+describe('class field initialisers', () => {
+  it('are functions only when they run code: literals, functions and literal arrays or objects are not', async () => {
+    const { plain, instrumented, log } = await both(`
+      const o = { p: 1 };
+      class Fields {
+        n = 1;
+        list = [];
+        options = { retries: 3, nested: [true, null], method() { return 1; } };
+        named = function () {};
+        arrow = () => 1;
+        read = [o.p];
+        computed = { [o.p]: 1 };
+        spread = [...[1]];
+        template = \`\${o.p}\`;
+      }
+      export function run() {
+        const f = new Fields();
+        return [f.n, f.list, f.options.retries, f.named.name, f.arrow.name, f.read, f.computed, f.spread, f.template];
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    // Entered once, by the construction (Fields.named and Fields.arrow are the functions the
+    // fields hold, never called).
+    assert.deepEqual(
+      [...calls(log)].filter(([name, counts]) => name.startsWith('Fields.') && counts !== '0/0/0'),
+      [
+        ['Fields.read', '1/1/0'],
+        ['Fields.computed', '1/1/0'],
+        ['Fields.spread', '1/1/0'],
+        ['Fields.template', '1/1/0'],
+      ],
+    );
+  });
+});
+
 describe('semantics kept', () => {
   it('new.target, arguments, this and super, also in field initialisers and parameter defaults', async () => {
     const { plain, instrumented } = await both(`

@@ -16,8 +16,8 @@
  * (an arrow has none of its own), `arguments` cannot appear in an initialiser and is the
  * function's own in a default, earlier parameters (and TDZ errors of later ones) are seen as
  * before, and neither place can `await` or `yield`. Initialisers that run no code of their own
- * (literals, functions, classes) are left as they are, which also keeps the names an anonymous
- * function or class takes from its field or parameter.
+ * (literals, functions, classes, array and object literals of those) are left as they are, which
+ * also keeps the names an anonymous function or class takes from its field or parameter.
  *
  * The rewrite happens on the way in, before the initialiser's own code is visited, so its
  * accesses see the arrow as the function they run in.
@@ -31,15 +31,28 @@ import { unwrap } from './accesses.ts';
 
 type Field = t.ClassProperty | t.ClassPrivateProperty | t.ClassAccessorProperty;
 
-/** Does evaluating `node` run no code of the program's (a literal, a function or class being defined)? */
-function runsNoCode(node: t.Node): boolean {
+/**
+ * Does evaluating `node` run no code of the program's: a literal, a function or class being
+ * defined, or an array or object literal made of those (`[]`, `{ retries: 3 }`)?
+ */
+function runsNoCode(node: t.Node | null): boolean {
+  if (node === null) return true;
   const inner = unwrap(node);
+  if (t.isTemplateLiteral(inner)) return false;
+  if (t.isArrayExpression(inner))
+    return inner.elements.every((element) => !t.isSpreadElement(element) && runsNoCode(element));
+  if (t.isObjectExpression(inner)) {
+    return inner.properties.every(
+      (property) =>
+        (t.isObjectMethod(property) && !property.computed) ||
+        (t.isObjectProperty(property) && !property.computed && runsNoCode(property.value)),
+    );
+  }
   return (
-    (t.isLiteral(inner) ||
-      t.isFunctionExpression(inner) ||
-      t.isArrowFunctionExpression(inner) ||
-      t.isClassExpression(inner)) &&
-    !t.isTemplateLiteral(inner)
+    t.isLiteral(inner) ||
+    t.isFunctionExpression(inner) ||
+    t.isArrowFunctionExpression(inner) ||
+    t.isClassExpression(inner)
   );
 }
 
