@@ -8,10 +8,10 @@
  *   the node's fields are restored from a shallow copy, so a half-done rewrite of the node
  *   itself is undone. What it did to inner nodes first (captured destructuring targets) is valid
  *   code on its own.
- * - Constructs inside a function refer to identifiers its rewrite declares (the invocation id of
- *   an async function, a sync generator's suspended flag). When the function's own rewrite fails,
- *   `declareFallback` still declares them (an invocation of its own, the flag), so the inner probes
- *   keep working; the function itself records no enter, exit or throw.
+ * - Constructs inside a function refer to what its rewrite declares (the invocation id of an
+ *   async function) or record slices of it (a sync generator's yields). When the function's own
+ *   rewrite fails, `declareFallback` declares a fresh invocation for the awaits, and puts a sync
+ *   generator's yields back as written; the function itself records no enter, exit or throw.
  * - Declaring temporaries and pseudo-objects is not guarded: if that fails, the file fails
  *   (CW_INSTRUMENT_FAILED) and runs, or is copied, uninstrumented.
  */

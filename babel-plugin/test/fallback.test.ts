@@ -112,6 +112,9 @@ describe('a construct the plugin cannot rewrite', () => {
     assert.ok(steps.some((s) => s.startsWith('invocation:')));
     assert.ok(steps.some((s) => s.startsWith('suspend:')) && steps.some((s) => s.startsWith('resume:')));
     assert.match(code, /_cwInvocation\d* = _cw\.invocation\(\)/);
+    // The sync generator's yields are put back as written: no slices without their function.
+    assert.ok(!steps.some((s) => /^(yielded|resumed|reentered):/.test(s)), steps.join(' '));
+    assert.doesNotMatch(code, /_cwSuspended/);
   });
 
   it('warns with nothing injected only when something failed: a clean file has no warnings', () => {
