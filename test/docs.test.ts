@@ -91,6 +91,7 @@ describe('docs/event-format.md', () => {
       ResumeFlag,
     );
     assert.match(rust, new RegExp(`pub const FLAG_REJECTED: u8 = ${ResumeFlag.Rejected};`));
+    assert.match(rust, new RegExp(`pub const FLAG_CALLED: u8 = ${ResumeFlag.Called};`));
   });
 
   it('lists the access flags and value tags of the TS and Rust owners', () => {

@@ -10,6 +10,16 @@ import { EVENT_FORMAT_VERSION, SiteKind, type SiteRow, type SiteTable } from '@c
 import type { ResolvedOptions } from './options.ts';
 import { InputSourceMap, type SourceMapObject } from './source-map.ts';
 
+/** A construct left uninstrumented (guard.ts), at its position in the original source. */
+export interface InstrumentWarning {
+  /** The site table's file: relative to the instrumentation root. */
+  file: string;
+  line: number;
+  column: number;
+  construct: string;
+  reason: string;
+}
+
 interface Temporaries {
   object: t.Identifier | null;
   key: t.Identifier | null;
@@ -25,10 +35,14 @@ export class FileState {
   readonly siteBase: t.Identifier;
   /** Allocated when top-level await is seen: the module's own invocation id. */
   moduleInvocation: t.Identifier | null = null;
+  readonly warnings: InstrumentWarning[] = [];
+  /** Set by guard.ts while a rewrite runs that a test made fail: `call` throws. */
+  failing = false;
   readonly #sites: SiteRow[] = [];
   readonly #generated = new WeakSet<t.Node>();
   readonly #invocations = new WeakMap<t.Node, t.Identifier>();
-  readonly #functionSites = new WeakMap<t.Node, t.Expression>();
+  /** Function sites handed out, with their index in the table (a Map: rollbackSites walks it). */
+  readonly #functionSites = new Map<t.Node, { site: t.Expression; index: number }>();
   readonly #suspendedFlags = new WeakMap<t.Node, t.Identifier>();
   readonly #temporaries = new WeakMap<t.Node, Temporaries>();
   readonly #program: NodePath<t.Program>;
@@ -63,17 +77,38 @@ export class FileState {
     this.siteBase = program.scope.generateUidIdentifier('cwSites');
   }
 
-  /** Adds a site for `node` and returns the expression for its global id (`_cwSites + n`). */
-  site(kind: SiteKind, node: t.Node, functionName: string, name = ''): t.Expression {
+  /** The position of `node` in the original source (1-based line and column; 0 when unknown). */
+  position(node: t.Node): { line: number; column: number } {
     let start: { line: number; column: number } | null = node.loc?.start ?? null;
     if (start !== null && this.#inputMap !== null)
       start = this.#inputMap.originalPosition(start.line, start.column);
-    this.#sites.push([kind, start?.line ?? 0, (start?.column ?? -1) + 1, functionName, name]);
+    return { line: start?.line ?? 0, column: (start?.column ?? -1) + 1 };
+  }
+
+  /** Records that the construct at `node` was left as written because rewriting it threw `error`. */
+  warn(node: t.Node, construct: string, error: unknown): void {
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    this.warnings.push({ file: this.file, ...this.position(node), construct, reason });
+  }
+
+  /** Adds a site for `node` and returns the expression for its global id (`_cwSites + n`). */
+  site(kind: SiteKind, node: t.Node, functionName: string, name = ''): t.Expression {
+    const { line, column } = this.position(node);
+    this.#sites.push([kind, line, column, functionName, name]);
     return t.binaryExpression('+', t.cloneNode(this.siteBase), t.numericLiteral(this.#sites.length - 1));
   }
 
   get siteCount(): number {
     return this.#sites.length;
+  }
+
+  /** Forgets the sites added since there were `count` (a rewrite that failed: guard.ts). */
+  rollbackSites(count: number): void {
+    if (this.#sites.length <= count) return;
+    this.#sites.length = count;
+    for (const [node, { index }] of this.#functionSites) {
+      if (index >= count) this.#functionSites.delete(node);
+    }
   }
 
   table(): SiteTable {
@@ -82,6 +117,7 @@ export class FileState {
 
   /** `_cw.name(...args)`, marked as generated (the call and its callee, never taken for a property read). */
   call(name: string, args: t.Expression[]): t.CallExpression {
+    if (this.failing) throw new Error('failure injected by the failConstructs option');
     const callee = this.mark(t.memberExpression(t.cloneNode(this.probes), t.identifier(name)));
     return this.mark(t.callExpression(callee, args));
   }
@@ -110,12 +146,12 @@ export class FileState {
    * function itself is instrumented.
    */
   functionSite(fn: NodePath<t.Function>, name: string): t.Expression {
-    let site = this.#functionSites.get(fn.node);
-    if (site === undefined) {
-      site = this.site(SiteKind.Function, fn.node, name);
-      this.#functionSites.set(fn.node, site);
+    let entry = this.#functionSites.get(fn.node);
+    if (entry === undefined) {
+      entry = { site: this.site(SiteKind.Function, fn.node, name), index: this.#sites.length - 1 };
+      this.#functionSites.set(fn.node, entry);
     }
-    return t.cloneNode(site);
+    return t.cloneNode(entry.site);
   }
 
   /** The local variable of sync generator `fn` that says it is suspended at a yield. */

@@ -21,9 +21,19 @@ function className(path: NodePath): string | null {
   return null;
 }
 
+/** Arrows the plugin wrapped code in (initialisers.ts), and the names they stand for. */
+const wrapperNames = new WeakMap<t.Node, string>();
+
+/** Names the plugin's own wrapper `arrow` `name` in site tables (a field's, or its function's). */
+export function nameWrapper(arrow: t.ArrowFunctionExpression, name: string): void {
+  wrapperNames.set(arrow, name);
+}
+
 /** `withdraw`, `Account.withdraw`, `get Account.balance`, or `<anonymous>`. */
 export function functionName(path: NodePath<t.Function>): string {
   const node = path.node;
+  const wrapped = wrapperNames.get(node);
+  if (wrapped !== undefined) return wrapped;
   if ((t.isFunctionDeclaration(node) || t.isFunctionExpression(node)) && node.id) return node.id.name;
   if (t.isObjectMethod(node) || t.isClassMethod(node) || t.isClassPrivateMethod(node)) {
     const key = keyName(node.key, node.computed === true);

@@ -15,11 +15,12 @@ import { types as t } from '@babel/core';
 import type { SiteTable } from '@causeway/core/event-format';
 import { declareTemporaries } from './constructs/accesses.ts';
 import { findSharedVariables, programVariablesObject } from './constructs/variables.ts';
-import { FileState } from './file-state.ts';
+import { FileState, type InstrumentWarning } from './file-state.ts';
 import { type InstrumentOptions, resolveOptions } from './options.ts';
 import type { SourceMapObject } from './source-map.ts';
 import { instrumentationVisitor } from './visitor.ts';
 
+export type { InstrumentWarning } from './file-state.ts';
 export type { AccessLevel, InstrumentOptions } from './options.ts';
 export { DEFAULT_RUNTIME_MODULE } from './options.ts';
 
@@ -31,6 +32,8 @@ export interface CausewayMetadata {
   alreadyInstrumented: boolean;
   /** The file's site table, or null when it has no sites. */
   sites: SiteTable | null;
+  /** Constructs left as written because the plugin could not rewrite them (guard.ts). */
+  warnings: InstrumentWarning[];
 }
 
 /**
@@ -113,6 +116,7 @@ export default function causewayPlugin(api: PluginAPI, options: InstrumentOption
             pass.file.metadata.causeway = {
               alreadyInstrumented: true,
               sites: null,
+              warnings: [],
             } satisfies CausewayMetadata;
             return;
           }
@@ -133,6 +137,7 @@ export default function causewayPlugin(api: PluginAPI, options: InstrumentOption
           pass.file.metadata.causeway = {
             alreadyInstrumented: false,
             sites: state.siteCount === 0 ? null : state.table(),
+            warnings: state.warnings,
           } satisfies CausewayMetadata;
           if (state.siteCount === 0) return;
           program.unshiftContainer('body', header(program, state));

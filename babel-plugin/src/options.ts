@@ -18,6 +18,11 @@ export interface InstrumentOptions {
    * (assignments, compound assignments, `++`/`--` and `delete` only) or `off`.
    */
   accesses?: AccessLevel;
+  /**
+   * For tests of the fallback only: rewriting a construct of one of these kinds (guard.ts) throws,
+   * as a construct the plugin cannot handle would. Default: none.
+   */
+  failConstructs?: readonly string[];
 }
 
 export type AccessLevel = 'all' | 'writes' | 'off';
@@ -30,6 +35,7 @@ export interface ResolvedOptions {
   root: string;
   format: 'module' | 'commonjs' | undefined;
   accesses: AccessLevel;
+  failConstructs: readonly string[];
 }
 
 export function resolveOptions(options: InstrumentOptions, cwd: string): ResolvedOptions {
@@ -44,5 +50,6 @@ export function resolveOptions(options: InstrumentOptions, cwd: string): Resolve
     root: options.root ?? cwd,
     format: options.format,
     accesses,
+    failConstructs: options.failConstructs ?? [],
   };
 }

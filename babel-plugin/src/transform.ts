@@ -49,6 +49,12 @@ export interface TransformResult {
   sites: SiteTable | null;
   /** The input was instrumented already: `code` is the input, unchanged. */
   alreadyInstrumented: boolean;
+  /**
+   * Constructs left uninstrumented because the plugin could not rewrite them, each as
+   * `file:line:col: <construct> left uninstrumented: <reason>` (the rest of the file is
+   * instrumented; the output runs as the input does).
+   */
+  warnings: string[];
 }
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -80,6 +86,7 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
         root: request.root,
         format,
         accesses: request.accesses,
+        ...(request.failConstructs === undefined ? {} : { failConstructs: request.failConstructs }),
       } satisfies InstrumentOptions,
     ],
   ];
@@ -113,11 +120,15 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
     if (result?.code == null) throw new Error('Babel returned no code');
     const metadata = result.metadata?.causeway as CausewayMetadata | undefined;
     if (metadata?.alreadyInstrumented) {
-      return { code, map: null, sites: null, alreadyInstrumented: true };
+      return { code, map: null, sites: null, alreadyInstrumented: true, warnings: [] };
     }
     const sites = metadata?.sites ?? null;
+    const warnings = (metadata?.warnings ?? []).map(
+      (w) => `${w.file}:${w.line}:${w.column}: ${w.construct} left uninstrumented: ${w.reason}`,
+    );
     // Nothing to instrument and no types to strip: the input is the output, as it was.
-    if (sites === null && !typescript) return { code, map: null, sites: null, alreadyInstrumented: false };
+    if (sites === null && !typescript)
+      return { code, map: null, sites: null, alreadyInstrumented: false, warnings };
     let output = result.code;
     if (request.verify) verifyOutput(output, request, ext);
     if (separate) output += `\n//# sourceMappingURL=${basename(request.filename)}.map\n`;
@@ -126,6 +137,7 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
       map: separate ? (result.map ?? null) : null,
       sites,
       alreadyInstrumented: false,
+      warnings,
     };
   } catch (cause) {
     throw instrumentError(request.filename, cause);

@@ -568,10 +568,36 @@ describe('property accesses', () => {
     ]) {
       assert.ok(functions.has(expected), `${expected} in ${[...functions].join(', ')}`);
     }
-    // A computed key in an instance field initialiser is left alone (its temporaries would be
-    // shared by nested constructions); its static-key reads are instrumented.
+    // A computed key in an instance field initialiser is instrumented too: the initialiser runs
+    // in a function of its own (with temporaries of its own, whatever nested constructions do).
     assert.ok(functions.has('Tree.byKey label'));
-    assert.ok(![...functions].some((row) => row.startsWith('Tree.byKey ') && row !== 'Tree.byKey label'));
+    assert.ok(functions.has('Tree.byKey '));
+    assert.ok(functions.has('Nest.echo '));
+    // Each initialiser that runs code is a function of its own: entered and exited once per run.
+    const fieldSites = sitesOf(log)
+      .sites.map((row, index) => [row, index] as const)
+      .filter(([row]) => row[0] === SiteKind.Function && String(row[3]).startsWith('Tree.'));
+    assert.deepEqual(
+      fieldSites.map(([row]) => row[3]),
+      [
+        'Tree.first',
+        'Tree.<static>',
+        'Tree.depth',
+        'Tree.child',
+        'Tree.total',
+        'Tree.byKey',
+        'Tree.constructor',
+      ].filter((name) => name !== 'Tree.<static>'),
+    );
+    const depth = fieldSites.find(([row]) => row[3] === 'Tree.depth')?.[1] ?? -1;
+    const calls = trail(log)
+      .filter((step) => step.startsWith(`enter:s${depth}`) || step.startsWith(`exit:s${depth}:`))
+      .map((step) => step.split(':').slice(0, 2).join(':'));
+    // Three trees are built (depth 0, 1, 2): each ran the initialiser once.
+    assert.deepEqual(
+      calls,
+      ['enter', 'exit', 'enter', 'exit', 'enter', 'exit'].map((n) => `${n}:s${depth}`),
+    );
   });
 
   it('instruments static-key reads in parameter defaults, including recursive calls', async () => {
@@ -589,8 +615,39 @@ describe('property accesses', () => {
       .sites.filter((row) => row[0] === SiteKind.Read)
       .map((row) => `${row[3]} ${row[4]}`);
     assert.equal((plain as unknown[])[3], 'outer');
-    // Computed keys in parameter lists are left alone: box[...] and o[...].
-    assert.deepEqual(rows, ['sum p', 'sum p', 'sum k', 'arrow p']);
+    // Computed keys in parameter defaults too (box[...] and o[...]): each default runs in an arrow
+    // with temporaries of its own, so the recursive call in pick's key cannot disturb them.
+    assert.deepEqual(rows, ['sum p', 'sum p', 'sum k', 'sum ', 'arrow p', 'pick ']);
+    const keyed = trail(log).filter((step) => step.startsWith('readKey:'));
+    assert.ok(
+      keyed.some((step) => step.endsWith(':k:inner')),
+      keyed.join(' '),
+    );
+    assert.ok(
+      keyed.some((step) => step.endsWith(':k:outer')),
+      keyed.join(' '),
+    );
+  });
+
+  it('instruments reads and writes in defaults of destructured parameters, in the parameter’s turn', async () => {
+    const { plain, instrumented, log } = await both(`
+      const order = [];
+      const obj = { get x() { order.push('get x'); return { a: 'from x' }; } };
+      const o = { p: 1, k: 'p' };
+      function f({ a } = obj.x, y = (order.push('y default'), o.p++), [z] = [o[o.k]]) { return [a, y, z]; }
+      const g = ({ a } = obj.x, ...rest) => [a, rest.length];
+      export function run() { return [f(), f({ a: 'given' }, 5), g(), g({ a: 1 }, 2, 3), o.p, order]; }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const steps = trail(log).filter((step) => /^(read|readKey|postfix)/.test(step));
+    // f(): obj.x, o.p++, o.k, o[k]; f(given, 5): o.k, o[k]; g(): obj.x, rest.length; g(...):
+    // rest.length; then run's o.p.
+    assert.deepEqual(
+      steps.map((step) => step.split(':')[0]),
+      ['read', 'postfix', 'read', 'readKey', 'read', 'readKey', 'read', 'read', 'read', 'read'],
+    );
+    // o.p++ in the default: the old value 1, delta 1.
+    assert.match(steps[1] ?? '', /^postfix:s\d+:object:1:1$/);
   });
 
   it('instruments what the accesses option asks for', async () => {

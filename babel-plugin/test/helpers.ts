@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SiteTable } from '@causeway/core/event-format';
 import type { InstrumentOptions } from '../src/options.ts';
-import { instrumentSource } from '../src/transform.ts';
+import { instrumentFile, type TransformResult } from '../src/transform.ts';
 
 export type ProbeCall = [name: string, ...args: unknown[]];
 
@@ -16,7 +16,7 @@ const FAKE_PROBES = `
 import { fakeProbes } from ${JSON.stringify(import.meta.url)};
 export const {
   registerSites, invocation, enter, enterAsync, exit, threw, suspend, resume, caught,
-  yielded, resumed, reentered, assigned, assignedKey,
+  yielded, resumed, reentered, assigned, assignedKey, patternRead, patternReadKey,
   read, readKey, write, writeKey, update, updateKey, postfix, postfixKey, remove, removeKey,
   readSize, mapGet, has, mapSet, setAdd, entryDelete, clear, iterate, arrayPush, arrayResize, arrayReorder,
 } = fakeProbes(() => globalThis.__probeLog);
@@ -33,12 +33,22 @@ export function instrument(
   format: 'module' | 'commonjs' = 'module',
   options: InstrumentOptions = {},
 ): string {
+  return instrumentResult(code, name, format, options).code;
+}
+
+/** As `instrument`, with everything the transform says (sites, warnings). */
+export function instrumentResult(
+  code: string,
+  name = 'input.ts',
+  format: 'module' | 'commonjs' = 'module',
+  options: InstrumentOptions = {},
+): TransformResult {
   if (probesUrl === null) {
     const probes = join(dir, 'fake-probes.mjs');
     writeFileSync(probes, FAKE_PROBES);
     probesUrl = pathToFileURL(probes).href;
   }
-  return instrumentSource(code, {
+  return instrumentFile(code, {
     ...options,
     filename: join(dir, name),
     format,
@@ -145,6 +155,8 @@ export function fakeProbes(log: () => ProbeCall[]): Record<string, (...args: nev
     },
     caught: (inv: number) => record('caught', inv),
     assigned: access('assigned', 3, 1),
+    patternRead: access('patternRead', 3),
+    patternReadKey: access('patternReadKey', 3),
     assignedKey: access('assignedKey', 4, 1),
     yielded: access('yielded', 3, 1),
     resumed: access('resumed', 3, 1),

@@ -173,7 +173,7 @@ describe('shared variables', () => {
     assert.equal(instrument(once, 'again.mjs'), once);
   });
 
-  it('records destructuring and for-of targets; leaves parameter lists and type positions alone', async () => {
+  it('records destructuring and for-of targets, and outer variables in parameter defaults; not type positions', async () => {
     const { plain, instrumented, log } = await runBoth(`
       let x: number = 1;
       let ys: number[] = [];
@@ -196,6 +196,8 @@ describe('shared variables', () => {
       'read:ys:6',
       'read:x:7',
       'write:ys:6,7',
+      // set()'s default reads the module's x.
+      'read:x:7',
       'write:x:7',
       'read:x:7',
       'read:ys:6,7',
@@ -249,6 +251,25 @@ describe('shared variables', () => {
         'read:handler:function',
       ],
     );
+  });
+
+  it('leaves a function’s own variables alone in its parameter list, where its pseudo-object does not exist', async () => {
+    const { plain, instrumented, log } = await runBoth(`
+      let calls = 0;
+      function count(a: number, bump = () => a++, seen = (calls += 1)) { bump(); a += 10; return [a, seen]; }
+      export function run() { return [count(1), count(5), calls]; }`);
+    assert.deepEqual(instrumented, plain);
+    assert.deepEqual(plain, [[12, 1], [16, 2], 2]);
+    // calls (the module's) is recorded in the default; a (count's own) only in the body.
+    assert.deepEqual(variableAccesses(log), [
+      'update:calls:1',
+      'update:a:12',
+      'read:a:12',
+      'update:calls:2',
+      'update:a:16',
+      'read:a:16',
+      'read:calls:2',
+    ]);
   });
 
   it('records for-head and catch-parameter variables in their bodies, one pseudo-object per iteration', async () => {

@@ -23,9 +23,11 @@
  * temporary is shared the same way. With a computed key, the key expression runs between the
  * object's assignment and its use, so such an access gets an object temporary of its own.
  *
- * Parameter lists and class field initialisers cannot declare variables; their temporaries are
- * those of the enclosing scope, and the same code can run again (a recursive call, a nested
- * `new`) while a computed key is evaluated: computed-key accesses there are left alone.
+ * Parameter lists cannot declare variables; code there uses the enclosing scope's temporaries,
+ * and the same code can run again (a recursive call) while a computed key is evaluated:
+ * computed-key accesses there are left alone. Parameter defaults and class field initialisers
+ * run in arrows of their own (initialisers.ts), so this is only a parameter pattern's own
+ * computed keys (`function f({ [o[k]]: a })`).
  *
  * A compound assignment whose right-hand side awaits (`o.p += await f()`) reads the old value
  * before the await and writes after it, in another task; it becomes a read probe and a plain write

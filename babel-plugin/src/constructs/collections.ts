@@ -23,8 +23,8 @@
  * property accesses). The key and value are captured where the call evaluates them, into
  * temporaries of this call alone (the arguments after them may run other accesses), and passed to
  * the probe after the call. Calls with a spread argument, optional calls (`c?.get(k)`,
- * `c.get?.(k)`) and computed method names are left alone; so are keyed calls in parameter lists
- * and instance field initialisers (no temporaries of their own: accesses.ts).
+ * `c.get?.(k)`) and computed method names are left alone; so are keyed calls in a parameter
+ * pattern's computed key (no temporaries of their own: accesses.ts).
  *
  * The location model (docs/event-format.md, "Collections") is the runtime's: the plugin only
  * says which method was called.

@@ -174,3 +174,111 @@ export function instrumentLoopHead(
   node.left = t.cloneNode(item);
   node.body = t.blockStatement([t.expressionStatement(head), node.body]);
 }
+
+/**
+ * The reads an object pattern makes of its source: `const { a, b: c = 1, [k]: d } = obj` reads
+ * `obj.a`, `obj.b` and `obj[k]`, in that order, each right before assigning its target. Each
+ * property's key becomes a computed key whose probe records the read and returns the key, so the
+ * read is recorded where it happens, in the same order (the value is not captured: the probe runs
+ * just before the get, which only the pattern performs, once):
+ *
+ *   const { a, [k]: d } = obj  =>  const { [_cw.patternRead(R, _o, "a")]: a, [_cw.patternReadKey(R2, _o, k)]: d } = (_o = obj)
+ *
+ * A computed key is passed unconverted, and converted by the pattern as before (once); a rest
+ * element still leaves out the same keys. Only the pattern's own properties are recorded: a
+ * nested pattern reads an object no temporary holds (`{ b: { c } }` records `obj.b`, not `.c`).
+ * For-in/of heads and catch parameters are moved into their bodies first (below); function
+ * parameters are not rewritten (a later parameter's default may refer to what they bind).
+ */
+export function instrumentPatternReads(
+  pattern: t.ObjectPattern,
+  source: NodePath<t.Expression>,
+  state: FileState,
+): void {
+  const object = rewritePatternKeys(pattern, source, state);
+  if (object === null) return;
+  source.replaceWith(t.assignmentExpression('=', object, unnamed(source.node)));
+  source.skip();
+}
+
+/**
+ * A for-in/of head or a catch parameter that is an object pattern has no source expression: the
+ * pattern moves into the body, as a declaration of the same kind from a variable the head (or
+ * the catch) assigns instead, so its reads can be recorded there:
+ *
+ *   for (const { a } of xs) body  =>  for (const _i of xs) { const { [..]: a } = (_o = _i); body }
+ *   catch ({ message }) { body }   =>  catch (_e) { let { [..]: message } = (_o = _e); body }
+ *
+ * The loop's body stays a block of its own (it may declare a name the head declares); the catch
+ * body's statements follow the declaration in one block, as a catch parameter and its body share
+ * a scope. The pattern is evaluated at the same point (after the step, before the body; when the
+ * exception is caught), once per iteration, with the same defaults and errors.
+ */
+export function instrumentHeadPatternReads(
+  path: NodePath<t.ForOfStatement | t.ForInStatement>,
+  state: FileState,
+): void {
+  const node = path.node;
+  const left = node.left;
+  if (state.isGenerated(node) || !t.isVariableDeclaration(left) || left.declarations.length !== 1) return;
+  if (left.kind !== 'var' && left.kind !== 'let' && left.kind !== 'const') return;
+  const pattern = left.declarations[0]?.id;
+  if (!t.isObjectPattern(pattern)) return;
+  const object = rewritePatternKeys(pattern, path, state);
+  if (object === null) return;
+  const item = path.scope.generateUidIdentifier('cwItem');
+  const declaration = t.variableDeclaration(left.kind, [
+    t.variableDeclarator(pattern, t.assignmentExpression('=', object, t.cloneNode(item))),
+  ]);
+  node.left = t.variableDeclaration(left.kind, [t.variableDeclarator(item)]);
+  node.body = t.blockStatement([declaration, node.body]);
+}
+
+export function instrumentCatchPatternReads(path: NodePath<t.CatchClause>, state: FileState): void {
+  const node = path.node;
+  const pattern = node.param;
+  if (state.isGenerated(node) || !t.isObjectPattern(pattern)) return;
+  const object = rewritePatternKeys(pattern, path, state);
+  if (object === null) return;
+  const error = path.scope.generateUidIdentifier('cwCaught');
+  const declaration = t.variableDeclaration('let', [
+    t.variableDeclarator(pattern, t.assignmentExpression('=', object, t.cloneNode(error))),
+  ]);
+  node.param = error;
+  node.body.body.unshift(declaration);
+}
+
+/**
+ * Rewrites the keys of `pattern` to record its reads of an object held in a new temporary, and
+ * returns that temporary (the caller assigns the source to it); null when nothing is recorded.
+ */
+function rewritePatternKeys(pattern: t.ObjectPattern, at: NodePath, state: FileState): t.Identifier | null {
+  if (state.options.accesses !== 'all' || state.isGenerated(pattern)) return null;
+  const properties = pattern.properties.filter((p): p is t.ObjectProperty => t.isObjectProperty(p));
+  if (properties.length === 0) return null;
+  const context = accessContext(at);
+  if (context === null || context.shared) return null;
+  const object = state.temporary(context.scope, 'object', true);
+  const keys: [t.ObjectProperty, t.Expression][] = [];
+  for (const property of properties) {
+    const key = property.key;
+    let name: string | null = null;
+    if (!property.computed && t.isIdentifier(key)) name = key.name;
+    else if (t.isStringLiteral(key)) name = key.value;
+    else if (t.isNumericLiteral(key)) name = String(key.value);
+    else if (!property.computed || !t.isExpression(key)) return null; // a bigint key: left alone
+    const site = state.site(SiteKind.Read, key, context.functionName, name ?? '');
+    const probeKey =
+      name === null
+        ? probe(state, 'patternReadKey', [site, t.cloneNode(object), key as t.Expression], key)
+        : probe(state, 'patternRead', [site, t.cloneNode(object), t.stringLiteral(name)], key);
+    keys.push([property, probeKey]);
+  }
+  for (const [property, probeKey] of keys) {
+    property.key = probeKey;
+    property.computed = true;
+    property.shorthand = false;
+  }
+  state.mark(pattern);
+  return t.cloneNode(object);
+}

@@ -150,3 +150,61 @@ export function reenter(state: FileState, site: t.Expression, suspended: t.Ident
     ),
   );
 }
+
+/**
+ * When a function's own rewrite failed (guard.ts), the constructs inside it were rewritten
+ * already. An async function's awaits refer to its invocation id: it is declared, a fresh one
+ * (`_cw.invocation()`, as for top-level await), so they keep recording. A sync generator's yields
+ * and re-entries record slices of the function, which has no enter or exit now: they are put
+ * back as they were written. The function itself records no enter, exit or throw.
+ */
+export function declareFallback(path: NodePath<t.Function>, state: FileState): void {
+  const node = path.node;
+  if (node.async) {
+    path.ensureBlock();
+    const body = path.get('body') as NodePath<t.BlockStatement>;
+    const invocation = t.variableDeclarator(
+      t.cloneNode(state.invocationOf(path)),
+      state.call('invocation', []),
+    );
+    body.unshiftContainer('body', state.mark(t.variableDeclaration('var', [invocation])));
+  } else if (node.generator) {
+    restoreYields(path, state);
+  }
+}
+
+/** Is `node` a call of the probe `name` (`_cw.name(...)`)? */
+function isProbe(node: t.Node | null | undefined, name: string, state: FileState): node is t.CallExpression {
+  return (
+    t.isCallExpression(node) &&
+    t.isMemberExpression(node.callee) &&
+    t.isIdentifier(node.callee.object, { name: state.probes.name }) &&
+    t.isIdentifier(node.callee.property, { name })
+  );
+}
+
+/**
+ * Puts the yields of sync generator `fn` back as written: `_cw.resumed(F, yield _cw.yielded(F, e,
+ * _s = true), _s = false)` becomes `yield e`, and the `_s = _cw.reentered(F, _s)` statements
+ * of its catch and finally blocks go.
+ */
+function restoreYields(fn: NodePath<t.Function>, state: FileState): void {
+  fn.traverse({
+    Function(inner) {
+      inner.skip();
+    },
+    CallExpression(call) {
+      if (!isProbe(call.node, 'resumed', state)) return;
+      const yielded = call.node.arguments[1];
+      if (!t.isYieldExpression(yielded) || !isProbe(yielded.argument, 'yielded', state)) return;
+      const value = yielded.argument.arguments[1] as t.Expression;
+      call.replaceWith(state.mark(t.yieldExpression(value, yielded.delegate)));
+    },
+    ExpressionStatement(statement) {
+      const expression = statement.node.expression;
+      if (t.isAssignmentExpression(expression) && isProbe(expression.right, 'reentered', state)) {
+        statement.remove();
+      }
+    },
+  });
+}

@@ -24,8 +24,8 @@
  * and a conditional write (as for properties); destructuring targets and for-in/of heads are
  * recorded by destructuring.ts. Variables of `for` heads and `catch` parameters belong to the
  * body block's pseudo-object (headBody). Not recorded: initialisers (`let x = 0`), accesses to
- * those in the heads themselves, `switch` bodies, accesses in parameter lists (the function's
- * pseudo-object does not exist yet there).
+ * those in the heads themselves, `switch` bodies, accesses in a function's parameter list to its
+ * own variables (its pseudo-object does not exist yet there).
  */
 
 import type { NodePath } from '@babel/core';
@@ -119,14 +119,18 @@ export function findSharedVariables(program: NodePath<t.Program>, state: FileSta
   });
 }
 
-/** True when `path` is in a parameter list (of any function it is nested in). */
-function inParameters(path: NodePath): boolean {
+/**
+ * True when `path` is in the parameter list of the function whose pseudo-object is `owner`: that
+ * object is created in the function's body, after the parameters. (The pseudo-objects of
+ * enclosing scopes exist already, so their variables are recorded in parameter defaults.)
+ */
+function inOwnersParameters(path: NodePath, owner: t.Node): boolean {
   for (
     let child: NodePath = path, parent = path.parentPath;
     parent !== null;
     child = parent, parent = parent.parentPath
   ) {
-    if (parent.isFunction() && child.listKey === 'params') return true;
+    if (parent.isFunction() && child.listKey === 'params' && parent.node === owner) return true;
   }
   return false;
 }
@@ -148,7 +152,7 @@ export function variableAccess(path: NodePath, name: string, state: FileState): 
   const binding = path.scope.getBinding(name);
   if (shared === undefined || binding === undefined) return null;
   const owner = shared.owners.get(binding.identifier);
-  if (owner === undefined || inParameters(path)) return null;
+  if (owner === undefined || inOwnersParameters(path, owner)) return null;
   if (shared.bodyOnly.has(binding.identifier) && path.findParent((p) => p.node === owner) === null)
     return null;
   const context = accessContext(path);

@@ -28,7 +28,9 @@ pub enum EdgeKind {
     /// ([`crate::trace::Trace::expect_response`]).
     Response = 5,
     /// The task scheduled a callback (a timer, an immediate, a `nextTick`, a microtask, a promise
-    /// reaction) or started a span (`causeway.trace`) that the other task runs.
+    /// reaction) or started a span (`causeway.trace`) that the other task runs; or it called an
+    /// async generator's `next()` or `throw()` that resumed the generator in the other task
+    /// (`FLAG_CALLED`).
     Spawn = 6,
     /// Both tasks ran callbacks of one queue that Node runs in registration order, the first's
     /// registered before the other's (or the other is the next firing of the same interval).

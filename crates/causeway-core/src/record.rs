@@ -199,6 +199,9 @@ impl Kind {
 
 /// Flag bit of `AwaitResume`: the continuation runs because the awaited promise rejected.
 pub const FLAG_REJECTED: u8 = 1;
+/// Flag bit of `AwaitResume`: an async generator suspended at a `yield` was resumed synchronously
+/// by a `next()` or `throw()` called in the task of the stream's previous record.
+pub const FLAG_CALLED: u8 = 2;
 
 /// Flag bit of `Write`: `delete o.p`.
 pub const FLAG_DELETE: u8 = 8;

@@ -8,7 +8,7 @@ use crate::hash::FastMap;
 use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
 use crate::liveness::Liveness;
 use crate::races::RaceDetector;
-use crate::record::{self, DecodeError, Kind, Record, RECORD_SIZE};
+use crate::record::{self, DecodeError, Kind, Record, FLAG_CALLED, RECORD_SIZE};
 use crate::schedule::Scheduler;
 use crate::settle::SettleTracker;
 
@@ -69,6 +69,8 @@ struct StreamState {
     next_ord: u64,
     /// The stream's first task: the program's start, which precedes every event-loop callback.
     startup: Option<TaskIx>,
+    /// The task of the stream's previous record (None after a gap: the record before was dropped).
+    last_task: Option<TaskIx>,
 }
 
 /// Sequence numbers are u32 and wrap; a gap of more than half the range is a step back.
@@ -133,10 +135,14 @@ impl Trace {
 
     fn apply(&mut self, stream: StreamId, rec: &Record) {
         let state = self.streams.entry(stream).or_default();
+        let mut previous = state.last_task;
         let ord = match state.next_seq {
             Some(want) => {
                 let gap = u64::from(rec.seq.wrapping_sub(want));
                 self.stats.dropped += gap;
+                if gap > 0 {
+                    previous = None;
+                }
                 state.next_ord + gap
             }
             None => u64::from(rec.seq),
@@ -153,9 +159,12 @@ impl Trace {
                 if rec.kind == Kind::AwaitResume {
                     resumed_from = self.suspended.get(&(stream, rec.a)).copied();
                 }
-                self.begin_task(stream, rec, ord)
+                self.begin_task(stream, rec, ord, previous)
             }
         };
+        if let Some(state) = self.streams.get_mut(&stream) {
+            state.last_task = Some(task);
+        }
         match rec.kind {
             Kind::Schedule => self.scheduler.on_schedule(stream, task, ord, rec),
             Kind::Cancel => self.scheduler.on_cancel(stream, rec),
@@ -185,7 +194,8 @@ impl Trace {
         }
     }
 
-    fn begin_task(&mut self, stream: StreamId, rec: &Record, ord: u64) -> TaskIx {
+    /// `previous` is the task of the stream's record just before `rec`, if it was not dropped.
+    fn begin_task(&mut self, stream: StreamId, rec: &Record, ord: u64, previous: Option<TaskIx>) -> TaskIx {
         self.causes.clear();
         let startup = self.streams.get(&stream).and_then(|s| s.startup);
         match rec.kind {
@@ -213,6 +223,15 @@ impl Trace {
                 match self.suspended.remove(&(stream, rec.a)) {
                     Some(from) => self.causes.push((from, EdgeKind::Await)),
                     None => self.stats.unmatched_resumes += 1,
+                }
+                // An async generator resumed at a yield by a `next()` or `throw()` call: the
+                // calling task (the previous record's) caused the resumption too.
+                if rec.flags & FLAG_CALLED != 0 {
+                    if let Some(caller) = previous {
+                        if !self.causes.iter().any(|&(c, _)| c == caller) {
+                            self.causes.push((caller, EdgeKind::Spawn));
+                        }
+                    }
                 }
                 self.resolvers.clear();
                 self.settle.resolvers(stream, rec.a, &mut self.resolvers);
@@ -559,6 +578,34 @@ mod tests {
 
     fn edges_into(trace: &Trace, to: TaskIx) -> Vec<(TaskIx, EdgeKind)> {
         trace.edges().iter().filter(|e| e.to == to).map(|e| (e.from, e.kind)).collect()
+    }
+
+    #[test]
+    fn a_generator_resumed_by_a_next_call_is_caused_by_the_calling_task_too() {
+        // An async generator (invocation 7) yields in task 1 (an `Await` site 30). A callback,
+        // task 2, calls next(): the generator resumes synchronously in task 3 (flag Called).
+        // Another callback, task 4, resumes it again without the flag, and a third, task 6,
+        // with the flag but after a dropped record: neither gets an edge from its caller.
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.push(Kind::AwaitSuspend, 1, 30, 7);
+        w.callback(2, 20, 1.0);
+        w.record(Kind::AwaitResume, FLAG_CALLED, 3, 30, 7, 1.5f64.to_bits());
+        w.push(Kind::AwaitSuspend, 3, 30, 7);
+        w.callback(4, 20, 2.0);
+        w.resume(5, 30, 7, 2.5);
+        w.push(Kind::AwaitSuspend, 5, 30, 7);
+        w.callback(6, 20, 3.0);
+        w.next_seq += 1;
+        w.record(Kind::AwaitResume, FLAG_CALLED, 7, 30, 7, 3.5f64.to_bits());
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(1), EdgeKind::Await), (t(2), EdgeKind::Spawn)]);
+        assert!(trace.graph().happens_before(t(2), t(3)));
+        assert_eq!(edges_into(&trace, t(5)), vec![(t(3), EdgeKind::Await)]);
+        assert!(trace.graph().concurrent(t(4), t(5)));
+        assert_eq!(edges_into(&trace, t(7)), vec![(t(5), EdgeKind::Await)]);
     }
 
     #[test]

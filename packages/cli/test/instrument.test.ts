@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadTraceFile } from '@causeway/core';
+import { instrumentTree, renderSummary } from '../src/commands/instrument.ts';
 import { ExitCode } from '../src/errors.ts';
 import { run } from '../src/main.ts';
 
@@ -72,7 +73,8 @@ describe('causeway instrument', () => {
     assert.equal(result.stderr.split('\n').filter(Boolean).length, 1, result.stderr);
     assert.match(
       result.stdout,
-      /^Instrumented 3 files into out\/: 9 sites \(3 function, 3 await, 2 read, 1 write\)$/m,
+      // main.ts's `const { label } = await import(...)` reads label: one of the three reads.
+      /^Instrumented 3 files into out\/: 10 sites \(3 function, 3 await, 3 read, 1 write\)$/m,
     );
     assert.match(result.stdout, /^Copied 4 other files\.$/m);
     assert.match(result.stdout, /^ {2}node_modules\/: node_modules is excluded by default/m);
@@ -188,6 +190,40 @@ describe('causeway instrument', () => {
     assert.equal(bad.status, ExitCode.Usage);
     assert.match(bad.stderr, /--accesses must be all, writes or off/);
     assert.match(causeway(dir, 'instrument', '--help').stdout, /^Usage: causeway instrument <dir>/);
+  });
+
+  it('lists constructs the plugin could not rewrite in the summary, and the output still runs', () => {
+    const dir = makeTree();
+    writeFileSync(join(dir, 'app', 'lib', 'broken.js'), 'export const x = 1;\n');
+    const io = { out: (_text: string) => {}, err: (_text: string) => {}, errIsTTY: false };
+    const options = {
+      root: join(dir, 'app'),
+      outDir: join(dir, 'out'),
+      include: [],
+      exclude: [],
+      accesses: 'all' as const,
+      runtimeModule: PROBES,
+      failConstructs: ['await'],
+    };
+    const summary = instrumentTree(options, io);
+    assert.deepEqual(summary.errors, []);
+    // Files in path order: lib/account.ts, then main.ts.
+    assert.deepEqual(summary.warnings, [
+      'lib/account.ts:4:3: await left uninstrumented: failure injected by the failConstructs option',
+      'main.ts:2:19: await left uninstrumented: failure injected by the failConstructs option',
+      'main.ts:3:1: await left uninstrumented: failure injected by the failConstructs option',
+    ]);
+    const text = renderSummary(summary, options);
+    assert.match(text, /^Left 3 constructs uninstrumented \(the plugin could not rewrite them; /m);
+    assert.match(text, /^ {2}lib\/account\.ts:4:3: await left uninstrumented: /m);
+    const plain = spawnSync(process.execPath, ['app/main.ts'], { encoding: 'utf8', cwd: dir });
+    const run = spawnSync(process.execPath, ['out/main.ts'], {
+      encoding: 'utf8',
+      cwd: dir,
+      env: { ...process.env, CAUSEWAY_TRACE_FILE: join(dir, 'run.cwtrace'), CAUSEWAY_QUIET: '1' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, plain.stdout);
   });
 
   it('shows progress on a terminal for a large tree, and none when stderr is not one', async () => {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { LoadHookSync, ModuleFormat } from 'node:module';
 import { dirname, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { instrumentSource, isInstrumentable } from '@causeway/babel-plugin/transform';
+import { instrumentFile, isInstrumentable } from '@causeway/babel-plugin/transform';
 import type { AccessLevel } from './config.ts';
 import { InstrumentationErrorCode, warn } from './errors.ts';
 import { type FileFilter, filteredOut, NO_FILTER } from './file-filter.ts';
@@ -45,15 +45,27 @@ export function shouldInstrument(path: string): boolean {
   );
 }
 
+/** One warning per file that has constructs the plugin left uninstrumented, naming the first. */
+function warnPartial(warnings: readonly string[]): void {
+  const [first] = warnings;
+  if (first === undefined) return;
+  const more = warnings.length > 1 ? ` (and ${warnings.length - 1} more in this file)` : '';
+  warn(
+    InstrumentationErrorCode.CONSTRUCT_SKIPPED,
+    `${first}${more}; it runs as written, the rest of the file is instrumented`,
+  );
+}
+
 /**
  * The load hook. With `cache`, instrumented code is looked up there first and stored there after
- * instrumenting (transform-cache.ts).
+ * instrumenting (transform-cache.ts). `failConstructs` is for tests of the plugin's fallback.
  */
 export function createLoadHook(
   root: string,
   accesses: AccessLevel | (() => AccessLevel) = 'all',
   cache: TransformCache | null = null,
   files: FileFilter = NO_FILTER,
+  failConstructs: readonly string[] = [],
 ): LoadHookSync {
   return (url, context, nextLoad) => {
     const loaded = nextLoad(url, context);
@@ -68,11 +80,24 @@ export function createLoadHook(
       // require() takes paths, import takes URLs.
       const runtimeModule = format === 'module' ? PROBES_URL : PROBES_PATH;
       const level = typeof accesses === 'function' ? accesses() : accesses;
-      const key = cache?.key([path, format, root, level, runtimeModule, text]) ?? '';
+      const key = cache?.key([path, format, root, level, runtimeModule, ...failConstructs, text]) ?? '';
       const cached = cache?.get(key) ?? null;
-      if (cached !== null) return { format, source: cached, shortCircuit: true };
-      const code = instrumentSource(text, { filename: path, format, root, accesses: level, runtimeModule });
-      cache?.set(key, code);
+      if (cached !== null) {
+        warnPartial(cache?.warnings(key) ?? []);
+        return { format, source: cached, shortCircuit: true };
+      }
+      const { code, warnings } = instrumentFile(text, {
+        filename: path,
+        format,
+        root,
+        accesses: level,
+        runtimeModule,
+        // Never run broken output: a file whose output does not parse runs as it is (below).
+        verify: true,
+        ...(failConstructs.length > 0 ? { failConstructs } : {}),
+      });
+      cache?.set(key, code, warnings);
+      warnPartial(warnings);
       return { format, source: code, shortCircuit: true };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -155,6 +155,22 @@ export function assignedKey<T>(site: number, result: T, object: unknown, key: un
   return result;
 }
 
+/**
+ * An object pattern is about to read `object[key]` for a property whose site names the key
+ * (`const { a } = o`): records the read (its value not captured: the pattern gets it). Returns
+ * `key`, which the pattern then uses as its computed key.
+ */
+export function patternRead<K>(site: number, object: unknown, key: K): K {
+  recorder.read(site, object, UNCAPTURED);
+  return key;
+}
+
+/** As `patternRead`, for a computed key (`const { [k]: a } = o`), passed unconverted. Returns `key`. */
+export function patternReadKey<K>(site: number, object: unknown, key: K): K {
+  recorder.readKey(site, object, key, UNCAPTURED);
+  return key;
+}
+
 /** The new value of `o.p++` / `o.p--` (delta ±1) given its result, when it is a number. */
 function incremented(old: unknown, delta: number): unknown {
   return typeof old === 'number' ? old + delta : UNCAPTURED;

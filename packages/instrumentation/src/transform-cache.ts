@@ -60,15 +60,36 @@ export class TransformCache {
     }
   }
 
-  /** Stores `code` under `key`: written to a temporary name, then renamed (never a torn file). */
-  set(key: string, code: string): void {
+  /**
+   * The warnings stored with the entry `key` (constructs the plugin left uninstrumented), so a
+   * process served from the cache gives them as one that instrumented the file would.
+   */
+  warnings(key: string): string[] {
+    try {
+      const stored = JSON.parse(readFileSync(join(this.dir, `${key}.warnings.json`), 'utf8')) as unknown;
+      return Array.isArray(stored) ? stored.filter((w): w is string => typeof w === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Stores `code` under `key`, with its `warnings` if any (written first, so whoever finds the
+   * code finds them too): each written to a temporary name, then renamed (never a torn file).
+   */
+  set(key: string, code: string, warnings: readonly string[] = []): void {
     try {
       mkdirSync(this.dir, { recursive: true });
-      const temporary = join(this.dir, `${key}.${process.pid}.${this.#writes++}.tmp`);
-      writeFileSync(temporary, code);
-      renameSync(temporary, join(this.dir, `${key}.js`));
+      if (warnings.length > 0) this.#write(`${key}.warnings.json`, JSON.stringify(warnings));
+      this.#write(`${key}.js`, code);
     } catch {
       // A read-only or full disk: the next run instruments the file again.
     }
+  }
+
+  #write(name: string, text: string): void {
+    const temporary = join(this.dir, `${name}.${process.pid}.${this.#writes++}.tmp`);
+    writeFileSync(temporary, text);
+    renameSync(temporary, join(this.dir, name));
   }
 }

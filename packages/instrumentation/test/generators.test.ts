@@ -10,8 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadTraceFile } from '@causeway/core';
+import { EdgeKind } from '@causeway/core/event-format';
 
 const REGISTER = import.meta.resolve('../src/register.ts');
+
+function recordTrace(source: string, env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'causeway-generators-'));
+  writeFileSync(join(dir, 'main.ts'), source);
+  const traceFile = join(dir, 'out.cwtrace');
+  const result = spawnSync(process.execPath, ['--import', REGISTER, 'main.ts'], {
+    cwd: dir,
+    env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile, CAUSEWAY_QUIET: '1', ...env },
+    encoding: 'utf8',
+  });
+  assert.equal(result.status, 0, result.stderr);
+  return { stdout: result.stdout, loaded: loadTraceFile(traceFile) };
+}
 
 function findingClasses(source: string): { stdout: string; classes: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-generators-'));
@@ -66,6 +80,57 @@ describe('generators under the runtime', () => {
     `);
     assert.equal(stdout.trim(), '80');
     assert.ok(classes.includes('lost-update'), String(classes));
+  });
+
+  it('order an async generator resumed by next() after the code that called it', () => {
+    // The timer's task writes state.v, then calls next(): the generator resumes at its yield
+    // inside that call and updates state.v. Without the edge from the caller, the timer's write
+    // and the generator's update would look concurrent (a write-write race).
+    const source = `
+      const state = { v: 0 };
+      async function* counter() {
+        while (true) {
+          yield state.v;
+          state.v += 1;
+        }
+      }
+      const it = counter();
+      await it.next();
+      await new Promise<void>((resolve) => {
+        setTimeout(() => {
+          state.v = 10;
+          it.next().then(() => {
+            console.log(state.v);
+            resolve();
+          });
+        }, 1);
+      });
+    `;
+    const { stdout, loaded } = recordTrace(source);
+    try {
+      assert.equal(stdout.trim(), '11');
+      assert.deepEqual(
+        loaded.trace.findings().map((finding) => finding.class),
+        [],
+      );
+      const spawns = loaded.trace.edges().filter((edge) => edge.kind === EdgeKind.Spawn);
+      const resumed = loaded.trace.tasks().filter((task) => spawns.some((edge) => edge.to === task.index));
+      // The timer's callback (spawned by the start) and the generator's continuation (by the timer).
+      assert.ok(
+        resumed.some((task) => task.beginSite !== 0),
+        'a continuation spawned by its caller',
+      );
+    } finally {
+      loaded.trace.dispose();
+    }
+    // Without the scheduling wrappers (CAUSEWAY_SCHEDULING=0) the caller is not known: the same
+    // program then reports the write-write race the edge removes.
+    const unordered = recordTrace(source, { CAUSEWAY_SCHEDULING: '0' });
+    try {
+      assert.ok(unordered.loaded.trace.findings().length > 0);
+    } finally {
+      unordered.loaded.trace.dispose();
+    }
   });
 
   it('report nothing for a sync generator stepped by one flow, and for awaits in order', () => {

@@ -70,6 +70,35 @@ describe('Recorder', () => {
     assert.equal(resume[0]?.site, 6);
   });
 
+  it('flags a continuation that starts inside a next() or throw() call with its caller', () => {
+    const recorder = recorderWithClock();
+    const inv = recorder.enterAsync(5);
+    recorder.suspend(6, inv); // the generator yields in the root task
+    const caller = recorder.currentTask;
+    recorder.beginResumingCall(true);
+    recorder.resume(6, inv); // next() resumed it synchronously
+    recorder.suspend(6, inv);
+    recorder.endResumingCall();
+    recorder.resume(6, inv); // an await's continuation: no call on the stack
+    recorder.suspend(6, inv);
+    recorder.beginResumingCall(false); // called from code outside the current task
+    recorder.resume(6, inv);
+    recorder.suspend(6, inv);
+    recorder.endResumingCall();
+    recorder.beginResumingCall(true);
+    recorder.caught(inv); // throw() resumed it in a catch
+    recorder.endResumingCall();
+    const all = decodeRecords(records(recorder));
+    const resumes = all.filter((r) => r.kind === EventKind.AwaitResume);
+    assert.deepEqual(
+      resumes.map((r) => r.flags),
+      [ResumeFlag.Called, 0, 0, ResumeFlag.Called | ResumeFlag.Rejected],
+    );
+    // The record just before the first flagged one is the caller's: the core takes it as a cause.
+    const first = all.findIndex((r) => r.kind === EventKind.AwaitResume);
+    assert.equal(all[first - 1]?.task, caller);
+  });
+
   it('starts a task of unknown cause when a function is entered from another event-loop callback', () => {
     let asyncId = 0;
     let now = 0;

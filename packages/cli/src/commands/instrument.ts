@@ -44,7 +44,8 @@ Options:
   -h, --help         show this help
 
 A file that cannot be parsed is reported as file:line:col and copied unchanged; the others are
-still instrumented, and the exit code is 2.
+still instrumented, and the exit code is 2. A construct the plugin cannot rewrite is left as
+written and listed in the summary as file:line:col; the rest of its file is instrumented.
 
 Examples:
   causeway instrument src --out-dir build          then run build/ as you ran src/
@@ -56,20 +57,24 @@ const PROGRESS_THRESHOLD = 200;
 
 const DECLARATION = /\.d\.[cm]?ts$/;
 
-interface Options {
+export interface Options {
   root: string;
   outDir: string;
   include: string[];
   exclude: string[];
   accesses: 'all' | 'writes' | 'off';
   runtimeModule: string;
+  /** For tests of the plugin's fallback only (InstrumentOptions.failConstructs); no flag sets it. */
+  failConstructs?: readonly string[];
 }
 
-interface Summary {
+export interface Summary {
   instrumented: number;
   copied: number;
   sitesByKind: Map<SiteKind, number>;
   skipped: { path: string; reason: string }[];
+  /** Constructs the plugin left uninstrumented, as `file:line:col: what` (the files were instrumented). */
+  warnings: string[];
   errors: string[];
 }
 
@@ -196,12 +201,13 @@ function packageType(manifest: string): Format {
   return 'unambiguous';
 }
 
-function instrumentTree(options: Options, io: Io): Summary {
+export function instrumentTree(options: Options, io: Io): Summary {
   const summary: Summary = {
     instrumented: 0,
     copied: 0,
     sitesByKind: new Map(),
     skipped: [],
+    warnings: [],
     errors: [],
   };
   const files = listFiles(options, summary);
@@ -231,7 +237,9 @@ function instrumentTree(options: Options, io: Io): Summary {
         sourceMaps: 'separate',
         verify: true,
         sourceFileName: relative(dirname(target), source).split(sep).join('/'),
+        ...(options.failConstructs ? { failConstructs: options.failConstructs } : {}),
       });
+      summary.warnings.push(...result.warnings);
       mkdirSync(dirname(target), { recursive: true });
       if (result.alreadyInstrumented || result.code === code) {
         const why = result.alreadyInstrumented ? 'already instrumented' : 'nothing to instrument';
@@ -272,7 +280,7 @@ function instrumentTree(options: Options, io: Io): Summary {
   return summary;
 }
 
-function renderSummary(summary: Summary, options: Options): string {
+export function renderSummary(summary: Summary, options: Options): string {
   const total = [...summary.sitesByKind.values()].reduce((a, b) => a + b, 0);
   const kinds = [...summary.sitesByKind.entries()]
     .sort(([a], [b]) => a - b)
@@ -287,6 +295,13 @@ function renderSummary(summary: Summary, options: Options): string {
   if (summary.skipped.length > 0) {
     lines.push(`Skipped ${summary.skipped.length}:`);
     for (const { path, reason } of summary.skipped) lines.push(`  ${path}: ${reason}`);
+  }
+  if (summary.warnings.length > 0) {
+    const count = summary.warnings.length;
+    lines.push(
+      `Left ${count} construct${count === 1 ? '' : 's'} uninstrumented (the plugin could not rewrite ${count === 1 ? 'it' : 'them'}; the rest of each file is instrumented, and the output runs as the input does; please report it):`,
+    );
+    for (const warning of summary.warnings) lines.push(`  ${warning}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -138,6 +138,11 @@ export const UNKNOWN_ROWS = 0xffff_ffff;
 export const ResumeFlag = {
   /** The continuation runs because the awaited promise rejected. */
   Rejected: 1,
+  /**
+   * An async generator suspended at a `yield` was resumed synchronously by a `next()` or
+   * `throw()` called in the task of the stream's previous record: that task caused it too.
+   */
+  Called: 2,
 } as const;
 
 /** Flag bits of a Write record (the low three bits of Read and Write flags are the ValueTag). */
@@ -186,7 +191,10 @@ export const EdgeKind = {
   Message: 4,
   /** A task sent the response to an HTTP request; the other task is the sender's continuation after it, in another recording. */
   Response: 5,
-  /** A task scheduled a callback, or started a span (causeway.trace), that the other task runs. */
+  /**
+   * A task scheduled a callback, or started a span (causeway.trace), that the other task runs;
+   * or called an async generator's next() or throw() that resumed it in the other task.
+   */
   Spawn: 6,
   /** Two callbacks of one queue that Node runs in registration order; or an interval's next firing. */
   Fifo: 7,

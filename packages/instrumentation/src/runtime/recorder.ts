@@ -66,6 +66,8 @@ export class Recorder {
   #interruptedAsyncId = 0;
   /** Site ids start at 1: 0 means "no site" in records. */
   #nextSite = 1;
+  /** The tasks that called the async generators' `next()`/`throw()` on the stack (0: unknown). */
+  readonly #callers: number[] = [];
   /** Suspended invocations, and the await site each is suspended at. */
   readonly #suspendedAt = new Map<number, number>();
   #unwrittenSites: RegisteredSites[] = [];
@@ -171,7 +173,7 @@ export class Recorder {
 
   resume(site: number, invocation: number): void {
     this.#suspendedAt.delete(invocation);
-    this.#startTask(EventKind.AwaitResume, 0, site, invocation);
+    this.#startTask(EventKind.AwaitResume, this.#calledFlag(), site, invocation);
   }
 
   /**
@@ -182,7 +184,31 @@ export class Recorder {
     const site = this.#suspendedAt.get(invocation);
     if (site === undefined) return;
     this.#suspendedAt.delete(invocation);
-    this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected, site, invocation);
+    this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected | this.#calledFlag(), site, invocation);
+  }
+
+  /**
+   * An async generator's `next()` or `throw()` is being called (scheduling.ts): a generator
+   * suspended at a yield resumes synchronously inside it, caused by the calling task. `known` is
+   * false when the call comes from code outside the current task (an uninstrumented callback).
+   */
+  beginResumingCall(known: boolean): void {
+    this.#callers.push(known ? this.#current() : 0);
+  }
+
+  endResumingCall(): void {
+    this.#callers.pop();
+  }
+
+  /**
+   * `ResumeFlag.Called` when a continuation starting now runs synchronously inside a `next()` or
+   * `throw()` call (an await's continuation never does: it runs from a microtask, with nothing
+   * of the program's on the stack) whose caller is the task of the last record written, which
+   * the core then takes as a cause; else 0.
+   */
+  #calledFlag(): number {
+    const caller = this.#callers.length === 0 ? 0 : (this.#callers[this.#callers.length - 1] ?? 0);
+    return caller !== 0 && caller === this.#task && this.ring.lastTask === caller ? ResumeFlag.Called : 0;
   }
 
   /**

@@ -106,6 +106,9 @@ export class RecordRing {
     Atomics.store(this.#header, Header.head, this.#head);
   }
 
+  /** The task of the last record written (not dropped); 0 before the first. */
+  lastTask = 0;
+
   /** Writes the fields every record has, b excepted, into the slot at word `at`. */
   #fill(
     at: number,
@@ -117,6 +120,7 @@ export class RecordRing {
     aLow: number,
     aHigh: number,
   ): void {
+    this.lastTask = task;
     const words = this.#words;
     words[at] = kind | (flags << 8);
     words[at + 1] = seq;

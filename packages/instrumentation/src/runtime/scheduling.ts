@@ -3,7 +3,8 @@
  * kinds"): `setTimeout`, `setInterval`, `setImmediate`, `process.nextTick`, `queueMicrotask` and
  * `Promise.prototype.then` (through which `catch` and `finally` go) are replaced, when `register`
  * loads, by wrappers that record which task registered a callback and start the callback's task
- * with that cause. The core adds FIFO edges between callbacks of one queue.
+ * with that cause. The core adds FIFO edges between callbacks of one queue. Async generators'
+ * `next` and `throw` are wrapped too: they resume a generator synchronously (wrapResuming).
  *
  * A wrapper changes nothing the program can compute with: it calls the original with the same
  * `this` and arguments (the callback replaced by a wrapper that passes its own `this`, arguments,
@@ -155,6 +156,25 @@ function wrapThen(recorder: Recorder, original: Then): Then {
   return wrapped;
 }
 
+/**
+ * An async generator's `next` or `throw`: a generator suspended at a `yield` resumes
+ * synchronously inside the call, so the recorder notes the calling task for the continuation
+ * (ResumeFlag.Called). `return` is left alone: it resumes the generator only after awaiting.
+ */
+function wrapResuming(recorder: Recorder, original: AnyFunction): AnyFunction {
+  const wrapped = function (this: unknown) {
+    recorder.beginResumingCall(active(recorder));
+    try {
+      // biome-ignore lint/complexity/noArguments: the original gets exactly what was passed
+      return Reflect.apply(original, this, arguments);
+    } finally {
+      recorder.endResumingCall();
+    }
+  };
+  copyProperties(original, wrapped);
+  return wrapped;
+}
+
 const require = createRequire(import.meta.url);
 
 /** Replaces the scheduling functions, globally and in `node:timers`. Call once. */
@@ -180,6 +200,15 @@ export function installScheduling(recorder: Recorder, manual: { enabled: boolean
   replace('queueMicrotask', (original) => wrapQueue(recorder, original, Queue.Microtask));
   // biome-ignore lint/suspicious/noExplicitAny: process.nextTick's overloads
   (process as any).nextTick = wrapQueue(recorder, process.nextTick as AnyFunction, Queue.NextTick);
+  // %AsyncGeneratorPrototype%, which every async generator object inherits next and throw from.
+  const asyncGenerators = Object.getPrototypeOf(async function* () {}).prototype as Record<
+    string,
+    AnyFunction
+  >;
+  for (const name of ['next', 'throw']) {
+    const original = asyncGenerators[name];
+    if (typeof original === 'function') asyncGenerators[name] = wrapResuming(recorder, original);
+  }
   // biome-ignore lint/suspicious/noThenProperty: replacing Promise's own then is the point
   Promise.prototype.then = wrapThen(
     recorder,
