@@ -69,9 +69,13 @@ describe('manual API, not registered', () => {
       parentId: '0000000100000007',
       stream: 1,
       exchange: 7,
+      sampled: true,
     });
     const w3c = causeway.deserializeTrace(`00-${'cd'.repeat(16)}-${'1'.repeat(16)}-01`);
     assert.equal(w3c?.traceId, 'cd'.repeat(16));
+    assert.equal(w3c?.sampled, true);
+    const unsampled = causeway.deserializeTrace(`00-${'cd'.repeat(16)}-${'1'.repeat(16)}-00`);
+    assert.equal(unsampled?.sampled, false, 'the W3C sampled flag is read');
     for (const bad of [
       null,
       42,
@@ -86,7 +90,9 @@ describe('manual API, not registered', () => {
   it('validates configure settings without throwing', () => {
     assert.equal(causeway.configure({ enabled: true, accesses: 'writes' }), true);
     assert.equal(causeway.configure({ enabled: 'yes' } as never), false);
-    assert.equal(causeway.configure({ samplingRate: 0.5 } as never), false);
+    assert.equal(causeway.configure({ samplingRate: 0.5 }), true);
+    assert.equal(causeway.configure({ samplingRate: 1.5 }), false);
+    assert.equal(causeway.configure({ samplingRate: '0.5' } as never), false);
     assert.equal(
       causeway.configure({ enabled: 1n, accesses: 2n } as never),
       false,
@@ -179,7 +185,10 @@ describe('manual API, under register', () => {
       ].join('\n'),
     );
     assert.equal(run.stdout, 'false\ntrue\n{}\n');
-    assert.match(run.stderr, /CW_CONFIG_INVALID: causeway.configure: sampling is not implemented yet/);
+    assert.match(
+      run.stderr,
+      /CW_CONFIG_INVALID: causeway.configure: samplingRate must be a number from 0 to 1, not 2/,
+    );
     assert.match(run.stderr, /unknown setting "colour"/);
     assert.match(run.stderr, /enabled must be true or false/);
     const records = readTraceFile(run.traceFile).events.flatMap((c) => decodeRecords(c.records));
