@@ -30,6 +30,7 @@ import { InstrumentationErrorCode, warn } from '../errors.ts';
 import { RecordRing } from './ring.ts';
 import { Sampler } from './sampling.ts';
 import { StringTable } from './strings.ts';
+import { SuspendedInvocations } from './suspended.ts';
 
 export const ROOT_TASK = 1;
 
@@ -76,7 +77,7 @@ export class Recorder {
   /** Site ids start at 1: 0 means "no site" in records. */
   #nextSite = 1;
   /** Suspended invocations, and the await site each is suspended at. */
-  readonly #suspendedAt = new Map<number, number>();
+  readonly #suspendedAt = new SuspendedInvocations();
   #unwrittenSites: RegisteredSites[] = [];
   readonly strings = new StringTable();
   readonly #objectIds = new WeakMap<object, number>();
@@ -240,9 +241,8 @@ export class Recorder {
    * the await it is suspended at rejected and this is the first code of its continuation.
    */
   caught(invocation: number): void {
-    const site = this.#suspendedAt.get(invocation);
-    if (site === undefined) return;
-    this.#suspendedAt.delete(invocation);
+    const site = this.#suspendedAt.take(invocation);
+    if (site < 0) return;
     this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected, site, invocation);
   }
 
