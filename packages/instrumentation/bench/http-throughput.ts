@@ -3,10 +3,13 @@
 // plain, Causeway full capture (register, every trace), Causeway at 1 % sampling
 // (CAUSEWAY_SAMPLING_RATE=0.01), and the OpenTelemetry Node SDK with its http instrumentation
 // (spans exported to nothing). Each round runs every variant once, in a rotating order; each figure
-// is the median over rounds of the requests per second. Prints one JSON line.
+// is the median over rounds of the requests per second. On a shared machine the load generator
+// and other processes compete with the server for the CPU, so the server's own CPU time per
+// request (user + system, from /proc, over the load generator's run) is measured too: the cost
+// of each variant with less noise. Prints one JSON line.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,8 +63,25 @@ function started(child: ChildProcess): Promise<number> {
   });
 }
 
+/** CPU time a process has used so far, in µs (Linux's /proc; NaN elsewhere). */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks / CLOCK_TICKS) * 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: Linux reports process times in 1/100 s whatever the kernel's tick. */
+const CLOCK_TICKS = 100;
+
 interface Outcome {
   rps: number;
+  /** The server's CPU time per request answered, in µs. */
+  cpuPerRequestUs: number;
   errors: number;
   /** Causeway: records written and dropped; OTel: spans exported. */
   records?: number;
@@ -79,17 +99,23 @@ async function measure(variant: Variant): Promise<Outcome> {
     stderr += chunk;
   });
   const port = await started(server);
+  const cpuBefore = cpuMicros(server.pid);
   const load = spawnSync(
     process.execPath,
     [here('http-load.ts'), String(port), String(CONNECTIONS), String(WARMUP_MS), String(DURATION_MS)],
     { encoding: 'utf8' },
   );
   if (load.status !== 0) throw new Error(`bench: the load generator failed:\n${load.stderr}`);
-  const { rps, errors } = JSON.parse(load.stdout.trim()) as { rps: number; errors: number };
+  const cpuAfter = cpuMicros(server.pid);
+  const { rps, total, errors } = JSON.parse(load.stdout.trim()) as {
+    rps: number;
+    total: number;
+    errors: number;
+  };
   const exited = new Promise((resolve) => server.once('exit', resolve));
   server.kill('SIGTERM');
   await exited;
-  const outcome: Outcome = { rps, errors };
+  const outcome: Outcome = { rps, errors, cpuPerRequestUs: (cpuAfter - cpuBefore) / total };
   const traceFile = variant.env.CAUSEWAY_TRACE_FILE;
   if (traceFile !== undefined) {
     const end = readTraceFile(traceFile).end;
@@ -121,6 +147,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const rps = (name: Variant['name']) => median((results.get(name) ?? []).map((o) => o.rps));
+const cpu = (name: Variant['name']) => median((results.get(name) ?? []).map((o) => o.cpuPerRequestUs));
 const last = (name: Variant['name']) => (results.get(name) ?? []).at(-1);
 const summary = {
   rounds: ROUNDS,
@@ -133,6 +160,13 @@ const summary = {
   causewayThroughput: rps('causeway') / rps('plain'),
   sampledThroughput: rps('sampled') / rps('plain'),
   otelThroughput: rps('otel') / rps('plain'),
+  plainCpuUs: cpu('plain'),
+  causewayCpuUs: cpu('causeway'),
+  sampledCpuUs: cpu('sampled'),
+  otelCpuUs: cpu('otel'),
+  causewayCpuRatio: cpu('causeway') / cpu('plain'),
+  sampledCpuRatio: cpu('sampled') / cpu('plain'),
+  otelCpuRatio: cpu('otel') / cpu('plain'),
   errors: [...results.values()].flat().reduce((sum, o) => sum + o.errors, 0),
   causewayRecords: last('causeway')?.records,
   causewayDropped: last('causeway')?.dropped,

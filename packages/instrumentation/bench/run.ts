@@ -121,14 +121,31 @@ const http = runJson([here('http-throughput.ts')]);
 console.log(
   `\nHTTP server under load (${http.connections} keep-alive connections from a second process, ${http.durationMs} ms per run, median of ${http.rounds} rounds)`,
 );
-const rpsLine = (label: string, rps: number | undefined, ratio: number | undefined) =>
+const cpuLine = (us: number | undefined, ratio: number | undefined) =>
+  `   server CPU ${us?.toFixed(1).padStart(6)} µs/request (${ratio?.toFixed(2)}x plain)`;
+const rpsLine = (label: string, rps: number | undefined, ratio: number | undefined, cpu: string) =>
   console.log(
-    `  ${label.padEnd(28)} ${rps?.toFixed(0).padStart(6)} req/s   throughput ${ratio?.toFixed(2)}x plain`,
+    `  ${label.padEnd(28)} ${rps?.toFixed(0).padStart(6)} req/s   throughput ${ratio?.toFixed(2)}x plain${cpu}`,
   );
-rpsLine('plain', http.plainRps, 1);
-rpsLine('Causeway, full capture', http.causewayRps, http.causewayThroughput);
-rpsLine('Causeway, 1 % sampling', http.sampledRps, http.sampledThroughput);
-rpsLine('OpenTelemetry Node SDK', http.otelRps, http.otelThroughput);
+rpsLine('plain', http.plainRps, 1, cpuLine(http.plainCpuUs, 1));
+rpsLine(
+  'Causeway, full capture',
+  http.causewayRps,
+  http.causewayThroughput,
+  cpuLine(http.causewayCpuUs, http.causewayCpuRatio),
+);
+rpsLine(
+  'Causeway, 1 % sampling',
+  http.sampledRps,
+  http.sampledThroughput,
+  cpuLine(http.sampledCpuUs, http.sampledCpuRatio),
+);
+rpsLine(
+  'OpenTelemetry Node SDK',
+  http.otelRps,
+  http.otelThroughput,
+  cpuLine(http.otelCpuUs, http.otelCpuRatio),
+);
 console.log(
   `  last runs: Causeway ${http.causewayRecords} records (${http.causewayDropped} dropped); 1 %: ${http.sampledRecords} records; OTel ${http.otelSpans} spans`,
 );
