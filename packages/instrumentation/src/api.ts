@@ -145,6 +145,8 @@ export function event(name: string, data?: unknown): void {
   const current = published();
   if (current === null) return;
   try {
+    // An unsampled trace records nothing, its strings included.
+    if (current.session.recorder.unsampledNow()) return;
     const strings = current.session.recorder.strings;
     const nameId = strings.valueOf(String(name).slice(0, MAX_STRING_VALUE_LENGTH));
     const json = eventData(data);

@@ -255,6 +255,9 @@ describe('manual API and sampling, under register', () => {
       .filter((r) => r.kind === EventKind.CustomEvent)
       .map((r) => strings[(r.a % 2 ** 32) - 1]);
     assert.deepEqual(events, ['recorded']);
+    for (const name of ['unsampled', 'span', 'created', 'process']) {
+      assert.ok(!strings.includes(name), `the unsampled event ${name} left no string behind`);
+    }
     const written = records.filter((r) => r.kind === EventKind.Write).map((r) => r.b);
     assert.equal(written.length, 1, 'only the recorded context’s write');
   });
