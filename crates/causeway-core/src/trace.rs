@@ -262,6 +262,7 @@ impl Trace {
             }
         }
         let task = self.graph.add_task(&self.causes);
+        self.scheduler.task_begun(stream, task, rec);
         if rec.kind == Kind::CallbackBegin {
             self.scheduler.ran(stream, rec.a as u32, task, ord);
         }

@@ -34,6 +34,8 @@ export interface CausewayConfig {
   accesses: AccessLevel;
   /** Ring capacity in records for `causeway run`; null: the instrumentation's default. */
   ringRecords: number | null;
+  /** The fraction of traces `causeway run` records, 0 to 1; null: the instrumentation's default (1). */
+  samplingRate: number | null;
 }
 
 export type ConfigKey = keyof CausewayConfig;
@@ -134,6 +136,15 @@ const SPECS: { [K in ConfigKey]: KeySpec<K> } = {
         : undefined;
     },
   },
+  samplingRate: {
+    env: 'CAUSEWAY_SAMPLING_RATE',
+    flag: '--sampling-rate',
+    allowed: 'a number from 0 to 1',
+    parse(value, fromText) {
+      const n = fromText && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      return typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
+    },
+  },
 };
 
 export const CONFIG_KEYS = Object.keys(SPECS) as ConfigKey[];
@@ -153,6 +164,7 @@ function defaults(cwd: string): CausewayConfig {
     failOn: [],
     accesses: 'all',
     ringRecords: null,
+    samplingRate: null,
   };
 }
 
@@ -256,7 +268,11 @@ export async function loadConfig(
       }
       if (
         value === null &&
-        (key === 'service' || key === 'server' || key === 'apiKey' || key === 'ringRecords')
+        (key === 'service' ||
+          key === 'server' ||
+          key === 'apiKey' ||
+          key === 'ringRecords' ||
+          key === 'samplingRate')
       )
         continue;
       assign(config, sources, key as ConfigKey, value, false, file, dirname(file));
@@ -281,6 +297,7 @@ export function runtimeEnvironment(config: CausewayConfig): Record<string, strin
   };
   if (config.service !== null) env.CAUSEWAY_SERVICE = config.service;
   if (config.ringRecords !== null) env.CAUSEWAY_RING_RECORDS = String(config.ringRecords);
+  if (config.samplingRate !== null) env.CAUSEWAY_SAMPLING_RATE = String(config.samplingRate);
   // A runtime that can send batches to a server (docs/wire-format.md) reads the same two variables.
   if (config.server !== null) env.CAUSEWAY_SERVER = config.server;
   if (config.apiKey !== null) env.CAUSEWAY_API_KEY = config.apiKey;

@@ -42,6 +42,7 @@ describe('config', () => {
       CAUSEWAY_TRACE_DIR: 'from-env',
       CAUSEWAY_ACCESSES: 'off',
       CAUSEWAY_SERVER: 'http://127.0.0.1:7777/',
+      CAUSEWAY_SAMPLING_RATE: '0.05',
     };
     const { config, sources } = await loadConfig({ cwd: dir, env, flags: { traceDir: 'from-flag' } });
     assert.equal(config.traceDir, join(dir, 'from-flag'));
@@ -54,6 +55,7 @@ describe('config', () => {
       CAUSEWAY_ACCESSES: 'off',
       CAUSEWAY_SERVICE: 'file-svc',
       CAUSEWAY_SERVER: 'http://127.0.0.1:7777',
+      CAUSEWAY_SAMPLING_RATE: '0.05',
     });
   });
 
@@ -85,6 +87,7 @@ describe('config', () => {
       { ringRecords: 5000 },
       /ringRecords is 5000; expected a power of two/,
     ],
+    ['a sampling rate above 1', { samplingRate: 1.5 }, /samplingRate is 1.5; expected a number from 0 to 1/],
     [
       'a server that is not a URL',
       { server: 'localhost:7070' },

@@ -4,6 +4,7 @@
 import { executionAsyncId } from 'node:async_hooks';
 import { AccessFlag, EventKind, SiteKind } from '@causeway/core/event-format';
 import { Recorder } from '../src/runtime/recorder.ts';
+import { Sampler } from '../src/runtime/sampling.ts';
 
 const EVENTS = 1 << 20;
 const RUNS = 21;
@@ -77,8 +78,35 @@ const readKey = timeRuns(() => {
   recorder.ring.drain(discard);
 });
 
+// The same probes in a task of an unsampled trace (rate 0): each returns after one field check;
+// an await's resumption also asks the sampler (an AsyncLocalStorage read) as its task starts.
+const unsampled = new Recorder(1 << 12, performance, executionAsyncId, new Sampler(0));
+unsampled.resample();
+if (!unsampled.muted) throw new Error('bench: the unsampled recorder records');
+const unsampledSite = unsampled.registerSites({
+  v: 1,
+  file: 'bench.ts',
+  sites: [[SiteKind.Read, 1, 1, 'f', 'balance']],
+});
+const enterUnsampled = timeRuns(() => {
+  for (let i = 0; i < EVENTS; i++) unsampled.enter(7);
+});
+const readUnsampled = timeRuns(() => {
+  for (let i = 0; i < EVENTS; i++) unsampled.read(unsampledSite, account, i);
+});
+const awaitPairUnsampled = timeRuns(() => {
+  for (let i = 0; i < EVENTS / 2; i++) {
+    unsampled.suspend(8, i);
+    unsampled.resume(8, i);
+  }
+});
+if (unsampled.sequence !== 1) throw new Error('bench: the unsampled recorder wrote records');
+
 console.log(
   JSON.stringify({
+    enterUnsampledNs: enterUnsampled,
+    readUnsampledNs: readUnsampled,
+    suspendResumeUnsampledPerEventNs: awaitPairUnsampled,
     readNs: read,
     writeNs: write,
     readKeyNs: readKey,

@@ -34,6 +34,12 @@ console.log(
 console.log(`  read probe, static key (o.p)                       ${hot.readNs?.toFixed(2)} ns`);
 console.log(`  update probe, static key (o.p -= v)                ${hot.writeNs?.toFixed(2)} ns`);
 console.log(`  read probe, computed string key (o[k])             ${hot.readKeyNs?.toFixed(2)} ns`);
+console.log('  in a task of an unsampled trace (each returns after one check):');
+console.log(`    enter probe                                      ${hot.enterUnsampledNs?.toFixed(2)} ns`);
+console.log(`    read probe, static key                           ${hot.readUnsampledNs?.toFixed(2)} ns`);
+console.log(
+  `    suspend + resume, per event (the resume asks the sampler) ${hot.suspendResumeUnsampledPerEventNs?.toFixed(2)} ns`,
+);
 
 const sched = runJson([here('scheduling.ts')]);
 console.log(
@@ -58,6 +64,13 @@ const plain: number[] = [];
 const instrumented: number[] = [];
 /** Instrumented with the scheduling wrappers off (CAUSEWAY_SCHEDULING=0): what they cost. */
 const unscheduled: number[] = [];
+/**
+ * Instrumented at 1 % sampling. The workload runs in the process's own trace, which is sampled by
+ * the recording's (random) trace id: about one run in a hundred records everything, the others
+ * nothing, so the median is the cost of an unsampled trace.
+ */
+const sampled: number[] = [];
+let sampledRecords = 0;
 for (let round = 0; round < ROUNDS; round++) {
   plain.push(runJson([workload]).ms as number);
   const traceFile = join(traceDir, `round-${round}.cwtrace`);
@@ -76,6 +89,16 @@ for (let round = 0; round < ROUNDS; round++) {
       CAUSEWAY_SCHEDULING: '0',
     }).ms as number,
   );
+  const sampledFile = join(traceDir, `sampled-${round}.cwtrace`);
+  sampled.push(
+    runJson(['--import', REGISTER, workload], {
+      CAUSEWAY_TRACE_FILE: sampledFile,
+      CAUSEWAY_QUIET: '1',
+      CAUSEWAY_RING_RECORDS: String(1 << 22),
+      CAUSEWAY_SAMPLING_RATE: '0.01',
+    }).ms as number,
+  );
+  sampledRecords = readTraceFile(sampledFile).end?.records ?? 0;
   const end = readTraceFile(traceFile).end;
   records = end?.records ?? 0;
   dropped = end?.dropped ?? 0;
@@ -87,7 +110,80 @@ console.log(`  instrumented   ${median(instrumented).toFixed(1)} ms   ratio ${ra
 console.log(
   `  without scheduling wrappers ${median(unscheduled).toFixed(1)} ms   ratio ${(median(unscheduled) / median(plain)).toFixed(2)}x`,
 );
+console.log(
+  `  1 % sampling   ${median(sampled).toFixed(1)} ms   ratio ${(median(sampled) / median(plain)).toFixed(2)}x (last run recorded ${sampledRecords} records)`,
+);
 console.log(`  one instrumented run recorded ${records} records, dropped ${dropped}`);
+
+// An HTTP server under load from a second process: plain, Causeway full capture, 1 % sampling,
+// OpenTelemetry (bench/http-throughput.ts).
+const http = runJson([here('http-throughput.ts')]);
+console.log(
+  `\nHTTP server under load (${http.connections} keep-alive connections from a second process, ${http.durationMs} ms per run, median of ${http.rounds} rounds)`,
+);
+const cpuLine = (us: number | undefined, ratio: number | undefined) =>
+  `   server CPU ${us?.toFixed(1).padStart(6)} µs/request (${ratio?.toFixed(2)}x plain)`;
+const rpsLine = (label: string, rps: number | undefined, ratio: number | undefined, cpu: string) =>
+  console.log(
+    `  ${label.padEnd(28)} ${rps?.toFixed(0).padStart(6)} req/s   throughput ${ratio?.toFixed(2)}x plain${cpu}`,
+  );
+rpsLine('plain', http.plainRps, 1, cpuLine(http.plainCpuUs, 1));
+rpsLine(
+  'Causeway, full capture',
+  http.causewayRps,
+  http.causewayThroughput,
+  cpuLine(http.causewayCpuUs, http.causewayCpuRatio),
+);
+rpsLine(
+  'Causeway, 1 % sampling',
+  http.sampledRps,
+  http.sampledThroughput,
+  cpuLine(http.sampledCpuUs, http.sampledCpuRatio),
+);
+rpsLine(
+  'OpenTelemetry Node SDK',
+  http.otelRps,
+  http.otelThroughput,
+  cpuLine(http.otelCpuUs, http.otelCpuRatio),
+);
+console.log(
+  `  last runs: Causeway ${http.causewayRecords} records (${http.causewayDropped} dropped); 1 %: ${http.sampledRecords} records; OTel ${http.otelSpans} spans`,
+);
+
+// Memory: the ring's bytes per record, and the resident memory of a process that recorded about
+// 1 M events, against the same work plain and a recording of 1,000 calls (Babel and the runtime
+// loaded, few events).
+const memoryWorkload = join(traceDir, 'memory-workload.ts');
+copyFileSync(here('memory-workload.ts'), memoryWorkload);
+const memoryRun = (calls: number, recorded: boolean): Record<string, number> =>
+  runJson(
+    [...(recorded ? ['--import', REGISTER] : []), '--expose-gc', memoryWorkload, String(calls)],
+    recorded ? { CAUSEWAY_TRACE_FILE: join(traceDir, 'memory.cwtrace'), CAUSEWAY_QUIET: '1' } : {},
+  );
+const MEMORY_CALLS = 50_000;
+const memory = {
+  plain: memoryRun(MEMORY_CALLS, false),
+  recorded: memoryRun(MEMORY_CALLS, true),
+  recordedFew: memoryRun(1000, true),
+  plainFew: memoryRun(1000, false),
+};
+const mib = (bytes: number | undefined) => `${((bytes ?? 0) / 2 ** 20).toFixed(1)} MiB`;
+const eventGrowth =
+  (memory.recorded.rssBytes as number) -
+  (memory.recordedFew.rssBytes as number) -
+  ((memory.plain.rssBytes as number) - (memory.plainFew.rssBytes as number));
+const perRecord =
+  eventGrowth / ((memory.recorded.records as number) - (memory.recordedFew.records as number));
+console.log('\nMemory');
+console.log(
+  `  ring: ${(memory.recorded.ringBytes as number) / (memory.recorded.ringRecords as number)} bytes per record (${memory.recorded.ringRecords} records, ${mib(memory.recorded.ringBytes)})`,
+);
+console.log(
+  `  resident, ${memory.recorded.records} records written: ${mib(memory.recorded.rssBytes)} (same work plain: ${mib(memory.plain.rssBytes)}; recording ${memory.recordedFew.records} records: ${mib(memory.recordedFew.rssBytes)})`,
+);
+console.log(
+  `  growth with the events, beyond the work's own: ${mib(eventGrowth)} (${perRecord.toFixed(1)} bytes per record)`,
+);
 
 // A CPU-bound workload (no awaits): plain, instrumented with every access, and writes only.
 const cpuWorkload = join(traceDir, 'cpu-workload.ts');
@@ -135,6 +231,9 @@ console.log(
       plainMs: median(plain),
       instrumentedMs: median(instrumented),
       unscheduledMs: median(unscheduled),
+      sampledMs: median(sampled),
+      sampledRatio: median(sampled) / median(plain),
+      sampledRecords,
       ratio,
       records,
       dropped,
@@ -147,5 +246,7 @@ console.log(
       writesRatio: cpuWritesRatio,
     },
     transform,
+    http,
+    memory: { ...memory, eventGrowthBytes: eventGrowth, eventGrowthBytesPerRecord: perRecord },
   })}`,
 );

@@ -11,7 +11,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventKind } from '@causeway/core/event-format';
-import type { AccessLevel } from './config.ts';
+import { type AccessLevel, isSamplingRate } from './config.ts';
 import { InstrumentationErrorCode, warn } from './errors.ts';
 import {
   CAUSEWAY_TRACE,
@@ -20,7 +20,9 @@ import {
   readTraceparent,
   TRACEPARENT,
   traceparentHeader,
+  unsampledTraceparent,
 } from './interceptors/propagation.ts';
+import { newSpanId, type TraceSampling } from './runtime/sampling.ts';
 import type { Session } from './runtime/session.ts';
 import { isSecretKey, MAX_STRING_VALUE_LENGTH, REDACTED } from './runtime/strings.ts';
 
@@ -54,11 +56,29 @@ function report(message: string): void {
   warn(InstrumentationErrorCode.PROBE_INPUT, message);
 }
 
-/** Runs `fn` between `begin` and `end` of the recorder, returning and throwing what it does. */
-function spanAround<T>(name: string, fn: () => T, received: TraceContext | null): T {
+/**
+ * Runs `fn` between `begin` and `end` of the recorder, returning and throwing what it does; in
+ * `entry` (a trace's sampling decision) when it enters a trace. Nothing is recorded in an
+ * unsampled trace.
+ */
+function spanAround<T>(
+  name: string,
+  fn: () => T,
+  received: TraceContext | null,
+  entry: TraceSampling | null,
+): T {
   const current = published();
   if (current === null) return fn();
   const recorder = current.session.recorder;
+  if (entry !== null) {
+    try {
+      return recorder.sampler.run(entry, () => spanAround(name, fn, received, null));
+    } finally {
+      // Back in the caller's trace, which may be sampled differently.
+      recorder.resample();
+    }
+  }
+  if (recorder.unsampledNow()) return recorder.muteDuring(fn);
   let span = 0;
   try {
     span = recorder.beginSpan(recorder.strings.valueOf(name.slice(0, MAX_STRING_VALUE_LENGTH)));
@@ -98,7 +118,11 @@ export function trace<T>(name: string, fn: () => T): T {
     report('causeway.trace(name, fn) was given no function; nothing was run');
     return undefined as T;
   }
-  return spanAround(typeof name === 'string' ? name : String(name), fn, null);
+  const current = published();
+  // At the process's own level (no request or span around it), a span starts a trace of its own.
+  const sampler = current?.session.recorder.sampler;
+  const entry = sampler?.active && sampler.atProcessLevel() ? sampler.decide(null) : null;
+  return spanAround(typeof name === 'string' ? name : String(name), fn, null, entry);
 }
 
 /** `data` as bounded JSON with secret-looking keys' values redacted, or null if it cannot be. */
@@ -121,6 +145,8 @@ export function event(name: string, data?: unknown): void {
   const current = published();
   if (current === null) return;
   try {
+    // An unsampled trace records nothing, its strings included.
+    if (current.session.recorder.unsampledNow()) return;
     const strings = current.session.recorder.strings;
     const nameId = strings.valueOf(String(name).slice(0, MAX_STRING_VALUE_LENGTH));
     const json = eventData(data);
@@ -135,6 +161,8 @@ export interface ConfigureOptions {
   enabled?: boolean;
   /** Property accesses recorded in modules loaded from now on: `all`, `writes` or `off`. */
   accesses?: AccessLevel;
+  /** The fraction of traces recorded from now on, 0 to 1 (see docs/instrumentation.md, "Sampling"). */
+  samplingRate?: number;
 }
 
 const ACCESS_LEVELS: readonly unknown[] = ['all', 'writes', 'off'];
@@ -173,10 +201,15 @@ export function configure(options: ConfigureOptions): boolean {
     } else if (key === 'accesses') {
       if (!ACCESS_LEVELS.includes(value)) invalid(`accesses must be all, writes or off, not ${show(value)}`);
       else if (entry !== undefined) entry.session.config.accesses = value as AccessLevel;
-    } else if (key === 'samplingRate' || key === 'sampling_rate') {
-      invalid('sampling is not implemented yet (every trace is recorded)');
+    } else if (key === 'samplingRate') {
+      if (!isSamplingRate(value)) invalid(`samplingRate must be a number from 0 to 1, not ${show(value)}`);
+      else if (entry !== undefined) {
+        entry.session.config.samplingRate = value;
+        entry.session.recorder.sampler.setRate(value);
+        entry.session.recorder.resample();
+      }
     } else {
-      invalid(`unknown setting ${show(key)} (known: enabled, accesses)`);
+      invalid(`unknown setting ${show(key)} (known: enabled, accesses, samplingRate)`);
     }
   }
   return applied;
@@ -191,6 +224,11 @@ export interface TraceContext {
   /** The sender's stream and exchange id in its recording (0 when not sent by Causeway). */
   stream: number;
   exchange: number;
+  /**
+   * The sender's sampling decision: true when a Causeway recording sent it, else the sampled flag
+   * of its traceparent; absent in a new trace (`createTrace`), which the rate decides.
+   */
+  sampled?: boolean;
 }
 
 /** A header set: the W3C `traceparent` and Causeway's `x-causeway-trace` (docs/propagation.md). */
@@ -217,6 +255,10 @@ export function serialize(): TraceHeaders {
   if (current === null || output === null) return {};
   try {
     const recorder = current.session.recorder;
+    if (recorder.unsampledNow()) {
+      // Not recorded; the receiver learns the trace was not sampled and does not record it either.
+      return { [TRACEPARENT]: unsampledTraceparent(recorder.sampler.current().traceId, newSpanId()) };
+    }
     const exchange = recorder.exchange();
     recorder.exchangeStep(EventKind.MessageSent, 0, 0, 0, exchange, false);
     return {
@@ -259,7 +301,9 @@ export function deserializeTrace(header: unknown): TraceContext | null {
       parent !== null && parent.traceId === traceId
         ? parent.spanId
         : `${stream.toString(16).padStart(8, '0')}${exchange.toString(16).padStart(8, '0')}`;
-    return { traceId, parentId, stream, exchange };
+    // A Causeway recording sends x-causeway-trace only for what it records.
+    const sampled = stream !== 0 || parent === null || parent.sampled;
+    return { traceId, parentId, stream, exchange, sampled };
   } catch {
     return null;
   }
@@ -283,7 +327,18 @@ export function continueTrace<T>(ctx: TraceContext | null, fn: () => T): T {
     /^[0-9a-f]{32}$/.test(ctx.traceId) &&
     Number.isInteger(ctx.stream) &&
     Number.isInteger(ctx.exchange);
-  return spanAround('continueTrace', fn, valid ? ctx : null);
+  const sampler = published()?.session.recorder.sampler;
+  let entry: TraceSampling | null = null;
+  if (sampler !== undefined) {
+    entry = valid
+      ? sampler.decide({
+          traceId: ctx.traceId,
+          sampled: ctx.sampled !== false,
+          fromCauseway: ctx.stream !== 0 && ctx.sampled !== false,
+        })
+      : sampler.decide(null);
+  }
+  return spanAround('continueTrace', fn, valid ? ctx : null, entry);
 }
 
 /** The manual API as one object: `import { causeway } from '@causeway/instrumentation'`. */

@@ -60,6 +60,30 @@ export interface RuntimeConfig {
   capture: CaptureLevel;
   /** CAUSEWAY_CAPTURE_BYTES (default 1024, 64..65536): longest captured value, as JSON text. */
   captureBytes: number;
+  /**
+   * CAUSEWAY_SAMPLING_RATE (default 1, 0..1): the fraction of traces recorded, decided per trace
+   * from its trace id (runtime/sampling.ts); 1 records every trace.
+   */
+  samplingRate: number;
+}
+
+export const DEFAULT_SAMPLING_RATE = 1;
+
+/** A sampling rate: a finite number from 0 to 1. */
+export function isSamplingRate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1;
+}
+
+function samplingRate(env: Env): number {
+  const value = env.CAUSEWAY_SAMPLING_RATE?.trim();
+  if (value === undefined || value === '') return DEFAULT_SAMPLING_RATE;
+  const n = Number(value);
+  if (isSamplingRate(n)) return n;
+  warn(
+    InstrumentationErrorCode.CONFIG_INVALID,
+    `CAUSEWAY_SAMPLING_RATE=${value} is not a number from 0 to 1; using ${DEFAULT_SAMPLING_RATE}`,
+  );
+  return DEFAULT_SAMPLING_RATE;
 }
 
 export type CaptureLevel = 'off' | 'headers' | 'on';
@@ -184,5 +208,6 @@ export function readConfig(
     scheduling: flag(env, 'CAUSEWAY_SCHEDULING', true),
     capture: captureLevel(env),
     captureBytes: captureBytes(env),
+    samplingRate: samplingRate(env),
   };
 }

@@ -69,9 +69,13 @@ describe('manual API, not registered', () => {
       parentId: '0000000100000007',
       stream: 1,
       exchange: 7,
+      sampled: true,
     });
     const w3c = causeway.deserializeTrace(`00-${'cd'.repeat(16)}-${'1'.repeat(16)}-01`);
     assert.equal(w3c?.traceId, 'cd'.repeat(16));
+    assert.equal(w3c?.sampled, true);
+    const unsampled = causeway.deserializeTrace(`00-${'cd'.repeat(16)}-${'1'.repeat(16)}-00`);
+    assert.equal(unsampled?.sampled, false, 'the W3C sampled flag is read');
     for (const bad of [
       null,
       42,
@@ -86,7 +90,9 @@ describe('manual API, not registered', () => {
   it('validates configure settings without throwing', () => {
     assert.equal(causeway.configure({ enabled: true, accesses: 'writes' }), true);
     assert.equal(causeway.configure({ enabled: 'yes' } as never), false);
-    assert.equal(causeway.configure({ samplingRate: 0.5 } as never), false);
+    assert.equal(causeway.configure({ samplingRate: 0.5 }), true);
+    assert.equal(causeway.configure({ samplingRate: 1.5 }), false);
+    assert.equal(causeway.configure({ samplingRate: '0.5' } as never), false);
     assert.equal(
       causeway.configure({ enabled: 1n, accesses: 2n } as never),
       false,
@@ -179,7 +185,10 @@ describe('manual API, under register', () => {
       ].join('\n'),
     );
     assert.equal(run.stdout, 'false\ntrue\n{}\n');
-    assert.match(run.stderr, /CW_CONFIG_INVALID: causeway.configure: sampling is not implemented yet/);
+    assert.match(
+      run.stderr,
+      /CW_CONFIG_INVALID: causeway.configure: samplingRate must be a number from 0 to 1, not 2/,
+    );
     assert.match(run.stderr, /unknown setting "colour"/);
     assert.match(run.stderr, /enabled must be true or false/);
     const records = readTraceFile(run.traceFile).events.flatMap((c) => decodeRecords(c.records));
@@ -205,5 +214,51 @@ describe('manual API, under register', () => {
     ]) {
       assert.ok(kinds.includes(kind), `kind ${kind} recorded when enabled`);
     }
+  });
+});
+
+describe('manual API and sampling, under register', () => {
+  const ID = `${'ab'.repeat(9)}${'0'.repeat(14)}`;
+  it('samples continued contexts and top-level spans, and tells the receiver of an unsampled one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-api-'));
+    const run = runApp(
+      dir,
+      'sampling',
+      [
+        'const o = { v: 0 };',
+        // From a Causeway recording: recorded at any rate.
+        `const recorded = causeway.deserializeTrace({ traceparent: '00-${ID}-0000000100000007-01', 'x-causeway-trace': '1-${ID}-1-7' });`,
+        "causeway.continueTrace(recorded, () => { causeway.event('recorded'); o.v = 1; });",
+        // Unsampled by its sender: not recorded, and what it sends on says so.
+        `const unsampled = causeway.deserializeTrace('00-${ID}-${'1'.repeat(16)}-00');`,
+        "console.log(JSON.stringify(causeway.continueTrace(unsampled, () => { causeway.event('unsampled'); o.v = 2; return causeway.serialize(); })));",
+        // At rate 0 a new trace is never sampled, nor the process's own.
+        "causeway.trace('span', () => { causeway.event('span'); o.v = 3; });",
+        "causeway.continueTrace(causeway.createTrace(), () => { causeway.event('created'); });",
+        "causeway.event('process');",
+        'console.log(JSON.stringify(causeway.serialize()));',
+      ].join('\n'),
+      { CAUSEWAY_SAMPLING_RATE: '0' },
+    );
+    const [sent, fromProcess] = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(Object.keys(sent), ['traceparent']);
+    assert.match(sent.traceparent, new RegExp(`^00-${ID}-[0-9a-f]{16}-00$`));
+    assert.deepEqual(Object.keys(fromProcess), ['traceparent']);
+    assert.match(fromProcess.traceparent, /-00$/);
+    const file = readTraceFile(run.traceFile);
+    const strings = file.strings.flatMap((chunk) => chunk.strings);
+    const records = file.events.flatMap((chunk) => decodeRecords(chunk.records));
+    const events = records
+      .filter((r) => r.kind === EventKind.CustomEvent)
+      .map((r) => strings[(r.a % 2 ** 32) - 1]);
+    assert.deepEqual(events, ['recorded']);
+    for (const name of ['unsampled', 'span', 'created', 'process']) {
+      assert.ok(!strings.includes(name), `the unsampled event ${name} left no string behind`);
+    }
+    const written = records.filter((r) => r.kind === EventKind.Write).map((r) => r.b);
+    assert.equal(written.length, 1, 'only the recorded context’s write');
   });
 });

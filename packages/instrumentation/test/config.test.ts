@@ -22,6 +22,7 @@ describe('readConfig', () => {
       scheduling: true,
       capture: 'headers',
       captureBytes: DEFAULT_CAPTURE_BYTES,
+      samplingRate: 1,
     });
     assert.equal(
       defaultTracePath(config, new Date('2026-11-23T10:20:30.456Z'), 42),
@@ -46,6 +47,7 @@ describe('readConfig', () => {
         CAUSEWAY_PROPAGATE: '0',
         CAUSEWAY_CAPTURE: 'on',
         CAUSEWAY_CAPTURE_BYTES: '4096',
+        CAUSEWAY_SAMPLING_RATE: '0.25',
       },
       undefined,
       '/',
@@ -63,6 +65,7 @@ describe('readConfig', () => {
     assert.equal(config.propagate, false);
     assert.equal(config.capture, 'on');
     assert.equal(config.captureBytes, 4096);
+    assert.equal(config.samplingRate, 0.25);
     assert.equal(readConfig({ CAUSEWAY_CAPTURE: 'off' }, undefined, '/').capture, 'off');
     assert.equal(readConfig({ CAUSEWAY_INTERCEPTORS: 'off' }, undefined, '/').interceptors.size, 0);
     assert.equal(defaultTracePath(config, new Date(), 1), '/tmp/t.cwtrace');
@@ -77,6 +80,7 @@ describe('readConfig', () => {
         CAUSEWAY_INTERCEPTORS: 'server,redis',
         CAUSEWAY_CAPTURE: 'bodies',
         CAUSEWAY_CAPTURE_BYTES: '10',
+        CAUSEWAY_SAMPLING_RATE: '5%',
       },
       'x.js',
       '/',
@@ -87,6 +91,9 @@ describe('readConfig', () => {
     assert.equal(config.ringRecords, DEFAULT_RING_RECORDS);
     assert.equal(config.capture, 'headers');
     assert.equal(config.captureBytes, DEFAULT_CAPTURE_BYTES);
+    assert.equal(config.samplingRate, 1);
+    assert.equal(readConfig({ CAUSEWAY_SAMPLING_RATE: '-0.1' }, 'x.js', '/').samplingRate, 1);
+    assert.equal(readConfig({ CAUSEWAY_SAMPLING_RATE: '0' }, 'x.js', '/').samplingRate, 0);
   });
 
   it('makes service names safe for file names', () => {

@@ -176,6 +176,41 @@ describe('scheduling edges', () => {
     assert.ok(r.concurrent(first, timer2) && r.concurrent(second, timer1));
   });
 
+  it('orders a macrotask’s ticks before its microtasks, and a microtask’s microtasks before its ticks', () => {
+    // Each location is written by a tick and by a microtask or reaction the same task queued:
+    // Node fixes their order, so no race may be reported.
+    const source = [
+      'const o = { fromTimer: 0, reaction: 0, fromReaction: 0, fromTick: 0 };',
+      'setTimeout(() => {',
+      '  queueMicrotask(() => { o.fromTimer = 2; });',
+      '  Promise.resolve().then(() => { o.reaction = 3; });',
+      '  process.nextTick(() => { o.fromTimer = 1; });',
+      '}, 1);',
+      'setTimeout(() => {',
+      '  Promise.resolve().then(() => {',
+      '    process.nextTick(() => { o.fromReaction = 5; });',
+      '    queueMicrotask(() => { o.fromReaction = 4; });',
+      '  });',
+      '}, 2);',
+      'setTimeout(() => {',
+      '  process.nextTick(() => {',
+      '    queueMicrotask(() => { o.fromTick = 7; });',
+      '    process.nextTick(() => { o.fromTick = 6; });',
+      '  });',
+      '}, 3);',
+    ].join('\n');
+    const r = run(source);
+    for (const [a, b] of [
+      [1, 2],
+      [1, 3],
+      [4, 5],
+      [6, 7],
+    ] as const) {
+      assert.ok(r.happensBefore(r.taskWriting(a), r.taskWriting(b)), `${a} happens before ${b}`);
+    }
+    assert.equal(r.findings, 0);
+  });
+
   it('keeps an emitter’s listeners in the task of the emit', () => {
     const r = run(
       [

@@ -29,6 +29,8 @@ Options:
                       write-write races only) or off (config accesses, CAUSEWAY_ACCESSES)
   --ring-records N    ring capacity in records, a power of two (config ringRecords,
                       CAUSEWAY_RING_RECORDS)
+  --sampling-rate R   the fraction of traces recorded, 0 to 1, decided per trace id (default
+                      1; config samplingRate, CAUSEWAY_SAMPLING_RATE)
   -h, --help          show this help
 
 Examples:
@@ -80,6 +82,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     'trace-dir': { type: 'string' },
     accesses: { type: 'string' },
     'ring-records': { type: 'string' },
+    'sampling-rate': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -99,6 +102,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
       traceDir: values['trace-dir'],
       accesses: values.accesses,
       ringRecords: values['ring-records'],
+      samplingRate: values['sampling-rate'],
     },
   });
   const env = {

@@ -17,6 +17,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
 import { BATCH_CONTENT_TYPE } from '@causeway/core/wire-format';
 import type { Recorder } from '../runtime/recorder.ts';
+import { newSpanId } from '../runtime/sampling.ts';
 import {
   BodyHead,
   bodyJson,
@@ -37,6 +38,7 @@ import {
   readResponder,
   TRACEPARENT,
   traceparentHeader,
+  unsampledTraceparent,
 } from './propagation.ts';
 
 let malformedResponses = 0;
@@ -156,6 +158,17 @@ export function installHttpClient(
     const json = JSON.stringify({ exchange: id, traceId: span.traceId, spanId: span.spanId });
     recordCapture(recorder, CAPTURE_NAMES.otelContext, json, capture.bytes);
     return otelTraceparent(span);
+  }
+  /**
+   * The traceparent of a request sent from an unsampled trace, which is not recorded: OTel's
+   * active span's when there is one (OTel decides for its own trace), else the trace's own id with
+   * the sampled flag off, so that the receiver does not record it either (runtime/sampling.ts).
+   */
+  function unsampledParent(): string {
+    const api = otel();
+    const span = api === null ? null : activeSpanContext(api);
+    if (span !== null) return otelTraceparent(span);
+    return unsampledTraceparent(recorder.sampler.current().traceId, newSpanId());
   }
   const headers = capture.level !== 'off';
   const bodies = capture.level === 'on';
@@ -298,6 +311,15 @@ export function installHttpClient(
 
   const onHttpCreated = guarded('http client', (message: unknown) => {
     const { request } = message as { request: ClientRequest };
+    if (recorder.unsampledNow()) {
+      try {
+        if (identity !== null && !request.hasHeader(TRACEPARENT))
+          request.setHeader(TRACEPARENT, unsampledParent());
+      } catch (error) {
+        interceptorFailed('http client', error);
+      }
+      return;
+    }
     // The Host header carries the port when it is not the default; ClientRequest does not.
     const host = request.getHeader('host');
     const origin = `${request.protocol}//${typeof host === 'string' ? host : request.host}`;
@@ -340,12 +362,18 @@ export function installHttpClient(
     // Causeway's own batches to its server are not the application's traffic: recording them
     // would add records to the trace while it is being sent.
     if (isCausewayBatch(request.headers)) return;
+    const headerList = Array.isArray(request.headers) ? request.headers : [];
+    const has = (name: string) =>
+      headerList.some((value, i) => i % 2 === 0 && String(value).toLowerCase() === name);
+    if (recorder.unsampledNow()) {
+      if (identity !== null && typeof request.addHeader === 'function' && !has(TRACEPARENT)) {
+        request.addHeader(TRACEPARENT, unsampledParent());
+      }
+      return;
+    }
     const exchange = begin(request, typeof method === 'string' ? method : 'GET', origin + pathOf(path));
     const { id } = exchange;
     if (identity !== null && typeof request.addHeader === 'function') {
-      const headers = Array.isArray(request.headers) ? request.headers : [];
-      const has = (name: string) =>
-        headers.some((value, i) => i % 2 === 0 && String(value).toLowerCase() === name);
       if (!has(TRACEPARENT)) {
         request.addHeader(TRACEPARENT, traceparentFor(identity, id));
       }

@@ -28,6 +28,7 @@ import {
   CAUSEWAY_RESPONSE,
   CAUSEWAY_TRACE,
   causewayResponseHeader,
+  incomingSampling,
   type Received,
   readPropagation,
   readTraceparent,
@@ -147,16 +148,23 @@ export function installHttpServer(
 
   const onRequestStart = guarded('http server', (message: unknown) => {
     const { request, response } = message as RequestMessage;
-    const start = recorder.now();
-    const task = recorder.beginRequest(request.method ?? '', pathOf(request.url ?? ''), start);
     const headers = request.headers;
     const received = readPropagation(headers[CAUSEWAY_TRACE], headers[TRACEPARENT]);
+    const parent = readTraceparent(headers[TRACEPARENT]);
+    // The request enters a trace of its own (or the sender's): sampled or not, for all it causes.
+    const trace = recorder.sampler.decide(incomingSampling(received, parent));
+    recorder.sampler.enter(trace);
+    if (!trace.sampled) {
+      recorder.skipTask();
+      return;
+    }
+    const start = recorder.now();
+    const task = recorder.beginRequest(request.method ?? '', pathOf(request.url ?? ''), start);
     const fromRecording = received !== null && 'sender' in received && received.sender.stream !== 0;
     exchanges.set(request, { task, start, route: null, ended: false, fromRecording });
     if (received !== null) recordReceived(recorder, received);
     // A traceparent that is not the sender recording's own (OpenTelemetry's, a proxy's) is noted,
     // so the recording can be joined to that trace too.
-    const parent = readTraceparent(headers[TRACEPARENT]);
     const sender = received !== null && 'sender' in received ? received.sender : null;
     if (parent !== null && (sender === null || sender.stream === 0 || sender.traceId !== parent.traceId)) {
       const json = JSON.stringify({ exchange: 0, traceId: parent.traceId, spanId: parent.spanId });

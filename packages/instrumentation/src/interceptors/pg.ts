@@ -189,7 +189,8 @@ export function createPgInterceptor(
     values: unknown,
   ): ((error: unknown, result: unknown) => void) | null {
     const text = typeof config === 'string' ? config : (config as { text?: unknown } | null)?.text;
-    if (typeof text !== 'string') return null;
+    // A query of an unsampled trace is not recorded (runtime/sampling.ts).
+    if (typeof text !== 'string' || recorder.unsampledNow()) return null;
     const params =
       values === undefined || typeof values === 'function' ? (config as { values?: unknown }).values : values;
     const statement = statementOf(text);

@@ -6,6 +6,8 @@
  * the network is untrusted input.
  */
 
+import type { IncomingContext } from '../runtime/sampling.ts';
+
 export const TRACEPARENT = 'traceparent';
 export const CAUSEWAY_TRACE = 'x-causeway-trace';
 export const CAUSEWAY_RESPONSE = 'x-causeway-response';
@@ -15,7 +17,7 @@ export const MAX_HEADER_LENGTH = 128;
 
 const MAX_U32 = 0xffff_ffff;
 const CAUSEWAY_FORMAT = /^1-([0-9a-f]{32})-(\d{1,10})-(\d{1,10})$/;
-const TRACEPARENT_FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const TRACEPARENT_FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const RESPONSE_FORMAT = /^1-(\d{1,10})-(\d{1,10})$/;
 const ZERO_TRACE = '0'.repeat(32);
 
@@ -42,6 +44,14 @@ export function traceparentHeader(traceId: string, stream: number, exchange: num
   return `00-${traceId}-${hex8(stream)}${hex8(exchange)}-01`;
 }
 
+/**
+ * The traceparent of a message sent from an unsampled trace (runtime/sampling.ts): its sampled
+ * flag off, so the receiver does not record it either. `spanId`: 16 hex digits, not all zeros.
+ */
+export function unsampledTraceparent(traceId: string, spanId: string): string {
+  return `00-${traceId}-${spanId}-00`;
+}
+
 /** Reads a request's propagation headers (as Node gives them: a string, an array, or absent). */
 export function readPropagation(causeway: unknown, traceparent: unknown): Received {
   if (causeway !== undefined) {
@@ -66,12 +76,32 @@ export function readPropagation(causeway: unknown, traceparent: unknown): Receiv
   return null;
 }
 
-/** A valid W3C traceparent's trace id and parent (span) id, or null. */
-export function readTraceparent(value: unknown): { traceId: string; spanId: string } | null {
+/** A valid W3C traceparent's trace id, parent (span) id and sampled flag (bit 0 of its flags), or null. */
+export function readTraceparent(
+  value: unknown,
+): { traceId: string; spanId: string; sampled: boolean } | null {
   if (typeof value !== 'string' || value.length > MAX_HEADER_LENGTH) return null;
   const match = TRACEPARENT_FORMAT.exec(value);
   if (match === null || match[1] === ZERO_TRACE || match[2] === '0'.repeat(16)) return null;
-  return { traceId: match[1] as string, spanId: match[2] as string };
+  const sampled = (Number.parseInt(match[3] as string, 16) & 1) === 1;
+  return { traceId: match[1] as string, spanId: match[2] as string, sampled };
+}
+
+/**
+ * What sampling needs from a request's headers (`received` from readPropagation, `parent` from
+ * readTraceparent): a request from a Causeway recording was recorded by its sender, so it is
+ * recorded here; otherwise a traceparent's trace id and sampled flag decide; null when neither
+ * came (or they were malformed): the request starts a trace.
+ */
+export function incomingSampling(
+  received: Received,
+  parent: ReturnType<typeof readTraceparent>,
+): IncomingContext | null {
+  if (received !== null && 'sender' in received && received.sender.stream !== 0) {
+    return { traceId: received.sender.traceId, sampled: true, fromCauseway: true };
+  }
+  if (parent === null) return null;
+  return { traceId: parent.traceId, sampled: parent.sampled, fromCauseway: false };
 }
 
 /** The task that sent a response, in the responder's recording. */

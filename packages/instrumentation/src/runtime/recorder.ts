@@ -12,6 +12,10 @@
  * names it, kept in a WeakMap so it can still be collected; a property key gets an id in the
  * stream's string table. A site that spells its property (`o.p`) has its key id looked up once,
  * at registration, so the probe does an array read instead of a string lookup.
+ *
+ * Sampling (./sampling.ts): when a task starts, the recorder asks the sampler whether the code
+ * now running belongs to an unsampled trace, and if so the task is *muted*: it gets no id and
+ * every probe returns after one check of a field, writing nothing.
  */
 
 import {
@@ -24,7 +28,9 @@ import {
 } from '@causeway/core/event-format';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 import { RecordRing } from './ring.ts';
+import { Sampler } from './sampling.ts';
 import { StringTable } from './strings.ts';
+import { SuspendedInvocations } from './suspended.ts';
 
 export const ROOT_TASK = 1;
 
@@ -48,6 +54,9 @@ export interface RegisteredSites {
 
 export class Recorder {
   readonly ring: RecordRing;
+  readonly sampler: Sampler;
+  /** Does the current task belong to an unsampled trace (see the module's comment)? */
+  #muted = false;
   readonly #clock: Clock;
   readonly #asyncId: AsyncIdSource;
   /** The async resource the current task started in. */
@@ -64,12 +73,13 @@ export class Recorder {
   /** The task, and its async id, that the callback begun last interrupted. */
   #interruptedTask = ROOT_TASK;
   #interruptedAsyncId = 0;
+  #interruptedMuted = false;
   /** Site ids start at 1: 0 means "no site" in records. */
   #nextSite = 1;
   /** The tasks that called the async generators' `next()`/`throw()` on the stack (0: unknown). */
   readonly #callers: number[] = [];
   /** Suspended invocations, and the await site each is suspended at. */
-  readonly #suspendedAt = new Map<number, number>();
+  readonly #suspendedAt = new SuspendedInvocations();
   #unwrittenSites: RegisteredSites[] = [];
   readonly strings = new StringTable();
   readonly #objectIds = new WeakMap<object, number>();
@@ -80,8 +90,14 @@ export class Recorder {
   #siteKeys = new Uint32Array(1024);
   #failures = 0;
 
-  constructor(ringRecords: number, clock: Clock, asyncId: AsyncIdSource = () => 0) {
+  constructor(
+    ringRecords: number,
+    clock: Clock,
+    asyncId: AsyncIdSource = () => 0,
+    sampler: Sampler = new Sampler(1),
+  ) {
     this.ring = new RecordRing(ringRecords);
+    this.sampler = sampler;
     this.#clock = clock;
     this.#asyncId = asyncId;
     this.#taskAsyncId = asyncId();
@@ -95,6 +111,46 @@ export class Recorder {
 
   get currentTask(): number {
     return this.#current();
+  }
+
+  /** Is the current task muted (its trace unsampled: nothing it does is recorded)? */
+  get muted(): boolean {
+    return this.#muted;
+  }
+
+  /** Does the code running now belong to an unsampled trace? (Asks the sampler; not for probes.) */
+  unsampledNow(): boolean {
+    return this.sampler.active && !this.sampler.current().sampled;
+  }
+
+  /** The sampling rate or the process's trace changed: decide the current task again. */
+  resample(): void {
+    this.#muted = this.unsampledNow();
+  }
+
+  /**
+   * Runs `fn` muted (the synchronous part of an unsampled span: what it causes asks the sampler
+   * again when it starts), then goes on as before. Returns and throws what `fn` does.
+   */
+  muteDuring<T>(fn: () => T): T {
+    const muted = this.#muted;
+    this.#muted = true;
+    try {
+      return fn();
+    } finally {
+      this.#muted = muted;
+    }
+  }
+
+  /**
+   * An entry whose trace is not sampled starts here (an incoming request): until the next task
+   * starts, nothing is recorded.
+   */
+  skipTask(): void {
+    this.#pendingCallback = 0;
+    this.#lastObject = null;
+    this.#taskAsyncId = this.#asyncId();
+    this.#muted = true;
   }
 
   /**
@@ -143,6 +199,7 @@ export class Recorder {
 
   enter(site: number): void {
     if (this.#asyncId() !== this.#taskAsyncId) this.#beginCallback(site);
+    if (this.#muted) return;
     const task = this.#current();
     this.ring.write(EventKind.FnEnter, 0, this.#seq++, task, site, 0);
   }
@@ -150,23 +207,28 @@ export class Recorder {
   enterAsync(site: number): number {
     if (this.#asyncId() !== this.#taskAsyncId) this.#beginCallback(site);
     const invocation = this.#nextInvocation++;
+    if (this.#muted) return invocation;
     const task = this.#current();
     this.ring.write(EventKind.FnEnter, 0, this.#seq++, task, site, invocation);
     return invocation;
   }
 
   exit(site: number, invocation: number): void {
+    if (this.#muted) return;
     const task = this.#current();
     this.ring.write(EventKind.FnExit, 0, this.#seq++, task, site, invocation);
   }
 
   threw(site: number, invocation: number): void {
+    if (this.#muted) return;
     const task = this.#current();
     this.ring.write(EventKind.FnThrow, 0, this.#seq++, task, site, invocation);
   }
 
   suspend(site: number, invocation: number): void {
+    // Kept when muted too: `caught` must know where a rejected continuation starts its task.
     this.#suspendedAt.set(invocation, site);
+    if (this.#muted) return;
     const task = this.#current();
     this.ring.write(EventKind.AwaitSuspend, 0, this.#seq++, task, site, invocation);
   }
@@ -181,9 +243,8 @@ export class Recorder {
    * the await it is suspended at rejected and this is the first code of its continuation.
    */
   caught(invocation: number): void {
-    const site = this.#suspendedAt.get(invocation);
-    if (site === undefined) return;
-    this.#suspendedAt.delete(invocation);
+    const site = this.#suspendedAt.take(invocation);
+    if (site < 0) return;
     this.#startTask(EventKind.AwaitResume, ResumeFlag.Rejected | this.#calledFlag(), site, invocation);
   }
 
@@ -216,7 +277,7 @@ export class Recorder {
    * not entered instrumented code (Node's own I/O callbacks): what it schedules is not recorded.
    */
   inCurrentTask(): boolean {
-    return this.#asyncId() === this.#taskAsyncId;
+    return !this.#muted && this.#asyncId() === this.#taskAsyncId;
   }
 
   /**
@@ -235,6 +296,9 @@ export class Recorder {
   beginCallback(id: number): void {
     this.#interruptedTask = this.#task;
     this.#interruptedAsyncId = this.#taskAsyncId;
+    this.#interruptedMuted = this.#muted;
+    // Only a recorded task's callbacks are wrapped (inCurrentTask): the callback is recorded too.
+    this.#muted = false;
     this.#pendingCallback = id;
     this.#lastObject = null;
     this.#taskAsyncId = this.#asyncId();
@@ -252,6 +316,7 @@ export class Recorder {
       // module: the program's start goes on after them.
       this.#task = this.#interruptedTask;
       this.#taskAsyncId = this.#interruptedAsyncId;
+      this.#muted = this.#interruptedMuted;
     } else {
       this.#taskAsyncId = -1;
     }
@@ -279,12 +344,14 @@ export class Recorder {
 
   /** A `causeway.event`: `nameId` and `dataId` are string ids (0: not captured). */
   customEvent(nameId: number, dataId: number): void {
+    if (this.#muted) return;
     const task = this.#current();
     this.ring.writePair(EventKind.CustomEvent, 0, this.#seq++, task, nameId, dataId, 0, false, false);
   }
 
   /** The current task cancels scheduled callback `id`. */
   cancel(id: number): void {
+    if (this.#muted) return;
     const task = this.#current();
     this.ring.write(EventKind.Cancel, 0, this.#seq++, task, 0, id);
   }
@@ -320,6 +387,7 @@ export class Recorder {
    */
   beginRequest(method: string, target: string, now: number = this.#clock.now()): number {
     this.#pendingCallback = 0;
+    this.#muted = false;
     const task = this.#nextTask++;
     this.#task = task;
     this.#lastObject = null;
@@ -348,6 +416,7 @@ export class Recorder {
    * are the halves of `a`; `b` is an f64 (a duration) when `floatB`, else an integer id.
    */
   exchangeStep(kind: number, flags: number, low: number, high: number, b: number, floatB: boolean): void {
+    if (this.#muted) return;
     const task = this.#current();
     this.ring.writePair(kind, flags, this.#seq++, task, low, high, b, floatB, false);
   }
@@ -358,11 +427,14 @@ export class Recorder {
    */
   inTask(task: number, record: () => void): void {
     const current = this.#current();
+    const muted = this.#muted;
     this.#task = task;
+    this.#muted = false;
     try {
       record();
     } finally {
       this.#task = current;
+      this.#muted = muted;
     }
   }
 
@@ -392,6 +464,7 @@ export class Recorder {
    * reported once (CW_PROBE_FAILED), never thrown into the application.
    */
   #access(kind: number, flags: number, site: number, object: unknown, key: unknown, value: unknown): void {
+    if (this.#muted) return;
     try {
       this.#record(kind, flags, site, object, key, value);
     } catch (error) {
@@ -453,10 +526,15 @@ export class Recorder {
 
   #startTask(kind: number, flags: number, site: number, invocation: number): void {
     this.#pendingCallback = 0;
-    const task = this.#nextTask++;
-    this.#task = task;
     this.#lastObject = null;
     this.#taskAsyncId = this.#asyncId();
+    if (this.sampler.active && !this.sampler.current().sampled) {
+      this.#muted = true;
+      return;
+    }
+    this.#muted = false;
+    const task = this.#nextTask++;
+    this.#task = task;
     this.ring.writeTimed(kind, flags, this.#seq++, task, site, invocation, this.#clock.now());
   }
 }

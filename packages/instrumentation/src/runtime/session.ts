@@ -9,6 +9,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { type RuntimeConfig, readConfig } from '../config.ts';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 import { Recorder } from './recorder.ts';
+import { Sampler } from './sampling.ts';
 import { TraceOutput } from './trace-output.ts';
 
 export interface Session {
@@ -20,23 +21,24 @@ export interface Session {
 /** Records a worker thread's ring holds: nothing drains it yet, so it stays small. */
 const UNDRAINED_RING_RECORDS = 1024;
 
-function createRecorder(records: number): Recorder {
+function createRecorder(records: number, sampler: Sampler): Recorder {
   try {
-    return new Recorder(records, performance, executionAsyncId);
+    return new Recorder(records, performance, executionAsyncId, sampler);
   } catch (error) {
     // Out of memory for the ring: record less rather than fail the application.
     warn(
       InstrumentationErrorCode.CONFIG_INVALID,
       `cannot allocate a ring of ${records} records (${(error as Error).message}); using ${UNDRAINED_RING_RECORDS}`,
     );
-    return new Recorder(UNDRAINED_RING_RECORDS, performance, executionAsyncId);
+    return new Recorder(UNDRAINED_RING_RECORDS, performance, executionAsyncId, sampler);
   }
 }
 
 function startSession(): Session {
   const config = readConfig();
   const drained = config.enabled && isMainThread;
-  const recorder = createRecorder(drained ? config.ringRecords : UNDRAINED_RING_RECORDS);
+  const sampler = new Sampler(config.samplingRate);
+  const recorder = createRecorder(drained ? config.ringRecords : UNDRAINED_RING_RECORDS, sampler);
   if (!config.enabled) return { config, recorder, output: null };
   if (endianness() !== 'LE') {
     warn(
@@ -48,7 +50,11 @@ function startSession(): Session {
   // Worker threads are not instrumented by register; code instrumented ahead of time records into
   // a small ring that nothing drains yet (docs/architecture.md, "Known gaps").
   if (!isMainThread) return { config, recorder, output: null };
-  return { config, recorder, output: TraceOutput.start(recorder, config, threadId + 1, threadId) };
+  const output = TraceOutput.start(recorder, config, threadId + 1, threadId);
+  // The process's own trace (its start, timers no entry set) is the recording's.
+  if (output !== null) sampler.setProcessTrace(output.traceId);
+  recorder.resample();
+  return { config, recorder, output };
 }
 
 export const session = startSession();
