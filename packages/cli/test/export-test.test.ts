@@ -16,6 +16,7 @@ import { runIn, tempDir, writeLostUpdateTrace, writeTrace } from './fixtures.ts'
 const HOSTILE = `"'\`\${globalThis.pwned = 1}*/ /* \\"); process.exit(7); ("\n\r\u2028\u2029\u0000 é 🙂 ${'`'}`;
 const HOSTILE_KEY = `carol*/\`\${globalThis.pwned}\`\n`;
 const HOSTILE_FN = `Store.find*/\${globalThis.pwned}\n// `;
+const HOSTILE_SQL = `SELECT balance FROM accounts WHERE id = '?' /* */ \${globalThis.pwned} ${HOSTILE}`;
 
 /** A trace, as the core reports it, where two requests read a balance and both write it back. */
 function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
@@ -25,7 +26,7 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
     localId: n,
     chain: n,
     position: 1,
-    beganMs: n,
+    beganMs: n === 1 ? 20.25 : n === 2 ? 21.25 : n,
     records: 0,
     startedBy: 'request',
     site: null,
@@ -55,6 +56,7 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
       timeMs: null,
       invocation: null,
       access: null,
+      exchange: null,
       ...extra,
     });
   const access = (kind: 'read' | 'write', objectId: number, property: string, value: string | null) => ({
@@ -62,13 +64,50 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   });
   // Startup stores the account under its key: that names the location.
   push(-1, 'write', access('write', 4, `[${JSON.stringify(HOSTILE_KEY)}]`, 'object #7'));
-  for (const task of [0, 1, 2]) push(task, 'http-request');
+  for (const task of [0, 1, 2]) push(task, 'http-request', { timeMs: 10.5 + task });
   for (const task of [0, 1]) {
     push(task, 'fn-enter', { site: site(HOSTILE_FN), invocation: 10 + task });
     push(task, 'await-suspend', { site: site(HOSTILE_FN), invocation: 10 + task });
   }
+  // Each request's outgoing calls: an HTTP request and database queries, with what was captured.
   for (const task of [0, 1]) {
-    push(task, 'await-resume', { site: site(HOSTILE_FN), invocation: 10 + task });
+    const base = 100 * (task + 1);
+    const exchange = (id: number, name: string | null, text: string | null, count: number | null) => ({
+      exchange: { id, name, text, count },
+    });
+    const capture = (name: string, data: unknown) =>
+      push(task, 'custom-event', exchange(0, name, JSON.stringify(data), null));
+    push(task, 'http-client-request', exchange(base, 'POST', `http://shipping/${HOSTILE}`, null));
+    push(task, 'db-query', exchange(base + 1, null, HOSTILE_SQL, null));
+    push(task, 'http-client-response', exchange(base, null, null, 200));
+    capture('causeway:http.response.headers', {
+      exchange: base,
+      headers: { 'content-type': 'application/json', [HOSTILE_KEY]: HOSTILE, authorization: '[redacted]' },
+    });
+    // The second request's body was cut at the capture bound: not captured.
+    capture('causeway:http.response.body', {
+      exchange: base,
+      bytes: 9000,
+      text: HOSTILE,
+      ...(task === 1 ? { truncated: true } : {}),
+    });
+    push(task, 'db-result', exchange(base + 1, null, null, 1));
+    // The second request's rows were not captured (recorded without CAUSEWAY_CAPTURE=on).
+    if (task === 0) {
+      capture('causeway:db.rows', {
+        exchange: base + 1,
+        rows: [
+          JSON.parse(
+            `{"__proto__":{"polluted":true},${JSON.stringify(HOSTILE)}:${JSON.stringify(HOSTILE)},"password":"[redacted]","balance":1000}`,
+          ),
+        ],
+      });
+    }
+    push(task, 'db-query', exchange(base + 2, null, 'UPDATE accounts SET balance = $1 WHERE id = $2', null));
+    push(task, 'db-result', exchange(base + 2, null, null, 1));
+  }
+  for (const task of [0, 1]) {
+    push(task, 'await-resume', { site: site(HOSTILE_FN), invocation: 10 + task, timeMs: 20.25 + task });
     push(task, 'read', access('read', 7, '.owner', JSON.stringify(HOSTILE)));
     push(task, 'read', access('read', 7, '.secret', null));
     push(task, 'read', access('read', 7, '.balance', '1000'));
@@ -87,6 +126,7 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   } as unknown as FindingReport;
   const report = {
     meta: { traceId: '0123456789abcdef0123456789abcdef' },
+    streams: [{ stream: 1, pid: 1, thread: 0, epochMs: 1_700_000_000_000.5 }],
     findings: [finding],
     tasks,
   } as unknown as TraceReport;
@@ -119,10 +159,16 @@ describe('export --format test: the recording', () => {
         writes: [],
       },
     ]);
+    // Each step at the time its task started; the clock's origin is the stream's epoch.
     assert.deepEqual(recording.steps, [
-      { request: 1, method: HOSTILE_FN, ordinal: 1 },
-      { request: 2, method: HOSTILE_FN, ordinal: 1 },
+      { request: 1, method: HOSTILE_FN, ordinal: 1, atMs: 20.25 },
+      { request: 2, method: HOSTILE_FN, ordinal: 1, atMs: 21.25 },
     ]);
+    assert.deepEqual(recording.clock, { originMs: 1_700_000_000_000.5 });
+    assert.deepEqual(
+      recording.requests.map(({ atMs }) => atMs),
+      [10.5, 11.5],
+    );
     const [invariant] = recording.invariants;
     assert.deepEqual(
       [invariant?.key, invariant?.property, invariant?.initial, invariant?.changes, invariant?.expected],
@@ -138,6 +184,59 @@ describe('export --format test: the recording', () => {
       ],
     );
     assert.equal(invariant?.recordedFinal, 1020);
+  });
+
+  it("carries each request's outgoing calls by (request, kind, ordinal), uncaptured values marked", () => {
+    const { report, events } = racyTrace();
+    const [first, second] = recordingOf(report, events, 'trace.cwtrace').requests;
+    const notCaptured = { notCaptured: true };
+    const http = (body: unknown) => ({
+      kind: 'http',
+      ordinal: 1,
+      method: 'POST',
+      url: `http://shipping/${HOSTILE}`,
+      status: 200,
+      error: null,
+      headers: [
+        ['content-type', 'application/json'],
+        [HOSTILE_KEY, HOSTILE],
+        ['authorization', notCaptured],
+      ],
+      body,
+    });
+    const update = {
+      kind: 'db',
+      ordinal: 2,
+      statement: 'UPDATE accounts SET balance = $1 WHERE id = $2',
+      rowCount: 1,
+      failed: false,
+      rows: [],
+    };
+    assert.deepEqual(first?.outgoing, [
+      http(HOSTILE),
+      {
+        kind: 'db',
+        ordinal: 1,
+        statement: HOSTILE_SQL,
+        rowCount: 1,
+        failed: false,
+        // Column names stay data (pairs); an object value is its JSON text; a redacted one is not captured.
+        rows: [
+          [
+            ['__proto__', { json: '{"polluted":true}' }],
+            [HOSTILE, HOSTILE],
+            ['password', notCaptured],
+            ['balance', 1000],
+          ],
+        ],
+      },
+      update,
+    ]);
+    assert.deepEqual(second?.outgoing, [
+      http(notCaptured),
+      { kind: 'db', ordinal: 1, statement: HOSTILE_SQL, rowCount: 1, failed: false, rows: notCaptured },
+      update,
+    ]);
   });
 });
 
@@ -183,7 +282,16 @@ describe('export --format test: the generated file', () => {
     }
     // The one exception, the --app specifier, is a JSON string in the import.
     rest = rest.replace(JSON.stringify(target), '');
-    for (const fragment of ['pwned', 'process.exit', '🙂', 'carol', 'Store.find']) {
+    for (const fragment of [
+      'pwned',
+      'process.exit',
+      '🙂',
+      'carol',
+      'Store.find',
+      'polluted',
+      'shipping',
+      'SELECT',
+    ]) {
       assert.ok(!rest.includes(fragment), `'${fragment}' reached the code:\n${rest}`);
     }
     assert.match(code, /^\/\/ Left out, as they made no call of Store: POST \/orders\/2\/process\.$/m);

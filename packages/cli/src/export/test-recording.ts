@@ -16,6 +16,7 @@ import {
   type ReplayStep,
 } from '@causeway/instrumentation/replay';
 import { CliErrorCode, InputError } from '../errors.ts';
+import { addOutgoingCalls } from './test-exchanges.ts';
 
 const LOW_WORD = 2 ** 32;
 
@@ -84,6 +85,8 @@ interface CallInfo {
   call: RecordedCall;
   /** The event at which the call did its work: its first resume, or its exit when it never awaited. */
   effectAt: number | null;
+  /** When the task of that event started (ms since the stream's epoch). */
+  effectMs: number | null;
 }
 
 export function recordingOf(
@@ -104,6 +107,8 @@ export function recordingOf(
   const { tasks } = report;
   const taskIndex = new Map(tasks.map((task) => [`${task.stream}:${task.localId}`, task.id]));
   const chainOf = (task: number) => tasks[task]?.chain ?? -1;
+  const beganMs = (task: number) => tasks[task]?.beganMs ?? null;
+  let clockStream: number | null = null;
 
   // Requests, in arrival order, and the causal chains that ran their handlers.
   const requests: RequestInfo[] = [];
@@ -113,9 +118,18 @@ export function recordingOf(
     if (event.kindName === 'http-request') {
       const [method = '', ...path] = (tasks[event.task]?.request ?? '').split(' ');
       const info: RequestInfo = {
-        recorded: { request: requests.length + 1, method, path: path.join(' '), status: null, calls: [] },
+        recorded: {
+          request: requests.length + 1,
+          method,
+          path: path.join(' '),
+          status: null,
+          atMs: event.timeMs ?? beganMs(event.task),
+          calls: [],
+          outgoing: [],
+        },
         counts: new Map(),
       };
+      clockStream ??= event.stream;
       requests.push(info);
       byRequestTask.set(event.task, info);
       byChain.set(chainOf(event.task), info);
@@ -146,6 +160,7 @@ export function recordingOf(
         request,
         call: { method: fn, ordinal, reads: [], writes: [] },
         effectAt: null,
+        effectMs: null,
       };
       request.recorded.calls.push(info.call);
       calls.push(info);
@@ -156,14 +171,20 @@ export function recordingOf(
     const info = invocation === null ? undefined : byInvocation.get(invocation);
     if (info !== undefined) {
       if (event.kindName === 'await-resume') {
-        info.effectAt ??= event.index;
+        if (info.effectAt === null) {
+          info.effectAt = event.index;
+          info.effectMs = event.timeMs ?? beganMs(event.task);
+        }
         callOfTask.set(event.task, info);
       } else if (
         event.kindName === 'await-suspend' ||
         event.kindName === 'fn-exit' ||
         event.kindName === 'fn-throw'
       ) {
-        if (event.kindName !== 'await-suspend') info.effectAt ??= event.index;
+        if (event.kindName !== 'await-suspend' && info.effectAt === null) {
+          info.effectAt = event.index;
+          info.effectMs = beganMs(event.task);
+        }
         callOfTask.delete(event.task);
       }
       continue;
@@ -186,11 +207,16 @@ export function recordingOf(
   const steps: ReplayStep[] = calls
     .filter((info) => info.effectAt !== null)
     .sort((x, y) => (x.effectAt as number) - (y.effectAt as number))
-    .map(({ request, call }) => ({
+    .map(({ request, call, effectMs }) => ({
       request: request.recorded.request,
       method: call.method,
       ordinal: call.ordinal,
+      atMs: effectMs,
     }));
+  addOutgoingCalls(events, (event) => {
+    const recorded = byChain.get(chainOf(event.task))?.recorded;
+    return recorded !== undefined && recorded.request > 0 ? recorded : undefined;
+  });
 
   const invariants = lostUpdates.flatMap((finding) => invariantOf(finding, events, byChain, chainOf) ?? []);
   if (invariants.length === 0) {
@@ -202,6 +228,9 @@ export function recordingOf(
   return {
     version: RECORDING_VERSION,
     traceId: report.meta.traceId,
+    clock: {
+      originMs: report.streams.find(({ stream }) => stream === clockStream)?.epochMs ?? 0,
+    },
     gatedClass,
     requests: replayed.map((info) => info.recorded),
     leftOut: leftOut.map(({ recorded }) => `${recorded.method} ${recorded.path}`),

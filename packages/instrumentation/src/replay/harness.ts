@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freezeClock } from './clock.ts';
+import { answerOutgoing, type OutgoingOptions } from './outgoing.ts';
 import { RECORDING_VERSION, type RecordedRequest, type ReplayRecording } from './recording.ts';
 import { type ReplayGate, ReplayScheduler } from './scheduler.ts';
 
@@ -37,6 +39,8 @@ export interface ReplayRequest {
 export interface ReplayTarget {
   start(gate: ReplayGate): ReplayApp | Promise<ReplayApp>;
   requestFor(recorded: RecordedRequest): ReplayRequest;
+  /** How the app's outgoing calls are answered (docs/export-test.md, "Outgoing calls"). */
+  outgoing?: OutgoingOptions;
 }
 
 export interface ReplayOutcome {
@@ -51,6 +55,9 @@ export interface ReplayOutcome {
 /** The header that tells the in-process server which recorded request a request replays. */
 export const REPLAY_REQUEST_HEADER = 'x-causeway-replay-request';
 
+// Taken before a replay replaces http.request: the harness's own requests go out as they are.
+const sendRequest = httpRequest;
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -60,7 +67,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 function send(port: number, request: number, { method, path, body }: ReplayRequest): Promise<number> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
+    const outgoing = sendRequest(
       {
         host: '127.0.0.1',
         port,
@@ -97,7 +104,27 @@ export async function replayRecording(
   }
   const requests = recording.requests.map((recorded) => ({ recorded, send: target.requestFor(recorded) }));
   const scheduler = new ReplayScheduler(recording);
-  const app = await target.start(scheduler);
+  const unfreeze = freezeClock(recording.clock.originMs, () => scheduler.now());
+  let outgoing: Awaited<ReturnType<typeof answerOutgoing>> | null = null;
+  let app: ReplayApp | null = null;
+  try {
+    outgoing = await answerOutgoing(recording, scheduler, target.outgoing);
+    app = await target.start(scheduler);
+    return await replayOn(app, scheduler, recording, requests, outgoing.notes);
+  } finally {
+    await app?.close?.();
+    await outgoing?.restore();
+    unfreeze();
+  }
+}
+
+async function replayOn(
+  app: ReplayApp,
+  scheduler: ReplayScheduler,
+  recording: ReplayRecording,
+  requests: { recorded: RecordedRequest; send: ReplayRequest }[],
+  outgoingNotes: () => string[],
+): Promise<ReplayOutcome> {
   const server = createServer((req, res) => {
     const request = Number(req.headers[REPLAY_REQUEST_HEADER]);
     res.once('close', () => scheduler.requestFinished(request, res.headersSent ? res.statusCode : null));
@@ -134,11 +161,10 @@ export async function replayRecording(
     const values: unknown[] = [];
     for (const invariant of recording.invariants)
       values.push(await app.read(invariant.key, invariant.property));
-    return { statuses, values, notes: scheduler.notes() };
+    return { statuses, values, notes: [...scheduler.notes(), ...outgoingNotes()] };
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await app.close?.();
   }
 }
 

@@ -1,5 +1,6 @@
 // What a test exported by `causeway export --format test` imports (docs/export-test.md).
 
+export { freezeClock } from './clock.ts';
 export {
   assertEveryChangeApplied,
   REPLAY_REQUEST_HEADER,
@@ -9,10 +10,16 @@ export {
   type ReplayTarget,
   replayRecording,
 } from './harness.ts';
+export { answerOutgoing, type OutgoingOptions } from './outgoing.ts';
 export {
+  describeExchange,
   describeStep,
   RECORDING_VERSION,
   type RecordedCall,
+  type RecordedColumn,
+  type RecordedDbCall,
+  type RecordedExchange,
+  type RecordedHttpCall,
   type RecordedInvariant,
   type RecordedRequest,
   type RecordedValue,
