@@ -77,9 +77,12 @@ export function toNodeTest(recording: ReplayRecording, imports: TestImports): st
     }
   }
   comment(
-    'Not replayed: timers, Date and randomness (the trace does not record their values), database rows and',
+    'Date.now(), new Date() and performance.now() read the recorded clock (each step at the time its task started);',
   );
-  comment('HTTP bodies of outgoing calls (it records statements, statuses and row counts only).');
+  comment(
+    'outgoing fetch/http calls (and pg queries, if the target hands its pg module) are answered from the recording.',
+  );
+  comment('Not replayed: timers and randomness (their values are not recorded).');
   comment();
   comment('The recorded schedule:');
   steps.forEach((step, i) => {
