@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { parse } from '@babel/parser';
 import type { FindingReport, TraceEvent, TraceReport } from '@causeway/core';
 import { ExitCode } from '../src/errors.ts';
-import { commentText, toNodeTest } from '../src/export/test-node.ts';
+import { commentText, TEST_FRAMEWORKS, toTestFile } from '../src/export/test-file.ts';
 import { recordingOf } from '../src/export/test-recording.ts';
 import { runIn, tempDir, writeLostUpdateTrace, writeTrace } from './fixtures.ts';
 
@@ -240,68 +240,75 @@ describe('export --format test: the recording', () => {
   });
 });
 
-describe('export --format test: the generated file', () => {
-  const { report, events } = racyTrace();
-  const recording = recordingOf(report, events, 'trace.cwtrace');
-  const target = `./app ${HOSTILE}.ts`;
-  const code = toNodeTest(recording, { target, replay: '@causeway/instrumentation/replay' });
-  const ast = parse(code, { sourceType: 'module', plugins: ['typescript'] });
+for (const framework of TEST_FRAMEWORKS)
+  describe(`export --format test: the generated file (${framework})`, () => {
+    const { report, events } = racyTrace();
+    const recording = recordingOf(report, events, 'trace.cwtrace');
+    const target = `./app ${HOSTILE}.ts`;
+    const code = toTestFile(recording, { target, replay: '@causeway/instrumentation/replay' }, framework);
+    const ast = parse(code, { sourceType: 'module', plugins: ['typescript'] });
 
-  it('parses as TypeScript, with the imports, the recording and one test, nothing else', () => {
-    assert.deepEqual(
-      ast.program.body.map((node) => node.type),
-      [
-        'ImportDeclaration',
-        'ImportDeclaration',
-        'ImportDeclaration',
-        'VariableDeclaration',
-        'ExpressionStatement',
-      ],
-    );
-    const sources = ast.program.body.flatMap((node) =>
-      node.type === 'ImportDeclaration' ? [node.source.value] : [],
-    );
-    assert.deepEqual(sources, ['node:test', '@causeway/instrumentation/replay', target]);
+    it('parses as TypeScript, with the imports, the recording and one test, nothing else', () => {
+      assert.deepEqual(
+        ast.program.body.map((node) => node.type),
+        [
+          'ImportDeclaration',
+          'ImportDeclaration',
+          'ImportDeclaration',
+          'VariableDeclaration',
+          'ExpressionStatement',
+        ],
+      );
+      const sources = ast.program.body.flatMap((node) =>
+        node.type === 'ImportDeclaration' ? [node.source.value] : [],
+      );
+      assert.deepEqual(sources, [
+        framework === 'node' ? 'node:test' : 'vitest',
+        '@causeway/instrumentation/replay',
+        target,
+      ]);
+    });
+
+    it('holds the recorded values as data: the recording parses back as the same JSON', () => {
+      const declaration = ast.program.body[3];
+      assert.equal(declaration?.type, 'VariableDeclaration');
+      const init = declaration.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
+      assert.equal(init?.type, 'ObjectExpression');
+      assert.deepEqual(JSON.parse(code.slice(init?.start ?? 0, init?.end ?? 0)), recording);
+    });
+
+    it('is inert: outside the recording and the comments, no recorded text appears in the code', () => {
+      const declaration = ast.program.body[3];
+      const init = declaration?.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
+      let rest = `${code.slice(0, init?.start ?? 0)}${code.slice(init?.end ?? 0)}`;
+      for (const comment of [...(ast.comments ?? [])].reverse()) {
+        assert.equal(comment.type, 'CommentLine', 'every comment is a // line');
+        rest = rest.replace(`//${comment.value}`, '');
+      }
+      // The one exception, the --app specifier, is a JSON string in the import.
+      rest = rest.replace(JSON.stringify(target), '');
+      for (const fragment of [
+        'pwned',
+        'process.exit',
+        '🙂',
+        'carol',
+        'Store.find',
+        'polluted',
+        'shipping',
+        'SELECT',
+      ]) {
+        assert.ok(!rest.includes(fragment), `'${fragment}' reached the code:\n${rest}`);
+      }
+      assert.match(code, /^\/\/ Left out, as they made no call of Store: POST \/orders\/2\/process\.$/m);
+      // The comments show the recorded names, flattened onto their line.
+      assert.match(
+        code,
+        /^\/\/ {3}step {3}1 {2}request 1 \(POST \/transfers\/"'`\$\{globalThis\.pwned = 1\}\*\/ /m,
+      );
+    });
   });
 
-  it('holds the recorded values as data: the recording parses back as the same JSON', () => {
-    const declaration = ast.program.body[3];
-    assert.equal(declaration?.type, 'VariableDeclaration');
-    const init = declaration.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
-    assert.equal(init?.type, 'ObjectExpression');
-    assert.deepEqual(JSON.parse(code.slice(init?.start ?? 0, init?.end ?? 0)), recording);
-  });
-
-  it('is inert: outside the recording and the comments, no recorded text appears in the code', () => {
-    const declaration = ast.program.body[3];
-    const init = declaration?.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
-    let rest = `${code.slice(0, init?.start ?? 0)}${code.slice(init?.end ?? 0)}`;
-    for (const comment of [...(ast.comments ?? [])].reverse()) {
-      assert.equal(comment.type, 'CommentLine', 'every comment is a // line');
-      rest = rest.replace(`//${comment.value}`, '');
-    }
-    // The one exception, the --app specifier, is a JSON string in the import.
-    rest = rest.replace(JSON.stringify(target), '');
-    for (const fragment of [
-      'pwned',
-      'process.exit',
-      '🙂',
-      'carol',
-      'Store.find',
-      'polluted',
-      'shipping',
-      'SELECT',
-    ]) {
-      assert.ok(!rest.includes(fragment), `'${fragment}' reached the code:\n${rest}`);
-    }
-    assert.match(code, /^\/\/ Left out, as they made no call of Store: POST \/orders\/2\/process\.$/m);
-    // The comments show the recorded names, flattened onto their line.
-    assert.match(
-      code,
-      /^\/\/ {3}step {3}1 {2}request 1 \(POST \/transfers\/"'`\$\{globalThis\.pwned = 1\}\*\/ /m,
-    );
-  });
-
+describe('export --format test: comments', () => {
   it('flattens line terminators and control characters out of comment text', () => {
     assert.equal(commentText('a\nb\r\u2028c\u2029d\u0000e\u0085f é 🙂'), 'a b  c d e f é 🙂');
   });
@@ -357,10 +364,13 @@ describe('causeway export --format test: bad input', () => {
 
   it('a framework that is not offered, and a missing --app module', async () => {
     oneLine(
-      await exportTest('bank', '--framework', 'vitest'),
-      /--framework vitest is not offered: only node/,
+      await exportTest('bank', '--framework', 'jest'),
+      /--framework jest is not offered: Jest cannot load the TypeScript ES modules .* use node or vitest/,
     );
-    oneLine(await exportTest('bank', '--framework', 'jest'), /--framework jest is not offered: only node/);
+    oneLine(
+      await exportTest('bank', '--framework', 'mocha'),
+      /--framework mocha is not offered: node \(node:test\) or vitest/,
+    );
     oneLine(
       await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'missing.ts']),
       /missing\.ts: no such module/,
