@@ -127,6 +127,7 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   const report = {
     meta: { traceId: '0123456789abcdef0123456789abcdef' },
     streams: [{ stream: 1, pid: 1, thread: 0, epochMs: 1_700_000_000_000.5 }],
+    edges: [],
     findings: [finding],
     tasks,
   } as unknown as TraceReport;

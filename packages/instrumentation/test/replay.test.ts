@@ -312,8 +312,8 @@ describe('replayRecording: outgoing calls answered from the recording', () => {
     return {
       ...base,
       outgoing: { pg, ...(unrecorded === undefined ? {} : { unrecorded }) },
-      async start(gate) {
-        const app = await base.start(gate);
+      async start(gate, rec) {
+        const app = await base.start(gate, rec);
         return { ...app, close: () => pool.end() };
       },
     };

@@ -53,14 +53,20 @@ function rowPairs(row: unknown): [string, RecordedColumn][] {
   return Object.entries(row).map(([name, value]) => [name, column(value)]);
 }
 
+/** The key that joins an exchange's records and captures: `stream:exchange id`. */
+export function exchangeKey(stream: number, id: number): string {
+  return `${stream}:${id}`;
+}
+
 /**
  * Adds to each request of `requestOf` its outgoing calls. `requestOf(event)`: the replayed request
- * whose handler ran the event's task, if any.
+ * whose handler ran the event's task, if any. Returns every query of the trace (the replayed
+ * requests' and the others'), by exchangeKey, with its rows as captured.
  */
 export function addOutgoingCalls(
   events: readonly TraceEvent[],
   requestOf: (event: TraceEvent) => RecordedRequest | undefined,
-): void {
+): ReadonlyMap<string, RecordedDbCall> {
   const http = new Map<string, RecordedHttpCall>();
   const db = new Map<string, RecordedDbCall>();
   const ordinals = new Map<RecordedRequest, { http: number; db: number }>();
@@ -73,7 +79,7 @@ export function addOutgoingCalls(
   for (const event of events) {
     const exchange = event.exchange;
     if (exchange === null) continue;
-    const key = `${event.stream}:${exchange.id}`;
+    const key = exchangeKey(event.stream, exchange.id);
     switch (event.kindName) {
       case 'http-client-request': {
         const request = requestOf(event);
@@ -104,18 +110,17 @@ export function addOutgoingCalls(
       }
       case 'db-query': {
         const request = requestOf(event);
-        if (request === undefined) break;
         const statement = exchange.text ?? '';
         const call: RecordedDbCall = {
           kind: 'db',
-          ordinal: next(request, 'db'),
+          ordinal: request === undefined ? 0 : next(request, 'db'),
           statement,
           rowCount: null,
           failed: false,
           // Rows are captured only when there are some: a statement that returns none has none.
           rows: RETURNS_ROWS.test(statement) ? NOT_CAPTURED : [],
         };
-        request.outgoing.push(call);
+        request?.outgoing.push(call);
         db.set(key, call);
         break;
       }
@@ -132,6 +137,7 @@ export function addOutgoingCalls(
         break;
     }
   }
+  return db;
 }
 
 /** A capture's data joined to its exchange, by id within the stream. */
@@ -143,7 +149,7 @@ function addCapture(
   db: ReadonlyMap<string, RecordedDbCall>,
 ): void {
   if (data === null || typeof data.exchange !== 'number') return;
-  const key = `${stream}:${data.exchange}`;
+  const key = exchangeKey(stream, data.exchange);
   const whole = data.truncated !== true;
   if (name === CAPTURES.responseHeaders) {
     const call = http.get(key);

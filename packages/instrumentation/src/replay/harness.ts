@@ -37,7 +37,8 @@ export interface ReplayRequest {
  * it (the trace has the method and path, not the body).
  */
 export interface ReplayTarget {
-  start(gate: ReplayGate): ReplayApp | Promise<ReplayApp>;
+  /** `recording`: what is replayed, for a target that starts the app to match it (its gated class, first values). */
+  start(gate: ReplayGate, recording: ReplayRecording): ReplayApp | Promise<ReplayApp>;
   requestFor(recorded: RecordedRequest): ReplayRequest;
   /** How the app's outgoing calls are answered (docs/export-test.md, "Outgoing calls"). */
   outgoing?: OutgoingOptions;
@@ -109,7 +110,7 @@ export async function replayRecording(
   let app: ReplayApp | null = null;
   try {
     outgoing = await answerOutgoing(recording, scheduler, target.outgoing);
-    app = await target.start(scheduler);
+    app = await target.start(scheduler, recording);
     return await replayOn(app, scheduler, recording, requests, outgoing.notes);
   } finally {
     await app?.close?.();
