@@ -134,6 +134,183 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   return { report, events };
 }
 
+/**
+ * Two requests whose store methods query a PostgreSQL row: each reads carol's balance, then
+ * writes it back changed; the second write loses the first's change. As the pg interceptor writes
+ * them, a query's records come after its call suspended; each handler begins in a body parser's
+ * callback joined to its request by no edge, and resumes (after the driver's socket answered) in
+ * another chain, joined by an await edge.
+ */
+function pgRaceTrace(rows: boolean): { report: TraceReport; events: TraceEvent[] } {
+  const tasks = [0, 1, 2, 3, 4, 5, 6, 7].map((id) => ({
+    id,
+    stream: 1,
+    localId: id + 1,
+    chain: id,
+    position: 1,
+    beganMs: 10 + id,
+    records: 0,
+    startedBy: id % 4 === 0 ? 'request' : 'await',
+    site: null,
+    request: id % 4 === 0 ? 'POST /transfers' : null,
+  }));
+  const fnSite = (functionName: string) => ({
+    id: 1,
+    kind: 1 as const,
+    kindName: 'function',
+    file: 'src/pg-store.ts',
+    line: 1,
+    column: 1,
+    functionName,
+    name: '',
+  });
+  const rowSite = (statement: string) => ({ ...fnSite(statement), file: '<postgres>', kindName: 'read' });
+  const SELECT = 'SELECT id, balance FROM accounts WHERE id = $1';
+  const UPDATE = 'UPDATE accounts SET balance = $1 WHERE id = $2';
+  const events: TraceEvent[] = [];
+  const push = (task: number, kindName: string, extra: Partial<TraceEvent> = {}) =>
+    events.push({
+      index: events.length,
+      stream: 1,
+      seq: events.length,
+      kind: 0,
+      kindName,
+      flags: 0,
+      task,
+      site: null,
+      timeMs: null,
+      invocation: null,
+      access: null,
+      exchange: null,
+      ...extra,
+    });
+  const row = (task: number, kind: 'read' | 'write', statement: string, value: string | null) =>
+    push(task, kind, {
+      site: rowSite(statement),
+      access: { kind, objectId: 9, keyId: 2, property: '["carol"]', valueTag: 0 as never, value },
+    });
+  const query = (task: number, id: number, statement: string) =>
+    push(task, 'db-query', { exchange: { id, name: null, text: statement, count: null } });
+  const fn = (task: number, kindName: string, name: string, invocation: number, timeMs?: number) =>
+    push(task, kindName, { site: fnSite(name), invocation, timeMs: timeMs ?? null });
+  push(0, 'http-request', { timeMs: 10 });
+  push(4, 'http-request', { timeMs: 14 });
+  // Both finds start and suspend; then the driver sends their queries (records in their tasks).
+  for (const [task, base] of [
+    [1, 10],
+    [5, 20],
+  ] as const) {
+    fn(task, 'fn-enter', 'PgStore.find', base);
+    fn(task, 'await-suspend', 'PgStore.find', base);
+  }
+  for (const [task, base, id] of [
+    [1, 10, 1],
+    [5, 20, 2],
+  ] as const) {
+    query(task, id, SELECT);
+    row(task, 'read', SELECT, null);
+    push(task, 'db-result', { exchange: { id, name: null, text: null, count: 1 } });
+    if (rows) {
+      const data = JSON.stringify({ exchange: id, rows: [{ id: 'carol', balance: 1000 }] });
+      push(task, 'custom-event', { exchange: { id: 0, name: 'causeway:db.rows', text: data, count: null } });
+    }
+    void base;
+  }
+  for (const [task, base, id, balance] of [
+    [2, 10, 3, '1010'],
+    [6, 20, 4, '1020'],
+  ] as const) {
+    fn(task, 'await-resume', 'PgStore.find', base, 20 + task);
+    fn(task, 'fn-exit', 'PgStore.find', base);
+    fn(task, 'fn-enter', 'PgStore.save', base + 1);
+    query(task, id, UPDATE);
+    row(task, 'write', UPDATE, balance);
+    fn(task, 'await-suspend', 'PgStore.save', base + 1);
+  }
+  for (const [task, base, request] of [
+    [3, 11, 0],
+    [7, 21, 4],
+  ] as const) {
+    fn(task, 'await-resume', 'PgStore.save', base, 30 + task);
+    fn(task, 'fn-exit', 'PgStore.save', base);
+    push(task, 'http-response', { invocation: 200 * 2 ** 32 + request + 1 });
+  }
+  const edges = [
+    { from: 1, to: 2, kind: 'await' },
+    { from: 2, to: 3, kind: 'await' },
+    { from: 5, to: 6, kind: 'await' },
+    { from: 6, to: 7, kind: 'await' },
+  ];
+  const finding = {
+    class: 'lost-update',
+    title: 'Lost update',
+    location: { stream: 1, objectId: 9, property: '["carol"]', name: 'row accounts["carol"]' },
+    accesses: [{ role: 'first', task: 1, kind: 'read', site: rowSite(SELECT), value: null }],
+    story: 'story',
+  } as unknown as FindingReport;
+  const report = {
+    meta: { traceId: '0123456789abcdef0123456789abcdef' },
+    streams: [{ stream: 1, pid: 1, thread: 0, epochMs: 1_700_000_000_000 }],
+    edges,
+    findings: [finding],
+    tasks,
+  } as unknown as TraceReport;
+  return { report, events };
+}
+
+describe('export --format test: a lost update on a PostgreSQL row', () => {
+  it('gates the class whose methods made the queries; row reads are the captured rows, writes the column SET', () => {
+    const { report, events } = pgRaceTrace(true);
+    const recording = recordingOf(report, events, 'trace.cwtrace');
+    assert.equal(recording.gatedClass, 'PgStore');
+    assert.deepEqual(
+      recording.requests.map(({ request, calls }) => [request, calls]),
+      [1, 2].map((request) => [
+        request,
+        [
+          {
+            method: 'PgStore.find',
+            ordinal: 1,
+            reads: [
+              ['id', 'carol'],
+              ['balance', 1000],
+            ],
+            writes: [],
+          },
+          { method: 'PgStore.save', ordinal: 1, reads: [], writes: [['balance', 1000 + 10 * request]] },
+        ],
+      ]),
+    );
+    assert.deepEqual(
+      recording.steps.map(({ request, method }) => `${request} ${method}`),
+      ['1 PgStore.find', '2 PgStore.find', '1 PgStore.save', '2 PgStore.save'],
+    );
+    const [invariant] = recording.invariants;
+    assert.deepEqual(
+      [invariant?.key, invariant?.property, invariant?.initial, invariant?.changes, invariant?.expected],
+      [
+        'carol',
+        'balance',
+        1000,
+        [
+          { request: 1, change: 10 },
+          { request: 2, change: 20 },
+        ],
+        1030,
+      ],
+    );
+    assert.equal(invariant?.recordedFinal, 1020);
+  });
+
+  it('without captured rows (CAUSEWAY_CAPTURE other than on) it has no values: nothing to reproduce', () => {
+    const { report, events } = pgRaceTrace(false);
+    assert.throws(
+      () => recordingOf(report, events, 'trace.cwtrace'),
+      /trace\.cwtrace: cannot tell where row accounts\["carol"\] is kept .* or its numeric values/,
+    );
+  });
+});
+
 describe('export --format test: the recording', () => {
   it('keys requests, calls and the invariant by causal identity, values as recorded', () => {
     const { report, events } = racyTrace();

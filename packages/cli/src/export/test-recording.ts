@@ -445,6 +445,7 @@ function invariantOf(
   let recordedFinal: number | null = null;
   const lastRead = new Map<number, number>();
   const changes: { request: number; change: number }[] = [];
+  let unknownChange = false;
   for (const event of events) {
     const access = event.access;
     if (access === null || event.stream !== stream) continue;
@@ -463,8 +464,10 @@ function invariantOf(
     recordedFinal = value;
     const before = request === undefined ? undefined : lastRead.get(request);
     if (request !== undefined && before !== undefined) changes.push({ request, change: value - before });
+    // A row written by a request whose read of it has no value (rows not captured): no change known.
+    else if (column !== null && request !== undefined) unknownChange = true;
   }
-  if (key === null || initial === null || recordedFinal === null) return null;
+  if (key === null || initial === null || recordedFinal === null || unknownChange) return null;
   return {
     finding: `${finding.title} on ${finding.location.name}: ${finding.story}`,
     key,
