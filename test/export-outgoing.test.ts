@@ -33,7 +33,10 @@ async function sql(text: string): Promise<void> {
 }
 
 /** Runs the shop instrumented, makes `purchases` purchases at once, stops it; returns the trace. */
-async function recordPurchases(env: Record<string, string>, purchases: number): Promise<string> {
+async function recordPurchases(
+  env: Record<string, string>,
+  purchases: number,
+): Promise<{ traceFile: string; sentAt: number }> {
   const traceFile = join(mkdtempSync(join(tmpdir(), 'causeway-shop-')), 'shop.cwtrace');
   const shop = spawn(process.execPath, ['--import', '@causeway/instrumentation/register', 'server.ts'], {
     cwd: SHOP,
@@ -51,6 +54,7 @@ async function recordPurchases(env: Record<string, string>, purchases: number): 
       shop.once('exit', (code) => reject(new Error(`the shop exited (${code}) before listening`)));
     });
     const base = `http://127.0.0.1:${port}`;
+    const sentAt = Date.now();
     const answers = await Promise.all(
       Array.from({ length: purchases }, () => fetch(`${base}/buy`, { method: 'POST' })),
     );
@@ -61,7 +65,7 @@ async function recordPurchases(env: Record<string, string>, purchases: number): 
     const exited = once(shop, 'exit');
     await fetch(`${base}/shutdown`, { method: 'POST' });
     await exited;
-    return traceFile;
+    return { traceFile, sentAt };
   } finally {
     shop.kill('SIGKILL');
   }
@@ -75,6 +79,7 @@ describe('causeway export --format test: outgoing calls answered from the record
   const captured = join(dir, 'captured.test.ts');
   const uncaptured = join(dir, 'uncaptured.test.ts');
   let partnerUrl = '';
+  let sentAt = 0;
 
   function exportTo(traceFile: string, out: string): void {
     const result = spawnSync(
@@ -100,8 +105,10 @@ describe('causeway export --format test: outgoing calls answered from the record
     partnerUrl = `http://127.0.0.1:${(partner.address() as AddressInfo).port}`;
     try {
       const env = { PARTNER_URL: partnerUrl, FEE_TABLE: feeTable };
-      exportTo(await recordPurchases({ ...env, CAUSEWAY_CAPTURE: 'on' }, 3), captured);
-      exportTo(await recordPurchases({ ...env, CAUSEWAY_CAPTURE: 'headers' }, 3), uncaptured);
+      const recorded = await recordPurchases({ ...env, CAUSEWAY_CAPTURE: 'on' }, 3);
+      sentAt = recorded.sentAt;
+      exportTo(recorded.traceFile, captured);
+      exportTo((await recordPurchases({ ...env, CAUSEWAY_CAPTURE: 'headers' }, 3)).traceFile, uncaptured);
     } finally {
       // Gone before any replay: what the replays get can only come from the recordings.
       partner.closeAllConnections();
@@ -132,6 +139,23 @@ describe('causeway export --format test: outgoing calls answered from the record
       /"kind": "db",\s+"ordinal": 1,\s+"statement": "SELECT fee FROM shop_fees_\w+ WHERE kind = \$1"/,
     );
     assert.match(text, /"rows": \[\s+\[\s+\[\s+"fee",\s+2\s+\]/);
+  });
+
+  it('the recorded clock is the wall clock of the recorded run: each request arrived, and each step ran, just after the purchases were sent', () => {
+    const text = readFileSync(captured, 'utf8');
+    const json = text.slice(text.indexOf('= {') + 2, text.indexOf('};\n\ntest(') + 1);
+    const recording = JSON.parse(json) as {
+      clock: { originMs: number };
+      requests: { atMs: number }[];
+      steps: { atMs: number }[];
+    };
+    const { originMs } = recording.clock;
+    for (const { atMs } of [...recording.requests, ...recording.steps]) {
+      const wall = originMs + atMs;
+      assert.ok(wall >= sentAt - 50 && wall < sentAt + 5000, `${wall} is not just after ${sentAt}`);
+    }
+    const arrivals = Math.min(...recording.requests.map(({ atMs }) => atMs));
+    assert.ok(recording.steps.every(({ atMs }) => atMs >= arrivals));
   });
 
   it('replayed with the partner gone and the table dropped: fails with the lost update against the racy charge, passes against the atomic one', () => {
