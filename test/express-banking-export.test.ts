@@ -224,6 +224,8 @@ describe('causeway export --format test on express-banking with PostgreSQL', {
       text,
       /^\/\/ {3}step +\d+ {2}request \d+ \(POST \/transfers\), PostgresAccountStore\.save #1$/m,
     );
+    // Recorded with CAUSEWAY_CAPTURE=on: each transfer's body is in the recording, sent as it was.
+    assert.match(text, /"body": "\{\\"from\\":\\"(alice|bob)\\",\\"to\\":\\"carol\\",\\"amount\\":10\}"/);
     // The row's column is the invariant's property, its first value read from a captured row.
     assert.match(text, /^ {2}\/\/ (alice|bob|carol)\.balance: 1000( [-+]10)+ = \d+$/m);
   });

@@ -1,6 +1,7 @@
 // How `causeway export --format test` runs the bank (docs/export-test.md, "The target"): the app
-// in-process with its account store gated, and a transfer rebuilt from what the trace recorded of
-// it. BANK_TRANSFERS=atomic replays against the fixed transfer (transferMoneyAtomically).
+// in-process with its account store gated, and each transfer sent as recorded (its body, captured
+// with CAUSEWAY_CAPTURE=on) or else rebuilt from what the trace recorded of it. BANK_TRANSFERS=atomic
+// replays against the fixed transfer (transferMoneyAtomically).
 //
 // The store is the recording's: a run recorded with --store memory replays against a
 // MemoryAccountStore; one recorded with --store postgres (and CAUSEWAY_CAPTURE=on, so that the
@@ -9,11 +10,12 @@
 // and dropped afterwards: the database, not a recording of it, is where the update is lost.
 
 import { randomBytes } from 'node:crypto';
-import type {
-  RecordedCall,
-  RecordedRequest,
-  ReplayRecording,
-  ReplayTarget,
+import {
+  type RecordedCall,
+  type RecordedRequest,
+  type ReplayRecording,
+  type ReplayTarget,
+  recordedRequest,
 } from '@causeway/instrumentation/replay';
 import pg from 'pg';
 import { type Account, type AccountStore, MemoryAccountStore, OPENING_ACCOUNTS } from './accounts.ts';
@@ -118,6 +120,8 @@ export const replayTarget: ReplayTarget = {
     };
   },
   requestFor(request) {
+    // Recorded with CAUSEWAY_CAPTURE=on, the trace has the body itself.
+    if (typeof request.body === 'string') return recordedRequest(request);
     if (request.method === 'POST' && request.path === '/transfers') {
       return { method: 'POST', path: '/transfers', body: transferBody(request) };
     }

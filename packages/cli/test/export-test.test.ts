@@ -65,6 +65,26 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   // Startup stores the account under its key: that names the location.
   push(-1, 'write', access('write', 4, `[${JSON.stringify(HOSTILE_KEY)}]`, 'object #7'));
   for (const task of [0, 1, 2]) push(task, 'http-request', { timeMs: 10.5 + task });
+  // The first request's headers and body, captured (CAUSEWAY_CAPTURE=on); the second's body was cut.
+  for (const task of [0, 1]) {
+    const incoming = (name: string, data: unknown) =>
+      push(task, 'custom-event', {
+        exchange: {
+          id: 0,
+          name,
+          text: JSON.stringify({ exchange: 0, request: task + 1, ...(data as object) }),
+          count: null,
+        },
+      });
+    incoming('causeway:http.server.request.headers', {
+      headers: { 'content-type': 'application/json', [HOSTILE_KEY]: HOSTILE, cookie: '[redacted]' },
+    });
+    incoming('causeway:http.server.request.body', {
+      bytes: 5000,
+      text: `{"memo":${JSON.stringify(HOSTILE)}}`,
+      ...(task === 1 ? { truncated: true } : {}),
+    });
+  }
   for (const task of [0, 1]) {
     push(task, 'fn-enter', { site: site(HOSTILE_FN), invocation: 10 + task });
     push(task, 'await-suspend', { site: site(HOSTILE_FN), invocation: 10 + task });
@@ -324,6 +344,28 @@ describe('export --format test: the recording', () => {
       ],
     );
     assert.deepEqual(recording.leftOut, ['POST /orders/2/process']);
+    // Incoming headers and body as captured, joined to their request by its task.
+    assert.deepEqual(
+      recording.requests.map(({ headers, body }) => [headers, body]),
+      [
+        [
+          [
+            ['content-type', 'application/json'],
+            [HOSTILE_KEY, HOSTILE],
+            ['cookie', { notCaptured: true }],
+          ],
+          `{"memo":${JSON.stringify(HOSTILE)}}`,
+        ],
+        [
+          [
+            ['content-type', 'application/json'],
+            [HOSTILE_KEY, HOSTILE],
+            ['cookie', { notCaptured: true }],
+          ],
+          { notCaptured: true },
+        ],
+      ],
+    );
     assert.deepEqual(recording.requests[0]?.calls, [
       {
         method: HOSTILE_FN,

@@ -10,6 +10,7 @@ import pg from 'pg';
 import {
   assertEveryChangeApplied,
   type RecordedExchange,
+  type RecordedRequest,
   type ReplayRecording,
   type ReplayStep,
   type ReplayTarget,
@@ -72,7 +73,12 @@ function step(request: number, method: string, atMs: number | null = null): Repl
 }
 
 /** Two requests adding 1 and 2 to a counter at 0, in the given order of calls. */
-function recording(steps: ReplayStep[], outgoing: RecordedExchange[] = []): ReplayRecording {
+function recording(
+  steps: ReplayStep[],
+  outgoing: RecordedExchange[] = [],
+  captured: Pick<RecordedRequest, 'headers' | 'body'> = { headers: [], body: { notCaptured: true } },
+): ReplayRecording {
+  const { headers, body } = captured;
   const calls = [
     { method: 'CounterStore.get', ordinal: 1, reads: [], writes: [] },
     { method: 'CounterStore.set', ordinal: 1, reads: [], writes: [] },
@@ -83,8 +89,8 @@ function recording(steps: ReplayStep[], outgoing: RecordedExchange[] = []): Repl
     clock: { originMs: ORIGIN_MS },
     gatedClass: 'CounterStore',
     requests: [
-      { request: 1, method: 'POST', path: '/add', status: 200, atMs: 50, calls, outgoing },
-      { request: 2, method: 'POST', path: '/add', status: 200, atMs: 60, calls, outgoing },
+      { request: 1, method: 'POST', path: '/add', status: 200, atMs: 50, headers, body, calls, outgoing },
+      { request: 2, method: 'POST', path: '/add', status: 200, atMs: 60, headers, body, calls, outgoing },
     ],
     leftOut: [],
     steps,
@@ -170,6 +176,33 @@ describe('replayRecording', () => {
       'request 1 answered without making CounterStore.set #1 (the code no longer makes them)',
       'request 2 answered without making CounterStore.set #1 (the code no longer makes them)',
     ]);
+  });
+});
+
+describe('replayRecording: recorded request bodies', () => {
+  it('a target without requestFor sends each request as captured: its body and content type', async () => {
+    const { requestFor: _, ...withoutRequestFor } = target(readThenWrite);
+    const captured = {
+      headers: [
+        ['content-type', 'application/json'],
+        ['authorization', { notCaptured: true }],
+      ] as RecordedRequest['headers'],
+      body: '{"amount":5}',
+    };
+    // Both requests add 5: serially, 10.
+    const outcome = await replayRecording(
+      withoutRequestFor,
+      recording([step(1, 'get'), step(1, 'set'), step(2, 'get'), step(2, 'set')], [], captured),
+    );
+    assert.deepEqual(outcome.values, [10]);
+  });
+
+  it('a body the trace did not capture is not invented: the replay says so before sending anything', async () => {
+    const { requestFor: _, ...withoutRequestFor } = target(readThenWrite);
+    await assert.rejects(
+      replayRecording(withoutRequestFor, recording(interleaved)),
+      /^Error: request 1 \(POST \/add\): its body was not captured \(record the run with CAUSEWAY_CAPTURE=on, or give the replay target a requestFor that rebuilds it\)$/,
+    );
   });
 });
 

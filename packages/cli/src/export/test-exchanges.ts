@@ -20,6 +20,8 @@ const NOT_CAPTURED = { notCaptured: true } as const;
 
 /** The capture names the runtime records (interceptors/capture.ts, docs/event-format.md). */
 const CAPTURES = {
+  requestHeaders: 'causeway:http.server.request.headers',
+  requestBody: 'causeway:http.server.request.body',
   responseHeaders: 'causeway:http.response.headers',
   responseBody: 'causeway:http.response.body',
   rows: 'causeway:db.rows',
@@ -140,6 +142,43 @@ export function addOutgoingCalls(
   return db;
 }
 
+/** Header pairs as captured: values joined, redacted ones not captured. */
+function headerPairs(headers: object): [string, string | { notCaptured: true }][] {
+  return Object.entries(headers).map(([header, value]) => {
+    const text = Array.isArray(value) ? value.map(String).join(', ') : String(value);
+    return [header, text === REDACTED ? NOT_CAPTURED : text];
+  });
+}
+
+/**
+ * The headers and body of incoming requests, as captured (CAUSEWAY_CAPTURE=on), by the request's
+ * task: `stream:local task id`.
+ */
+export function incomingCaptures(
+  events: readonly TraceEvent[],
+): Map<string, Pick<RecordedRequest, 'headers' | 'body'>> {
+  const captured = new Map<string, Pick<RecordedRequest, 'headers' | 'body'>>();
+  for (const event of events) {
+    const name = event.exchange?.name;
+    if (
+      event.kindName !== 'custom-event' ||
+      (name !== CAPTURES.requestHeaders && name !== CAPTURES.requestBody)
+    )
+      continue;
+    const data = parseObject(event.exchange?.text ?? null);
+    if (data === null || typeof data.request !== 'number') continue;
+    const key = `${event.stream}:${data.request}`;
+    const entry = captured.get(key) ?? { headers: [], body: NOT_CAPTURED };
+    captured.set(key, entry);
+    if (name === CAPTURES.requestHeaders && typeof data.headers === 'object' && data.headers !== null) {
+      entry.headers = headerPairs(data.headers);
+    } else if (name === CAPTURES.requestBody && data.truncated !== true && typeof data.text === 'string') {
+      entry.body = data.text;
+    }
+  }
+  return captured;
+}
+
 /** A capture's data joined to its exchange, by id within the stream. */
 function addCapture(
   name: string | null,
@@ -155,10 +194,7 @@ function addCapture(
     const call = http.get(key);
     const headers = data.headers;
     if (call === undefined || typeof headers !== 'object' || headers === null) return;
-    call.headers = Object.entries(headers).map(([header, value]) => {
-      const text = Array.isArray(value) ? value.map(String).join(', ') : String(value);
-      return [header, text === REDACTED ? NOT_CAPTURED : text];
-    });
+    call.headers = headerPairs(headers);
   } else if (name === CAPTURES.responseBody) {
     const call = http.get(key);
     if (call !== undefined && whole && typeof data.text === 'string') call.body = data.text;

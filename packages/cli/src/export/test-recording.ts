@@ -19,7 +19,7 @@ import {
   type ReplayStep,
 } from '@causeway/instrumentation/replay';
 import { CliErrorCode, InputError } from '../errors.ts';
-import { addOutgoingCalls, exchangeKey } from './test-exchanges.ts';
+import { addOutgoingCalls, exchangeKey, incomingCaptures } from './test-exchanges.ts';
 
 const LOW_WORD = 2 ** 32;
 
@@ -255,9 +255,12 @@ export function recordingOf(
   const byRequestTask = new Map<number, RequestInfo>();
   const byChain = new Map<number, RequestInfo>();
   const responses: { task: number; info: RequestInfo }[] = [];
+  const incoming = incomingCaptures(events);
   for (const event of events) {
     if (event.kindName === 'http-request') {
       const [method = '', ...path] = (tasks[event.task]?.request ?? '').split(' ');
+      const task = tasks[event.task];
+      const captured = task === undefined ? undefined : incoming.get(`${task.stream}:${task.localId}`);
       const info: RequestInfo = {
         recorded: {
           request: requests.length + 1,
@@ -265,6 +268,8 @@ export function recordingOf(
           path: path.join(' '),
           status: null,
           atMs: event.timeMs ?? beganMs(event.task),
+          headers: captured?.headers ?? [],
+          body: captured?.body ?? { notCaptured: true },
           calls: [],
           outgoing: [],
         },

@@ -8,6 +8,7 @@ export {
   type ReplayOutcome,
   type ReplayRequest,
   type ReplayTarget,
+  recordedRequest,
   replayRecording,
 } from './harness.ts';
 export { answerOutgoing, type OutgoingOptions } from './outgoing.ts';

@@ -40,6 +40,10 @@ export interface RecordedRequest {
   status: number | null;
   /** When it arrived, in ms on the recorded clock (see `ReplayRecording.clock`); null when not recorded. */
   atMs: number | null;
+  /** Its headers, captured with `CAUSEWAY_CAPTURE=on` (secret-looking ones not captured); else none. */
+  headers: [string, string | { notCaptured: true }][];
+  /** Its body as text, captured whole with `CAUSEWAY_CAPTURE=on`; else not captured. */
+  body: string | { notCaptured: true };
   calls: RecordedCall[];
   /** The outgoing HTTP requests and database queries it made, in the order it made them. */
   outgoing: RecordedExchange[];
