@@ -424,3 +424,14 @@ describe('replayRecording: outgoing calls answered from the recording', () => {
     );
   });
 });
+
+describe('replayRecording: a target that gives outgoing.pg something else', () => {
+  it('is refused with what to do, and leaves fetch as it was', async () => {
+    const realFetch = globalThis.fetch;
+    await assert.rejects(
+      replayRecording({ ...target(readThenWrite), outgoing: { pg: {} } }, recording(interleaved)),
+      /^Error: the replay target gave outgoing\.pg, but it is not the pg module \(no Client\.prototype\.query\)$/,
+    );
+    assert.equal(globalThis.fetch, realFetch);
+  });
+});

@@ -367,9 +367,10 @@ export async function answerOutgoing(
     httpsRequest: https.request,
     httpsGet: https.get,
   };
+  // pg first: a module that is not pg is refused before anything else is replaced or started.
+  const restorePg = options.pg === undefined ? () => {} : replayPg(options.pg, answers, scheduler);
   const stand = await standIn();
   globalThis.fetch = replayFetch(answers, realFetch);
-  const restorePg = options.pg === undefined ? () => {} : replayPg(options.pg, answers, scheduler);
   const httpRequest = replayHttpRequest(answers, real.httpRequest, 'http:', stand);
   const httpsRequest = replayHttpRequest(answers, real.httpRequest, 'https:', stand);
   const get = (request: typeof http.request) =>
