@@ -74,10 +74,10 @@ export function toTestFile(
   });
   comment();
   comment(
-    `Replayed: ${requests.length} requests (method and path; what the trace lacks, such as bodies, the target rebuilds from`,
+    `Replayed: ${requests.length} requests (method, path, and body when captured with CAUSEWAY_CAPTURE=on; else the target`,
   );
   comment(
-    `what they did), sent at once to the app in-process; ${steps.length} calls of ${recording.gatedClass}, released`,
+    `rebuilds it from what they did), sent at once to the app in-process; ${steps.length} calls of ${recording.gatedClass}, released`,
   );
   comment('one at a time in the recorded order below, by causal identity (request, call), not by time.');
   if (recording.leftOut.length > 0) {
