@@ -420,7 +420,7 @@ describe('replayRecording: outgoing calls answered from the recording', () => {
     );
     await assert.rejects(
       replayRecording(partnersTarget(), recording(interleaved, uncaptured)),
-      /answered 500 \(recorded 200\); request [12], db #1: SELECT balance FROM accounts WHERE id = '\?': its 1 rows were not captured: the replay cannot answer it \(record the run with CAUSEWAY_CAPTURE=on\)/,
+      /answered 500 \(recorded 200\); request [12], db #1: SELECT balance FROM accounts WHERE id = '\?': its rows \(1\) were not captured: the replay cannot answer it \(record the run with CAUSEWAY_CAPTURE=on\)/,
     );
   });
 });

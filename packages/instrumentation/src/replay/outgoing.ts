@@ -93,10 +93,14 @@ class Answers {
     return [...this.#passed, ...this.#unanswerable];
   }
 
-  /** The error a replay gives for a recorded answer it cannot give (a value not captured). */
-  cannot(call: RecordedExchange, why: string): Error {
+  /**
+   * The error a replay gives for a recorded answer it cannot give: a value not captured (`capture`:
+   * say how to capture it), or one the trace never holds.
+   */
+  cannot(call: RecordedExchange, why: string, capture = true): Error {
     const request = this.#scheduler.currentRequest() ?? 0;
-    const message = `${describeExchange(request, call)}: ${why}: the replay cannot answer it (record the run with CAUSEWAY_CAPTURE=on)`;
+    const hint = capture ? ' (record the run with CAUSEWAY_CAPTURE=on)' : '';
+    const message = `${describeExchange(request, call)}: ${why}: the replay cannot answer it${hint}`;
     this.#unanswerable.push(message);
     this.#scheduler.explain(message);
     return new Error(message);
@@ -108,17 +112,21 @@ function recordedUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+/** Headers about the wire encoding of the recorded response, not about its text: not replayed. */
+const WIRE_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'content-encoding',
+  'connection',
+  'keep-alive',
+]);
+
 /** Headers a replayed response can carry: captured ones, not those about the wire encoding. */
 function responseHeaders(call: RecordedHttpCall): [string, string][] {
-  const wire = new Set([
-    'content-length',
-    'transfer-encoding',
-    'content-encoding',
-    'connection',
-    'keep-alive',
-  ]);
   return call.headers.flatMap(([name, value]) =>
-    typeof value === 'string' && !wire.has(name.toLowerCase()) ? [[name, value] as [string, string]] : [],
+    typeof value === 'string' && !WIRE_HEADERS.has(name.toLowerCase())
+      ? [[name, value] as [string, string]]
+      : [],
   );
 }
 
@@ -136,7 +144,7 @@ function replayFetch(answers: Answers, realFetch: typeof fetch): typeof fetch {
     if (call === 'pass') return realFetch(input, init);
     if (call instanceof Error) throw call;
     if (call.error !== null) throw new TypeError('fetch failed', { cause: recordedFailure(call) });
-    if (call.status === null) throw answers.cannot(call, 'the recording ended before it was answered');
+    if (call.status === null) throw answers.cannot(call, 'the recording ended before it was answered', false);
     const nullBody = [101, 204, 205, 304].includes(call.status);
     const body = call.body;
     let stream: ReadableStream<Uint8Array> | string | null = null;
@@ -190,7 +198,7 @@ function replayHttpRequest(
     let path: string;
     if (call instanceof Error) path = stand.answer(null, call);
     else if (call.status === null && call.error === null)
-      path = stand.answer(null, answers.cannot(call, 'the recording ended before it was answered'));
+      path = stand.answer(null, answers.cannot(call, 'the recording ended before it was answered', false));
     else {
       if (call.error === null && typeof call.body !== 'string')
         answers.cannot(call, 'its body was not captured');
@@ -263,7 +271,11 @@ async function standIn(): Promise<StandIn> {
 function column(value: RecordedColumn, call: RecordedDbCall, name: string, answers: Answers): unknown {
   if (value !== null && typeof value === 'object') {
     if ('json' in value) return JSON.parse(value.json);
-    throw answers.cannot(call, `its column ${JSON.stringify(name)} was not captured (redacted)`);
+    throw answers.cannot(
+      call,
+      `its column ${JSON.stringify(name)} is redacted (a secret-looking name)`,
+      false,
+    );
   }
   return value;
 }
@@ -271,10 +283,10 @@ function column(value: RecordedColumn, call: RecordedDbCall, name: string, answe
 /** The result pg would have given: rows built from the recorded column/value pairs. */
 function dbResult(call: RecordedDbCall, answers: Answers): unknown {
   if (call.failed)
-    throw answers.cannot(call, 'it failed in the recording, with an error the trace does not hold');
+    throw answers.cannot(call, 'it failed in the recording, with an error the trace does not hold', false);
   const rows = call.rows;
   if (!Array.isArray(rows))
-    throw answers.cannot(call, `its ${call.rowCount ?? 'unknown number of'} rows were not captured`);
+    throw answers.cannot(call, `its rows (${call.rowCount ?? 'how many is not known'}) were not captured`);
   return {
     command: /^\s*(\w+)/.exec(call.statement)?.[1]?.toUpperCase() ?? '',
     rowCount: call.rowCount ?? rows.length,
