@@ -73,28 +73,18 @@ export function toTestFile(
     for (const line of wrap(invariant.finding, 96)) comment(`  ${line}`);
   });
   comment();
-  comment(
-    `Replayed: ${requests.length} requests (method, path, and body when captured with CAUSEWAY_CAPTURE=on; else the target`,
+  const paragraph = (text: string) => {
+    for (const line of wrap(text, 100)) comment(line);
+  };
+  paragraph(
+    `Replayed: ${requests.length} requests (method, path, and body when captured with CAUSEWAY_CAPTURE=on; else the target rebuilds it from what they did), sent at once to the app in-process; ${steps.length} calls of ${recording.gatedClass}, released one at a time in the recorded order below, by causal identity (request, call), not by time.`,
   );
-  comment(
-    `rebuilds it from what they did), sent at once to the app in-process; ${steps.length} calls of ${recording.gatedClass}, released`,
-  );
-  comment('one at a time in the recorded order below, by causal identity (request, call), not by time.');
   if (recording.leftOut.length > 0) {
-    for (const line of wrap(
-      `Left out, as they made no call of ${recording.gatedClass}: ${recording.leftOut.join(', ')}.`,
-      100,
-    )) {
-      comment(line);
-    }
+    paragraph(`Left out, as they made no call of ${recording.gatedClass}: ${recording.leftOut.join(', ')}.`);
   }
-  comment(
-    'Date.now(), new Date() and performance.now() read the recorded clock (each step at the time its task started);',
+  paragraph(
+    'Date.now(), new Date() and performance.now() read the recorded clock (each step at the time its task started); outgoing fetch/http calls (and pg queries, if the target hands its pg module) are answered from the recording. Not replayed: timers and randomness (their values are not recorded).',
   );
-  comment(
-    'outgoing fetch/http calls (and pg queries, if the target hands its pg module) are answered from the recording.',
-  );
-  comment('Not replayed: timers and randomness (their values are not recorded).');
   comment();
   comment('The recorded schedule:');
   steps.forEach((step, i) => {
