@@ -1,6 +1,5 @@
 // What a test exported by `causeway export --format test` imports (docs/export-test.md).
 
-export { freezeClock } from './clock.ts';
 export {
   assertEveryChangeApplied,
   REPLAY_REQUEST_HEADER,
@@ -11,7 +10,7 @@ export {
   recordedRequest,
   replayRecording,
 } from './harness.ts';
-export { answerOutgoing, type OutgoingOptions } from './outgoing.ts';
+export type { OutgoingOptions } from './outgoing.ts';
 export {
   describeExchange,
   describeStep,
