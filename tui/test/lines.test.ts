@@ -160,6 +160,7 @@ describe('event text', () => {
     timeMs: null,
     invocation: null,
     access: { kind: 'write', objectId: 7, keyId: 1, property, valueTag: 1, value: '70' },
+    exchange: null,
   });
 
   it('names an object property, or a database row as the findings do', () => {

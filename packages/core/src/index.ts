@@ -76,7 +76,14 @@ export { buildRecordingsReport, buildTraceReport, REPORT_VERSION, taskStart } fr
 export type { Site } from './sites.ts';
 export { SiteIndex, siteLocation } from './sites.ts';
 export { StringIndex } from './strings.ts';
-export type { AccessKind, EventAccess, EventFilter, LocationState, TraceEvent } from './trace-events.ts';
+export type {
+  AccessKind,
+  EventAccess,
+  EventExchange,
+  EventFilter,
+  LocationState,
+  TraceEvent,
+} from './trace-events.ts';
 export { TraceEvents } from './trace-events.ts';
 export type { CapturedValue } from './values.ts';
 export { renderValue } from './values.ts';

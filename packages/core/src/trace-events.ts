@@ -15,6 +15,7 @@ import {
   hasTime,
   RECORD_SIZE,
   RecordOffset,
+  UNKNOWN_ROWS,
   VALUE_TAG_MASK,
   type ValueTag,
 } from './format/event-format.ts';
@@ -58,6 +59,22 @@ export interface TraceEvent {
   invocation: number | null;
   /** For Read and Write records. */
   access: EventAccess | null;
+  /** For the interceptors' exchange records and custom events; null for every other kind. */
+  exchange: EventExchange | null;
+}
+
+/**
+ * What an interceptor's record says (docs/event-format.md, "Interceptors"), its string ids looked
+ * up: `HttpClientRequest` (name: method, text: URL), `HttpClientResponse` (count: status),
+ * `HttpClientError` (name: the error), `DbQuery` (text: statement), `DbResult` (count: rows, null
+ * when unknown), `CustomEvent` (name, text: its data, a capture's JSON for `causeway:` names).
+ */
+export interface EventExchange {
+  /** The exchange id the record names (per stream); 0 for a custom event. */
+  id: number;
+  name: string | null;
+  text: string | null;
+  count: number | null;
 }
 
 /** Which events `select` keeps; every given criterion must hold. */
@@ -239,7 +256,28 @@ export class TraceEvents {
       timeMs: hasTime(kind) ? f64FromWords(bLow, bHigh) : null,
       invocation: invocation === 0 ? null : invocation,
       access: isAccess ? this.#access(stream, kind, flags, aLow, aHigh, bLow, bHigh) : null,
+      exchange: this.#exchange(stream, kind, aLow, aHigh, bLow),
     };
+  }
+
+  #exchange(stream: number, kind: number, aLow: number, aHigh: number, bLow: number): EventExchange | null {
+    const text = (id: number) => (id === 0 ? null : this.strings.string(stream, id));
+    switch (kind) {
+      case EventKind.HttpClientRequest:
+        return { id: bLow, name: text(aLow), text: text(aHigh), count: null };
+      case EventKind.HttpClientResponse:
+        return { id: aLow, name: null, text: null, count: aHigh };
+      case EventKind.HttpClientError:
+        return { id: aLow, name: text(aHigh), text: null, count: null };
+      case EventKind.DbQuery:
+        return { id: bLow, name: null, text: text(aLow), count: null };
+      case EventKind.DbResult:
+        return { id: aLow, name: null, text: null, count: aHigh === UNKNOWN_ROWS ? null : aHigh };
+      case EventKind.CustomEvent:
+        return { id: 0, name: text(aLow), text: text(aHigh), count: null };
+      default:
+        return null;
+    }
   }
 
   /** Events [start, end), clamped to the trace. */

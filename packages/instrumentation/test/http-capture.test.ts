@@ -1,5 +1,5 @@
 // Value capture by the client interceptor (CAUSEWAY_CAPTURE=on) against a real server: headers
-// minus secrets, and bounded bodies for fetch.
+// minus secrets, and bounded bodies for fetch; and by the server interceptor, of incoming requests.
 
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventKind } from '@causeway/core/event-format';
 import { CAPTURE_NAMES } from '../src/interceptors/capture.ts';
 import { installHttpClient } from '../src/interceptors/http-client.ts';
+import { installHttpServer } from '../src/interceptors/http-server.ts';
 import { REDACTED } from '../src/runtime/strings.ts';
 import { high, low, newRecorder, reader } from './intercepted.ts';
 
@@ -132,5 +133,72 @@ describe('value capture (CAUSEWAY_CAPTURE=on)', () => {
     const got = (captures.get(CAPTURE_NAMES.responseHeaders)?.headers ?? {}) as Record<string, unknown>;
     assert.deepEqual(got['set-cookie'], REDACTED);
     assert.equal(got['x-request-echo'], 'yes');
+  });
+});
+
+describe('value capture of incoming requests (CAUSEWAY_CAPTURE=on)', () => {
+  it("records an incoming request's headers minus secrets and its body as the app read it, naming the request's task", async () => {
+    const serverRecorder = newRecorder();
+    const readServer = reader(serverRecorder);
+    const undo = installHttpServer(serverRecorder, null, { level: 'on', bytes: BYTES });
+    const app = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    try {
+      await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+      const { port } = app.address() as AddressInfo;
+      const answer = await fetch(`http://127.0.0.1:${port}/transfers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer abc' },
+        body: '{"from":"alice","amount":10}',
+      });
+      assert.equal(await answer.text(), 'ok');
+    } finally {
+      undo();
+      app.closeAllConnections();
+      app.close();
+    }
+    const recorded = readServer();
+    const request = recorded.records.find((r) => r.kind === EventKind.HttpRequest);
+    assert.ok(request);
+    const captures = new Map<string, Record<string, unknown>>();
+    for (const r of recorded.records) {
+      if (r.kind !== EventKind.CustomEvent) continue;
+      const data = JSON.parse(recorded.string(high(r.a)) as string) as Record<string, unknown>;
+      captures.set(recorded.string(low(r.a)) as string, data);
+    }
+    const headers = captures.get(CAPTURE_NAMES.serverRequestHeaders);
+    assert.equal(headers?.exchange, 0);
+    assert.equal(headers?.request, request.task);
+    const sent = (headers?.headers ?? {}) as Record<string, unknown>;
+    assert.deepEqual([sent['content-type'], sent.authorization], ['application/json', REDACTED]);
+    const body = captures.get(CAPTURE_NAMES.serverRequestBody);
+    assert.deepEqual(
+      [body?.exchange, body?.request, body?.bytes, body?.text],
+      [0, request.task, 28, '{"from":"alice","amount":10}'],
+    );
+  });
+
+  it('records nothing of incoming requests below on', async () => {
+    const serverRecorder = newRecorder();
+    const readServer = reader(serverRecorder);
+    const undo = installHttpServer(serverRecorder, null, { level: 'headers', bytes: BYTES });
+    const app = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    try {
+      await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+      const { port } = app.address() as AddressInfo;
+      await (await fetch(`http://127.0.0.1:${port}/x`, { method: 'POST', body: 'hello' })).text();
+    } finally {
+      undo();
+      app.closeAllConnections();
+      app.close();
+    }
+    const recorded = readServer();
+    assert.ok(recorded.records.some((r) => r.kind === EventKind.HttpRequest));
+    assert.equal(recorded.records.filter((r) => r.kind === EventKind.CustomEvent).length, 0);
   });
 });

@@ -7,7 +7,7 @@ import { loadConfig } from '../config.ts';
 import { CliErrorCode, ExitCode, InputError, UsageError } from '../errors.ts';
 import { toDot, toMermaid } from '../export/graph.ts';
 import { toOtlp } from '../export/otlp.ts';
-import { toNodeTest } from '../export/test-node.ts';
+import { TEST_FRAMEWORKS, type TestFramework, toTestFile } from '../export/test-file.ts';
 import { recordingOf } from '../export/test-recording.ts';
 import type { Io } from '../io.ts';
 import { openTrace, openTraces, traceRef } from '../trace-source.ts';
@@ -27,16 +27,17 @@ Writes one trace in another form, to stdout or to --out FILE:
   mermaid   the same graph as a Mermaid flowchart (renders in GitHub markdown)
   otlp      OTLP/HTTP JSON for an OpenTelemetry collector: one span per task, links for the
             happens-before edges, race findings as span events and attributes
-  test      a node:test file that reproduces a lost update: it replays the recorded requests
-            against the app in-process, releases their calls in the recorded order, and
-            asserts that no change is lost (docs/export-test.md). Needs --app.
+  test      a test file (node:test, or Vitest with --framework vitest) that reproduces a lost
+            update: it replays the recorded requests against the app in-process, releases
+            their calls in the recorded order, and asserts that no change is lost
+            (docs/export-test.md). Needs --app.
 
 Options:
   --format FORMAT     json (default), dot, mermaid, otlp or test
   --out FILE          write there instead of stdout
   --app MODULE        (test) the module exporting the app's replayTarget (docs/export-test.md)
-  --framework NAME    (test) node (node:test, the default and the only one offered so far:
-                      vitest and jest are not generated, as they are not checked yet)
+  --framework NAME    (test) node (node:test, the default) or vitest; jest is not offered (it
+                      cannot load the TypeScript ES modules without a transform)
 ${TRACE_OPTIONS_HELP}
 
 Examples:
@@ -59,12 +60,20 @@ function parseFormat(value: string | undefined): Format {
 const REPLAY_MODULE = '@causeway/instrumentation/replay';
 
 /** The --app module of `--format test`, checked; options of other formats are refused there. */
-function testApp(app: string | undefined, framework: string | undefined): string {
-  if (framework !== undefined && framework !== 'node') {
+function testFramework(framework: string | undefined): TestFramework {
+  if (framework === undefined) return 'node';
+  if ((TEST_FRAMEWORKS as readonly string[]).includes(framework)) return framework as TestFramework;
+  if (framework === 'jest') {
     throw new UsageError(
-      `export: --framework ${framework} is not offered: only node (node:test) tests are generated and checked so far. Run 'causeway export --help' for usage.`,
+      "export: --framework jest is not offered: Jest cannot load the TypeScript ES modules the test and the replay harness are without a transform the app would have to configure (docs/export-test.md); use node or vitest. Run 'causeway export --help' for usage.",
     );
   }
+  throw new UsageError(
+    `export: --framework ${framework} is not offered: node (node:test) or vitest. Run 'causeway export --help' for usage.`,
+  );
+}
+
+function testApp(app: string | undefined): string {
   if (app === undefined) {
     throw new UsageError(
       "export: --format test needs --app MODULE, the module exporting the app's replayTarget (docs/export-test.md). Run 'causeway export --help' for usage.",
@@ -125,7 +134,8 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
       `export: --app and --framework are options of --format test, not of --format ${format}. Run 'causeway export --help' for usage.`,
     );
   }
-  const app = format === 'test' ? testApp(values.app, values.framework) : null;
+  const framework = format === 'test' ? testFramework(values.framework) : 'node';
+  const app = format === 'test' ? testApp(values.app) : null;
   // A test export reads every event first: say now, not after that, that it cannot be written.
   if (format === 'test' && values.out !== undefined) writable(values.out);
   // A test reproduces one process: --trace-id names one recording there, not its joined ones.
@@ -146,7 +156,11 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
   } else if (format === 'test') {
     const recording = recordingOf(report, opened.events ?? [], opened.where);
     const from = values.out === undefined ? process.cwd() : dirname(resolve(values.out));
-    text = toNodeTest(recording, { target: specifierFrom(from, app as string), replay: REPLAY_MODULE });
+    text = toTestFile(
+      recording,
+      { target: specifierFrom(from, app as string), replay: REPLAY_MODULE },
+      framework,
+    );
   } else {
     text = `${JSON.stringify(toOtlp(report, VERSION), null, 2)}\n`;
   }

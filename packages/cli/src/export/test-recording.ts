@@ -6,9 +6,12 @@
  */
 
 import type { FindingReport, TraceEvent, TraceReport } from '@causeway/core';
+import { DB_SITE_FILE } from '@causeway/core/event-format';
 import {
   RECORDING_VERSION,
   type RecordedCall,
+  type RecordedColumn,
+  type RecordedDbCall,
   type RecordedInvariant,
   type RecordedRequest,
   type RecordedValue,
@@ -16,6 +19,7 @@ import {
   type ReplayStep,
 } from '@causeway/instrumentation/replay';
 import { CliErrorCode, InputError } from '../errors.ts';
+import { addOutgoingCalls, exchangeKey, incomingCaptures } from './test-exchanges.ts';
 
 const LOW_WORD = 2 ** 32;
 
@@ -54,15 +58,67 @@ function nothing(where: string, why: string): InputError {
   return new InputError(CliErrorCode.NOTHING_TO_REPRODUCE, `${where}: ${why}`);
 }
 
-/** The class whose methods hold the finding's accesses: its calls are the await points replayed. */
-function gatedClassOf(finding: FindingReport, where: string): string {
+/** Kinds that carry an async invocation id (function and await records). */
+const INVOCATION_KINDS = new Set(['fn-enter', 'fn-exit', 'fn-throw', 'await-suspend', 'await-resume']);
+
+/** Is the event an access of `location`? */
+function accesses(event: TraceEvent, location: FindingReport['location']): boolean {
+  const access = event.access;
+  return (
+    access !== null &&
+    event.stream === location.stream &&
+    access.objectId === location.objectId &&
+    access.property === location.property
+  );
+}
+
+/**
+ * The class of the innermost `Class.method` running when `location` was first accessed: for a
+ * database row, the app's method that made the query (`PostgresAccountStore.find`). Frames are
+ * followed per task: entered and exited functions, and the function an await resumed in.
+ */
+function enclosingClass(events: readonly TraceEvent[], location: FindingReport['location']): string | null {
+  const stacks = new Map<number, string[]>();
+  for (const event of events) {
+    const fn = event.site?.functionName ?? '';
+    if (event.kindName === 'fn-enter') {
+      const stack = stacks.get(event.task) ?? [];
+      stack.push(fn);
+      stacks.set(event.task, stack);
+    } else if (event.kindName === 'fn-exit') {
+      const stack = stacks.get(event.task);
+      const at = stack?.lastIndexOf(fn) ?? -1;
+      if (stack !== undefined && at >= 0) stack.length = at;
+    } else if (event.kindName === 'await-resume') {
+      stacks.set(event.task, [fn]);
+    } else if (accesses(event, location)) {
+      const method = (stacks.get(event.task) ?? []).findLast((name) => name.indexOf('.') > 0);
+      return method === undefined ? null : method.slice(0, method.indexOf('.'));
+    }
+  }
+  return null;
+}
+
+/**
+ * The class whose methods hold the finding's accesses (for a database row, whose methods made
+ * its queries): its calls are the await points replayed.
+ */
+function gatedClassOf(finding: FindingReport, events: readonly TraceEvent[], where: string): string {
   for (const access of finding.accesses) {
     const site = access.site;
     if (site === null) continue;
+    if (site.file === DB_SITE_FILE) {
+      const found = enclosingClass(events, finding.location);
+      if (found !== null) return found;
+      throw nothing(
+        where,
+        `the queries of ${finding.location.name} are not made in methods of a class; --format test gates a class's calls`,
+      );
+    }
     if (site.file.startsWith('<')) {
       throw nothing(
         where,
-        `the lost update on ${finding.location.name} is in ${site.file}, whose results the trace does not hold (it records statements and row counts, not rows); --format test replays in-memory state`,
+        `the lost update on ${finding.location.name} is in ${site.file}, which --format test cannot replay`,
       );
     }
     const dot = site.functionName.indexOf('.');
@@ -72,6 +128,88 @@ function gatedClassOf(finding: FindingReport, where: string): string {
     where,
     `the accesses of ${finding.location.name} are not in methods of a class; --format test gates a class's calls`,
   );
+}
+
+/** The column an `UPDATE … SET column = $n …` statement writes (what a row write's value is). */
+function assignedColumn(statement: string): string | null {
+  return /\bSET\s+"?([A-Za-z_][\w$]*)"?\s*=\s*\$\d+/i.exec(statement)?.[1] ?? null;
+}
+
+/** A captured column value as a recorded value (an object's JSON is not one: not captured). */
+function columnValue(value: RecordedColumn): RecordedValue {
+  return value !== null && typeof value === 'object' ? { notCaptured: true } : value;
+}
+
+/**
+ * The rows database reads saw: each row Read record follows its query's DbQuery in the same task,
+ * so the read gets the query's first captured row (null when not captured).
+ */
+class RowReads {
+  readonly #queryOfRead = new Map<number, string>();
+  readonly #lastQuery = new Map<number, string>();
+  #db: ReadonlyMap<string, RecordedDbCall> = new Map();
+
+  /** Follows the trace, event by event. */
+  see(event: TraceEvent): void {
+    if (event.kindName === 'db-query' && event.exchange !== null) {
+      this.#lastQuery.set(event.task, exchangeKey(event.stream, event.exchange.id));
+    } else if (event.access?.kind === 'read' && event.site?.file === DB_SITE_FILE) {
+      const query = this.#lastQuery.get(event.task);
+      if (query !== undefined) this.#queryOfRead.set(event.index, query);
+    }
+  }
+
+  /** The queries, with their captured rows, once the trace has been read. */
+  set queries(db: ReadonlyMap<string, RecordedDbCall>) {
+    this.#db = db;
+  }
+
+  /** The row a database read (by event index) saw, as column/value pairs; null when not captured. */
+  row(index: number): [string, RecordedValue][] | null {
+    const query = this.#queryOfRead.get(index);
+    const rows = query === undefined ? undefined : this.#db.get(query)?.rows;
+    const first = Array.isArray(rows) ? rows[0] : undefined;
+    return first === undefined ? null : first.map(([name, value]) => [name, columnValue(value)]);
+  }
+}
+
+/**
+ * The tasks that ran each request's handler, found from the task that wrote its response: back
+ * along await and spawn edges to where the handler began (a body parser's callback, which no
+ * recorded edge joins to the request's own task), then forward along them. A request's causal
+ * chain is not enough: an await resumed by a database driver's socket continues in another chain.
+ */
+function handlerTasks(
+  report: TraceReport,
+  responses: readonly { task: number; info: RequestInfo }[],
+): Map<number, RequestInfo> {
+  const into = new Map<number, number[]>();
+  const from = new Map<number, number[]>();
+  for (const edge of report.edges) {
+    if (edge.kind !== 'await' && edge.kind !== 'spawn') continue;
+    into.set(edge.to, [...(into.get(edge.to) ?? []), edge.from]);
+    from.set(edge.from, [...(from.get(edge.from) ?? []), edge.to]);
+  }
+  const walk = (start: Iterable<number>, next: ReadonlyMap<number, number[]>): Set<number> => {
+    const seen = new Set(start);
+    const todo = [...seen];
+    for (let task = todo.pop(); task !== undefined; task = todo.pop()) {
+      for (const other of next.get(task) ?? []) {
+        if (!seen.has(other)) {
+          seen.add(other);
+          todo.push(other);
+        }
+      }
+    }
+    return seen;
+  };
+  const byTask = new Map<number, RequestInfo>();
+  for (const { task, info } of responses) {
+    for (const handler of walk(walk([task], into), from)) {
+      if (!byTask.has(handler)) byTask.set(handler, info);
+    }
+  }
+  return byTask;
 }
 
 interface RequestInfo {
@@ -84,6 +222,8 @@ interface CallInfo {
   call: RecordedCall;
   /** The event at which the call did its work: its first resume, or its exit when it never awaited. */
   effectAt: number | null;
+  /** When the task of that event started (ms since the stream's epoch). */
+  effectMs: number | null;
 }
 
 export function recordingOf(
@@ -100,22 +240,42 @@ export function recordingOf(
       `no lost update to reproduce (${others.length === 0 ? 'no findings' : `findings: ${[...new Set(others)].join(', ')}`}); --format test turns a lost update into a failing test`,
     );
   }
-  const gatedClass = gatedClassOf(first, where);
+  const gatedClass = gatedClassOf(first, events, where);
+  const rowReads = new RowReads();
+  /** A call's database reads, filled with their rows once the captures have been read. */
+  const pendingRows: { reads: [string, RecordedValue][]; at: number; event: number }[] = [];
   const { tasks } = report;
   const taskIndex = new Map(tasks.map((task) => [`${task.stream}:${task.localId}`, task.id]));
   const chainOf = (task: number) => tasks[task]?.chain ?? -1;
+  const beganMs = (task: number) => tasks[task]?.beganMs ?? null;
+  let clockStream: number | null = null;
 
   // Requests, in arrival order, and the causal chains that ran their handlers.
   const requests: RequestInfo[] = [];
   const byRequestTask = new Map<number, RequestInfo>();
   const byChain = new Map<number, RequestInfo>();
+  const responses: { task: number; info: RequestInfo }[] = [];
+  const incoming = incomingCaptures(events);
   for (const event of events) {
     if (event.kindName === 'http-request') {
       const [method = '', ...path] = (tasks[event.task]?.request ?? '').split(' ');
+      const task = tasks[event.task];
+      const captured = task === undefined ? undefined : incoming.get(`${task.stream}:${task.localId}`);
       const info: RequestInfo = {
-        recorded: { request: requests.length + 1, method, path: path.join(' '), status: null, calls: [] },
+        recorded: {
+          request: requests.length + 1,
+          method,
+          path: path.join(' '),
+          status: null,
+          atMs: event.timeMs ?? beganMs(event.task),
+          headers: captured?.headers ?? [],
+          body: captured?.body ?? { notCaptured: true },
+          calls: [],
+          outgoing: [],
+        },
         counts: new Map(),
       };
+      clockStream ??= event.stream;
       requests.push(info);
       byRequestTask.set(event.task, info);
       byChain.set(chainOf(event.task), info);
@@ -125,20 +285,28 @@ export function recordingOf(
       if (info === undefined) continue;
       info.recorded.status = Math.floor(event.invocation / LOW_WORD);
       byChain.set(chainOf(event.task), info);
+      responses.push({ task: event.task, info });
     }
   }
+  const byTask = handlerTasks(report, responses);
+  const requestOf = (task: number): RequestInfo | undefined => byTask.get(task) ?? byChain.get(chainOf(task));
 
   // The gated calls each request made, and what they read and wrote.
   const calls: CallInfo[] = [];
   const byInvocation = new Map<string, CallInfo>();
   const callOfTask = new Map<number, CallInfo>();
+  const lastCallOfTask = new Map<number, CallInfo>();
   for (const event of events) {
+    rowReads.see(event);
     const fn = event.site?.functionName ?? '';
-    const invocation = event.invocation === null ? null : `${event.stream}:${event.invocation}`;
+    const invocation =
+      event.invocation === null || !INVOCATION_KINDS.has(event.kindName)
+        ? null
+        : `${event.stream}:${event.invocation}`;
     if (event.kindName === 'fn-enter' && invocation !== null && fn.startsWith(`${gatedClass}.`)) {
       const method = fn.slice(gatedClass.length + 1);
       if (method.startsWith('#') || method === 'constructor') continue;
-      const request = byChain.get(chainOf(event.task));
+      const request = requestOf(event.task);
       if (request === undefined) continue;
       const ordinal = (request.counts.get(fn) ?? 0) + 1;
       request.counts.set(fn, ordinal);
@@ -146,34 +314,55 @@ export function recordingOf(
         request,
         call: { method: fn, ordinal, reads: [], writes: [] },
         effectAt: null,
+        effectMs: null,
       };
       request.recorded.calls.push(info.call);
       calls.push(info);
       byInvocation.set(invocation, info);
       callOfTask.set(event.task, info);
+      lastCallOfTask.set(event.task, info);
       continue;
     }
     const info = invocation === null ? undefined : byInvocation.get(invocation);
     if (info !== undefined) {
       if (event.kindName === 'await-resume') {
-        info.effectAt ??= event.index;
+        if (info.effectAt === null) {
+          info.effectAt = event.index;
+          info.effectMs = event.timeMs ?? beganMs(event.task);
+        }
         callOfTask.set(event.task, info);
+        lastCallOfTask.set(event.task, info);
       } else if (
         event.kindName === 'await-suspend' ||
         event.kindName === 'fn-exit' ||
         event.kindName === 'fn-throw'
       ) {
-        if (event.kindName !== 'await-suspend') info.effectAt ??= event.index;
+        if (event.kindName !== 'await-suspend' && info.effectAt === null) {
+          info.effectAt = event.index;
+          info.effectMs = beganMs(event.task);
+        }
         callOfTask.delete(event.task);
       }
       continue;
     }
     const access = event.access;
-    const current = callOfTask.get(event.task);
-    if (access !== null && current !== undefined) {
-      const pair: [string, RecordedValue] = [propertyName(access.property), recordedValue(access.value)];
-      (access.kind === 'read' ? current.call.reads : current.call.writes).push(pair);
+    const row = event.site?.file === DB_SITE_FILE;
+    // A query's records are written when the driver sends it, after the call that made it may have
+    // suspended: in that call's task, which the call was the last to run in.
+    const current = callOfTask.get(event.task) ?? (row ? lastCallOfTask.get(event.task) : undefined);
+    if (access === null || current === undefined) continue;
+    if (row) {
+      // A row: a read is the row its query returned (filled below), a write the column it set.
+      if (access.kind === 'read') {
+        pendingRows.push({ reads: current.call.reads, at: current.call.reads.length, event: event.index });
+      } else {
+        const column = assignedColumn(event.site?.functionName ?? '') ?? propertyName(access.property);
+        current.call.writes.push([column, recordedValue(access.value)]);
+      }
+      continue;
     }
+    const pair: [string, RecordedValue] = [propertyName(access.property), recordedValue(access.value)];
+    (access.kind === 'read' ? current.call.reads : current.call.writes).push(pair);
   }
   // A request that made no call of the gated class cannot take part in the race: it is left out
   // (its query, which the trace drops, could make it answer otherwise), and the rest renumbered.
@@ -186,13 +375,23 @@ export function recordingOf(
   const steps: ReplayStep[] = calls
     .filter((info) => info.effectAt !== null)
     .sort((x, y) => (x.effectAt as number) - (y.effectAt as number))
-    .map(({ request, call }) => ({
+    .map(({ request, call, effectMs }) => ({
       request: request.recorded.request,
       method: call.method,
       ordinal: call.ordinal,
+      atMs: effectMs,
     }));
+  rowReads.queries = addOutgoingCalls(events, (event) => {
+    const recorded = requestOf(event.task)?.recorded;
+    return recorded !== undefined && recorded.request > 0 ? recorded : undefined;
+  });
+  for (const { reads, at, event } of pendingRows.reverse()) {
+    reads.splice(at, 0, ...(rowReads.row(event) ?? []));
+  }
 
-  const invariants = lostUpdates.flatMap((finding) => invariantOf(finding, events, byChain, chainOf) ?? []);
+  const invariants = lostUpdates.flatMap(
+    (finding) => invariantOf(finding, events, requestOf, rowReads) ?? [],
+  );
   if (invariants.length === 0) {
     throw nothing(
       where,
@@ -202,6 +401,9 @@ export function recordingOf(
   return {
     version: RECORDING_VERSION,
     traceId: report.meta.traceId,
+    clock: {
+      originMs: report.streams.find(({ stream }) => stream === clockStream)?.epochMs ?? 0,
+    },
     gatedClass,
     requests: replayed.map((info) => info.recorded),
     leftOut: leftOut.map(({ recorded }) => `${recorded.method} ${recorded.path}`),
@@ -217,26 +419,49 @@ export function recordingOf(
 function invariantOf(
   finding: FindingReport,
   events: readonly TraceEvent[],
-  byChain: ReadonlyMap<number, RequestInfo>,
-  chainOf: (task: number) => number,
+  requestOf: (task: number) => RequestInfo | undefined,
+  rowReads: RowReads,
 ): RecordedInvariant | null {
   const { stream, objectId, property } = finding.location;
   const stored = `object #${objectId}`;
-  let key: string | null = null;
+  // A database row: the location is the row's key; what changes is the column its UPDATEs set,
+  // whose value a read finds in the row its query returned.
+  const rowSite = finding.accesses.find(
+    ({ site }) => site?.file === DB_SITE_FILE && site.functionName.length > 0,
+  );
+  let column: string | null = null;
+  if (rowSite !== undefined) {
+    for (const event of events) {
+      if (event.access?.kind !== 'read' && accesses(event, finding.location)) {
+        column = assignedColumn(event.site?.functionName ?? '');
+        if (column !== null) break;
+      }
+    }
+    if (column === null) return null;
+  }
+  const valueText = (event: TraceEvent): string | null => {
+    const access = event.access;
+    if (access === null || column === null || access.kind !== 'read') return access?.value ?? null;
+    const value = rowReads.row(event.index)?.find(([name]) => name === column)?.[1];
+    return typeof value === 'number' ? String(value) : null;
+  };
+  let key: string | null = column === null ? null : propertyName(property);
   let initial: number | null = null;
   let recordedFinal: number | null = null;
   const lastRead = new Map<number, number>();
   const changes: { request: number; change: number }[] = [];
+  let unknownChange = false;
   for (const event of events) {
     const access = event.access;
     if (access === null || event.stream !== stream) continue;
     if (access.kind !== 'read' && access.value === stored) key ??= propertyName(access.property);
     if (access.objectId !== objectId || access.property !== property) continue;
-    const value = access.value === null ? Number.NaN : Number(access.value);
+    const text = valueText(event);
+    const value = text === null ? Number.NaN : Number(text);
     if (!Number.isFinite(value)) continue;
     initial ??= value;
     // 0: a request left out of the replay; its accesses count as no request's, like startup's.
-    const request = byChain.get(chainOf(event.task))?.recorded.request || undefined;
+    const request = requestOf(event.task)?.recorded.request || undefined;
     if (access.kind === 'read') {
       if (request !== undefined) lastRead.set(request, value);
       continue;
@@ -244,12 +469,14 @@ function invariantOf(
     recordedFinal = value;
     const before = request === undefined ? undefined : lastRead.get(request);
     if (request !== undefined && before !== undefined) changes.push({ request, change: value - before });
+    // A row written by a request whose read of it has no value (rows not captured): no change known.
+    else if (column !== null && request !== undefined) unknownChange = true;
   }
-  if (key === null || initial === null || recordedFinal === null) return null;
+  if (key === null || initial === null || recordedFinal === null || unknownChange) return null;
   return {
     finding: `${finding.title} on ${finding.location.name}: ${finding.story}`,
     key,
-    property: propertyName(property),
+    property: column ?? propertyName(property),
     initial,
     changes,
     expected: changes.reduce((sum, { change }) => sum + change, initial),

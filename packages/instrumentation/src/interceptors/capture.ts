@@ -22,6 +22,9 @@ export const DEFAULT_CAPTURE: CaptureSettings = { level: 'headers', bytes: 1024 
 /** The CustomEvent names of captures; `data.exchange` is the exchange id they belong to. */
 export const CAPTURE_NAMES = {
   requestHeaders: 'causeway:http.request.headers',
+  /** An incoming request's headers and body: `exchange` 0, `request` its task. */
+  serverRequestHeaders: 'causeway:http.server.request.headers',
+  serverRequestBody: 'causeway:http.server.request.body',
   responseHeaders: 'causeway:http.response.headers',
   requestBody: 'causeway:http.request.body',
   responseBody: 'causeway:http.response.body',
@@ -39,12 +42,23 @@ export function recordCapture(recorder: Recorder, name: CaptureName, json: strin
   recorder.customEvent(recorder.strings.valueOf(name), dataId);
 }
 
+/** `"exchange":N` and, for an incoming request's captures, `,"request":task`. */
+function exchangeFields(exchange: number, request: number | undefined): string {
+  return `"exchange":${exchange}${request === undefined ? '' : `,"request":${request}`}`;
+}
+
 /**
  * `{"exchange":N,"headers":{...}}` from header name/value pairs, secret-looking ones redacted,
  * within `bytes` characters: headers that do not fit are left out and `"truncated":true` added.
+ * `request`: the task of the incoming request they are of (with exchange 0).
  */
-export function headersJson(exchange: number, pairs: Iterable<[string, unknown]>, bytes: number): string {
-  const head = `{"exchange":${exchange},"headers":{`;
+export function headersJson(
+  exchange: number,
+  pairs: Iterable<[string, unknown]>,
+  bytes: number,
+  request?: number,
+): string {
+  const head = `{${exchangeFields(exchange, request)},"headers":{`;
   const truncatedTail = '},"truncated":true}';
   let body = '';
   let truncated = false;
@@ -76,8 +90,14 @@ function decodeUtf8(bytes: Uint8Array): string | null {
  * characters; `"truncated":true` when the text is not the whole body. A body that is not UTF-8
  * text is recorded by its size only.
  */
-export function bodyJson(exchange: number, head: Uint8Array, total: number, bytes: number): string {
-  const prefix = `{"exchange":${exchange},"bytes":${total}`;
+export function bodyJson(
+  exchange: number,
+  head: Uint8Array,
+  total: number,
+  bytes: number,
+  request?: number,
+): string {
+  const prefix = `{${exchangeFields(exchange, request)},"bytes":${total}`;
   let text = decodeUtf8(head);
   // A head cut from a longer body may end inside a character: drop up to 3 bytes of it.
   for (let cut = 1; text === null && head.length < total && cut <= 3 && cut <= head.length; cut++) {

@@ -21,7 +21,15 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import { EventKind, ExchangeFlag } from '@causeway/core/event-format';
 import { InstrumentationErrorCode, warn } from '../errors.ts';
 import type { Recorder } from '../runtime/recorder.ts';
-import { CAPTURE_NAMES, type CaptureSettings, DEFAULT_CAPTURE, recordCapture } from './capture.ts';
+import {
+  BodyHead,
+  bodyJson,
+  CAPTURE_NAMES,
+  type CaptureSettings,
+  DEFAULT_CAPTURE,
+  headersJson,
+  recordCapture,
+} from './capture.ts';
 import { guarded } from './guard.ts';
 import type { RecordingIdentity } from './index.ts';
 import {
@@ -146,6 +154,29 @@ export function installHttpServer(
     if (!this.writableFinished) end(this.req, this, ExchangeFlag.Failed);
   });
 
+  /**
+   * The request's body as the application reads it: the request's own emit is wrapped (on the
+   * instance) to see the 'data' events its reading produces, so nothing is read that it does not
+   * read; recorded once, at 'end', 'error' or 'close'.
+   */
+  function followRequestBody(request: IncomingMessage, task: number): void {
+    const body = new BodyHead(capture.bytes);
+    let recorded = false;
+    const keep = guarded('http server', (chunk: unknown) => body.add(chunk));
+    const recordBody = guarded('http server', () => {
+      if (recorded) return;
+      recorded = true;
+      const json = bodyJson(0, body.head, body.total, capture.bytes, task);
+      recordCapture(recorder, CAPTURE_NAMES.serverRequestBody, json, capture.bytes);
+    });
+    const emit = request.emit;
+    request.emit = function (this: IncomingMessage, event: string | symbol, ...args: unknown[]) {
+      if (event === 'data') keep(args[0]);
+      else if (event === 'end' || event === 'error' || event === 'close') recordBody();
+      return (emit as (event: string | symbol, ...a: unknown[]) => boolean).call(this, event, ...args);
+    } as typeof emit;
+  }
+
   const onRequestStart = guarded('http server', (message: unknown) => {
     const { request, response } = message as RequestMessage;
     const headers = request.headers;
@@ -163,6 +194,12 @@ export function installHttpServer(
     const fromRecording = received !== null && 'sender' in received && received.sender.stream !== 0;
     exchanges.set(request, { task, start, route: null, ended: false, fromRecording });
     if (received !== null) recordReceived(recorder, received);
+    // Only at `on`: the default level adds nothing to every incoming request.
+    if (capture.level === 'on') {
+      const json = headersJson(0, Object.entries(headers), capture.bytes, task);
+      recordCapture(recorder, CAPTURE_NAMES.serverRequestHeaders, json, capture.bytes);
+      followRequestBody(request, task);
+    }
     // A traceparent that is not the sender recording's own (OpenTelemetry's, a proxy's) is noted,
     // so the recording can be joined to that trace too.
     const sender = received !== null && 'sender' in received ? received.sender : null;

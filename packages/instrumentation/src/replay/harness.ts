@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freezeClock } from './clock.ts';
+import { answerOutgoing, type OutgoingOptions } from './outgoing.ts';
 import { RECORDING_VERSION, type RecordedRequest, type ReplayRecording } from './recording.ts';
 import { type ReplayGate, ReplayScheduler } from './scheduler.ts';
 
@@ -27,6 +29,9 @@ export interface ReplayRequest {
   path: string;
   /** Sent as JSON when given. */
   body?: unknown;
+  /** Sent as it is when given (a recorded body), with `contentType`. */
+  text?: string;
+  contentType?: string;
 }
 
 /**
@@ -34,9 +39,41 @@ export interface ReplayRequest {
  * start it with its dependency gated, and how to rebuild a request from what the trace recorded of
  * it (the trace has the method and path, not the body).
  */
+/** Methods whose requests carry no body: one not captured is no body. */
+const NO_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+/**
+ * The recorded request as it was sent, from what the trace captured of it (CAUSEWAY_CAPTURE=on:
+ * its body and content type); what a target without `requestFor` sends. Throws when the request
+ * had a body the trace did not capture.
+ */
+export function recordedRequest(recorded: RecordedRequest): ReplayRequest {
+  const { method, path, body, headers } = recorded;
+  if (typeof body !== 'string') {
+    if (NO_BODY.has(method)) return { method, path };
+    throw new Error(
+      `request ${recorded.request} (${method} ${path}): its body was not captured (record the run with CAUSEWAY_CAPTURE=on, or give the replay target a requestFor that rebuilds it)`,
+    );
+  }
+  const contentType = headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+  return {
+    method,
+    path,
+    text: body,
+    ...(typeof contentType === 'string' ? { contentType } : {}),
+  };
+}
+
 export interface ReplayTarget {
-  start(gate: ReplayGate): ReplayApp | Promise<ReplayApp>;
-  requestFor(recorded: RecordedRequest): ReplayRequest;
+  /** `recording`: what is replayed, for a target that starts the app to match it (its gated class, first values). */
+  start(gate: ReplayGate, recording: ReplayRecording): ReplayApp | Promise<ReplayApp>;
+  /**
+   * The request to send for a recorded one; without it, the recorded request as captured
+   * (`recordedRequest`: its body needs CAUSEWAY_CAPTURE=on).
+   */
+  requestFor?(recorded: RecordedRequest): ReplayRequest;
+  /** How the app's outgoing calls are answered (docs/export-test.md, "Outgoing calls"). */
+  outgoing?: OutgoingOptions;
 }
 
 export interface ReplayOutcome {
@@ -51,16 +88,24 @@ export interface ReplayOutcome {
 /** The header that tells the in-process server which recorded request a request replays. */
 export const REPLAY_REQUEST_HEADER = 'x-causeway-replay-request';
 
+// Taken before a replay replaces http.request: the harness's own requests go out as they are.
+const sendRequest = httpRequest;
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function send(port: number, request: number, { method, path, body }: ReplayRequest): Promise<number> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+function send(
+  port: number,
+  request: number,
+  { method, path, body, text, contentType }: ReplayRequest,
+): Promise<number> {
+  const payload = text ?? (body === undefined ? undefined : JSON.stringify(body));
+  const type = text === undefined ? 'application/json' : contentType;
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
+    const outgoing = sendRequest(
       {
         host: '127.0.0.1',
         port,
@@ -70,9 +115,8 @@ function send(port: number, request: number, { method, path, body }: ReplayReque
         agent: false,
         headers: {
           [REPLAY_REQUEST_HEADER]: String(request),
-          ...(payload === undefined
-            ? {}
-            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          ...(payload === undefined ? {} : { 'content-length': Buffer.byteLength(payload) }),
+          ...(payload === undefined || type === undefined ? {} : { 'content-type': type }),
         },
       },
       (response) => {
@@ -95,9 +139,32 @@ export async function replayRecording(
       `this recording is version ${recording.version}; this replay reads version ${RECORDING_VERSION}: export the test again`,
     );
   }
-  const requests = recording.requests.map((recorded) => ({ recorded, send: target.requestFor(recorded) }));
+  const requests = recording.requests.map((recorded) => ({
+    recorded,
+    send: target.requestFor === undefined ? recordedRequest(recorded) : target.requestFor(recorded),
+  }));
   const scheduler = new ReplayScheduler(recording);
-  const app = await target.start(scheduler);
+  const unfreeze = freezeClock(recording.clock.originMs, () => scheduler.now());
+  let outgoing: Awaited<ReturnType<typeof answerOutgoing>> | null = null;
+  let app: ReplayApp | null = null;
+  try {
+    outgoing = await answerOutgoing(recording, scheduler, target.outgoing);
+    app = await target.start(scheduler, recording);
+    return await replayOn(app, scheduler, recording, requests, outgoing.notes);
+  } finally {
+    await app?.close?.();
+    await outgoing?.restore();
+    unfreeze();
+  }
+}
+
+async function replayOn(
+  app: ReplayApp,
+  scheduler: ReplayScheduler,
+  recording: ReplayRecording,
+  requests: { recorded: RecordedRequest; send: ReplayRequest }[],
+  outgoingNotes: () => string[],
+): Promise<ReplayOutcome> {
   const server = createServer((req, res) => {
     const request = Number(req.headers[REPLAY_REQUEST_HEADER]);
     res.once('close', () => scheduler.requestFinished(request, res.headersSent ? res.statusCode : null));
@@ -134,11 +201,10 @@ export async function replayRecording(
     const values: unknown[] = [];
     for (const invariant of recording.invariants)
       values.push(await app.read(invariant.key, invariant.property));
-    return { statuses, values, notes: scheduler.notes() };
+    return { statuses, values, notes: [...scheduler.notes(), ...outgoingNotes()] };
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await app.close?.();
   }
 }
 

@@ -7,12 +7,19 @@ export {
   type ReplayOutcome,
   type ReplayRequest,
   type ReplayTarget,
+  recordedRequest,
   replayRecording,
 } from './harness.ts';
+export type { OutgoingOptions } from './outgoing.ts';
 export {
+  describeExchange,
   describeStep,
   RECORDING_VERSION,
   type RecordedCall,
+  type RecordedColumn,
+  type RecordedDbCall,
+  type RecordedExchange,
+  type RecordedHttpCall,
   type RecordedInvariant,
   type RecordedRequest,
   type RecordedValue,

@@ -15,6 +15,9 @@ export interface ReplayGate {
   wrap<T extends object>(target: T): T;
 }
 
+/** A call by causal identity: request 2's first `MemoryAccountStore.find`. */
+type CallKey = Pick<ReplayStep, 'request' | 'method' | 'ordinal'>;
+
 /** How long the schedule waits for a step while some request is still busy elsewhere. */
 export const STALL_MS = 5000;
 
@@ -29,11 +32,16 @@ export class ReplayScheduler implements ReplayGate {
   /** Per request, how many calls of each method it has made. */
   readonly #counts = new Map<number, Map<string, number>>();
   /** Calls that reached their gate, by step key, and the step each request waits at. */
-  readonly #waiting = new Map<string, { step: ReplayStep; open: () => void }>();
+  readonly #waiting = new Map<string, { step: CallKey; open: () => void }>();
   readonly #running = new Set<number>();
   readonly #finished = new Map<number, number | null>();
   readonly #skipped = new Map<number, string[]>();
   readonly #unscheduled = new Map<number, string[]>();
+  /** The recorded clock: per request, the time of its latest step released; and the latest overall. */
+  readonly #requestClock = new Map<number, number>();
+  #clockMs: number | null;
+  /** Why the replay may answer otherwise than recorded (an outgoing call it could not answer). */
+  readonly #causes: string[] = [];
   #next = 0;
   #busy = false;
   #failure: Error | null = null;
@@ -46,6 +54,8 @@ export class ReplayScheduler implements ReplayGate {
   constructor(recording: ReplayRecording) {
     this.#recording = recording;
     this.#scheduled = new Set(recording.steps.map((s) => stepKey(s.request, s.method, s.ordinal)));
+    const arrivals = recording.requests.flatMap(({ atMs }) => (atMs === null ? [] : [atMs]));
+    this.#clockMs = arrivals.length === 0 ? null : Math.min(...arrivals);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -57,6 +67,43 @@ export class ReplayScheduler implements ReplayGate {
   /** Runs `fn` as recorded request `request`: the calls it makes are that request's. */
   run<T>(request: number, fn: () => T): T {
     return this.#request.run(request, fn);
+  }
+
+  /** The recorded request whose work is running now, if any. */
+  currentRequest(): number | undefined {
+    return this.#request.getStore();
+  }
+
+  /**
+   * The recorded clock now (ms since the recording's `clock.originMs`): in a request, the time the
+   * task that ran its latest released step started (before its first step, when it arrived);
+   * elsewhere, the latest step's. Null when the recording has no times.
+   */
+  now(): number | null {
+    const request = this.#request.getStore();
+    if (request !== undefined) {
+      const ms = this.#requestClock.get(request) ?? this.#recording.requests[request - 1]?.atMs;
+      if (ms !== undefined && ms !== null) return ms;
+    }
+    return this.#clockMs;
+  }
+
+  /** Adds what a divergence's message then names as its likely cause. */
+  explain(cause: string): void {
+    this.#causes.push(cause);
+  }
+
+  #because(): string {
+    return this.#causes.length === 0 ? '' : `; ${this.#causes.join('; ')}`;
+  }
+
+  /** Fails the replay now (an outgoing call the recording does not have): `done` rejects with it. */
+  fail(message: string): Error {
+    if (this.#failure !== null) return this.#failure;
+    clearTimeout(this.#stall);
+    this.#failure = new Error(message);
+    this.#reject(this.#failure);
+    return this.#failure;
   }
 
   requestStarted(request: number): void {
@@ -146,6 +193,10 @@ export class ReplayScheduler implements ReplayGate {
         this.#waiting.delete(key);
         this.#next++;
         this.#busy = true;
+        if (step.atMs !== null) {
+          this.#requestClock.set(step.request, step.atMs);
+          this.#clockMs = Math.max(this.#clockMs ?? step.atMs, step.atMs);
+        }
         waiting.open();
         return;
       }
@@ -199,7 +250,7 @@ export class ReplayScheduler implements ReplayGate {
     if (this.#failure !== null) return;
     clearTimeout(this.#stall);
     this.#failure = new Error(
-      `trace diverged at step ${this.#next + 1}: expected ${describeStep(step, this.#recording.requests)}, got: ${got}`,
+      `trace diverged at step ${this.#next + 1}: expected ${describeStep(step, this.#recording.requests)}, got: ${got}${this.#because()}`,
     );
     this.#reject(this.#failure);
   }
@@ -207,7 +258,7 @@ export class ReplayScheduler implements ReplayGate {
   /** Fails the replay after its last step (a request answered otherwise than recorded). */
   divergeAfterLastStep(got: string): Error {
     this.#failure ??= new Error(
-      `trace diverged after the last step (${this.#recording.steps.length}): ${got}`,
+      `trace diverged after the last step (${this.#recording.steps.length}): ${got}${this.#because()}`,
     );
     return this.#failure;
   }
