@@ -8,6 +8,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import {
+  ACCESS_LEVELS,
+  type AccessLevel,
+  isAccessLevel,
+  isRingRecords,
+  isSamplingRate,
+  RING_RECORDS_MAX,
+  RING_RECORDS_MIN,
+} from '@causeway/instrumentation/config';
 import { ConfigError } from './errors.ts';
 import { FAIL_ON_SELECTORS, isFailOnSelector } from './fail-on.ts';
 
@@ -17,7 +26,7 @@ export const CONFIG_FILE_NAMES = [
   'causeway.config.ts',
 ] as const;
 
-export type AccessLevel = 'all' | 'writes' | 'off';
+export type { AccessLevel };
 
 export interface CausewayConfig {
   /** Where traces are written and looked for (an absolute path once resolved). */
@@ -64,7 +73,10 @@ interface KeySpec<K extends ConfigKey> {
   parse(value: unknown, fromText: boolean): CausewayConfig[K] | undefined;
 }
 
-const ACCESS_LEVELS: readonly string[] = ['all', 'writes', 'off'];
+/** A number as given: from a file as is, from the environment or a flag as its text reads. */
+function numberOf(value: unknown, fromText: boolean): unknown {
+  return fromText && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+}
 
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
@@ -121,28 +133,25 @@ const SPECS: { [K in ConfigKey]: KeySpec<K> } = {
   accesses: {
     env: 'CAUSEWAY_ACCESSES',
     flag: '--accesses',
-    allowed: 'all, writes or off',
-    parse: (value) =>
-      typeof value === 'string' && ACCESS_LEVELS.includes(value) ? (value as AccessLevel) : undefined,
+    allowed: `${ACCESS_LEVELS.slice(0, -1).join(', ')} or ${ACCESS_LEVELS.at(-1)}`,
+    parse: (value) => (isAccessLevel(value) ? value : undefined),
   },
   ringRecords: {
     env: 'CAUSEWAY_RING_RECORDS',
     flag: '--ring-records',
-    allowed: 'a power of two between 1024 and 67108864',
-    parse(value, fromText) {
-      const n = fromText && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      return typeof n === 'number' && Number.isInteger(n) && n >= 1024 && n <= 2 ** 26 && (n & (n - 1)) === 0
-        ? n
-        : undefined;
+    allowed: `a power of two between ${RING_RECORDS_MIN} and ${RING_RECORDS_MAX}`,
+    parse: (value, fromText) => {
+      const n = numberOf(value, fromText);
+      return isRingRecords(n) ? n : undefined;
     },
   },
   samplingRate: {
     env: 'CAUSEWAY_SAMPLING_RATE',
     flag: '--sampling-rate',
     allowed: 'a number from 0 to 1',
-    parse(value, fromText) {
-      const n = fromText && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      return typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1 ? n : undefined;
+    parse: (value, fromText) => {
+      const n = numberOf(value, fromText);
+      return isSamplingRate(n) ? n : undefined;
     },
   },
 };

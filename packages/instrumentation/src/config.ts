@@ -133,13 +133,35 @@ function interceptors(env: Env): ReadonlySet<InterceptorName> {
   return new Set(names as InterceptorName[]);
 }
 
-export type AccessLevel = 'all' | 'writes' | 'off';
-const ACCESS_LEVELS: readonly string[] = ['all', 'writes', 'off'];
+// The values each setting accepts, defined once for the runtime (environment variables) and the
+// CLI (config file and flags, packages/cli/src/config.ts), which imports them from here.
+
+/** Which property accesses are recorded. */
+export const ACCESS_LEVELS = ['all', 'writes', 'off'] as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+
+export function isAccessLevel(value: unknown): value is AccessLevel {
+  return typeof value === 'string' && (ACCESS_LEVELS as readonly string[]).includes(value);
+}
+
+/** The ring's capacity in records: a power of two in this range. */
+export const RING_RECORDS_MIN = 1024;
+export const RING_RECORDS_MAX = 2 ** 26;
+
+export function isRingRecords(value: unknown): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= RING_RECORDS_MIN &&
+    value <= RING_RECORDS_MAX &&
+    (value & (value - 1)) === 0
+  );
+}
 
 function accessLevel(env: Env): AccessLevel {
   const value = env.CAUSEWAY_ACCESSES;
   if (value === undefined || value === '') return 'all';
-  if (ACCESS_LEVELS.includes(value)) return value as AccessLevel;
+  if (isAccessLevel(value)) return value;
   warn(
     InstrumentationErrorCode.CONFIG_INVALID,
     `CAUSEWAY_ACCESSES=${value} is not all, writes or off; using all`,
@@ -167,10 +189,10 @@ function ringRecords(env: Env): number {
   const value = env.CAUSEWAY_RING_RECORDS;
   if (value === undefined || value === '') return DEFAULT_RING_RECORDS;
   const n = Number(value);
-  if (Number.isInteger(n) && n >= 1024 && n <= 2 ** 26 && (n & (n - 1)) === 0) return n;
+  if (isRingRecords(n)) return n;
   warn(
     InstrumentationErrorCode.CONFIG_INVALID,
-    `CAUSEWAY_RING_RECORDS=${value} is not a power of two between 1024 and 67108864; using ${DEFAULT_RING_RECORDS}`,
+    `CAUSEWAY_RING_RECORDS=${value} is not a power of two between ${RING_RECORDS_MIN} and ${RING_RECORDS_MAX}; using ${DEFAULT_RING_RECORDS}`,
   );
   return DEFAULT_RING_RECORDS;
 }
