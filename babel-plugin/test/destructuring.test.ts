@@ -109,10 +109,11 @@ describe('object patterns’ reads of their source', () => {
       function notLast({ a }, b = a) { return [a, b]; }
       function* gen({ a }) { yield a; }
       function shadowed({ a }) { var a; return a; }
+      function closure(get = () => a, { a }) { return get(); }
       export async function run() {
         const out = [last(1), last(2, traced('arg', { a: 'x', b: 'y' })), arrow(traced('arrow', { a: 3 })),
           await later(traced('later', { a: 4 })), new K().method(traced('m', { a: 5, k: 6 })),
-          notLast({ a: 7 }), [...gen({ a: 8 })], shadowed({ a: 9 }), last.length, arrow.length, notLast.length];
+          notLast({ a: 7 }), [...gen({ a: 8 })], shadowed({ a: 9 }), closure(undefined, { a: 10 }), last.length, arrow.length, notLast.length];
         try { arrow(null); } catch (e) { out.push(e.constructor.name); }
         try { await later(); } catch (e) { out.push(e.constructor.name); }
         return [seen, out];
@@ -124,6 +125,14 @@ describe('object patterns’ reads of their source', () => {
       .map((step) => step.split(':')[3]);
     // last(1): a, b of the default; last(2, arg): a, b; arrow; later; method: a, [k].
     assert.deepEqual(reads, ['a', 'b', 'a', 'b', 'a', 'a', 'a', 'object']);
+    // Each function's first read (of `a`) comes right after its enter: it belongs to the task the
+    // function runs in.
+    const steps = trail(log).filter((step) => !step.startsWith('read'));
+    for (const [i, step] of steps.entries()) {
+      if (step.startsWith('patternRead') && step.endsWith(':a')) {
+        assert.match(steps[i - 1] ?? '', /^enter/, steps.slice(i - 2, i + 1).join(' '));
+      }
+    }
   });
 
   it('leaves parameter patterns of sloppy scripts alone', () => {
