@@ -23,6 +23,7 @@ import {
   instrumentDestructuring,
   instrumentHeadPatternReads,
   instrumentLoopHead,
+  instrumentParameterPatternReads,
   instrumentPatternReads,
 } from './constructs/destructuring.ts';
 import { instrumentForAwait } from './constructs/for-await.ts';
@@ -48,6 +49,7 @@ export const instrumentationVisitor: Visitor<FileState> = {
       if (!guarded(path, state, 'function', () => instrumentFunction(path, state))) {
         declareFallback(path, state);
       }
+      guarded(path, state, 'destructuring', () => instrumentParameterPatternReads(path, state));
       declareTemporaries(path, state);
       declareVariablesObject(path, state);
     },

@@ -99,6 +99,58 @@ describe('object patterns’ reads of their source', () => {
     assert.match(steps[firstV - 1] ?? '', /^resume:/);
   });
 
+  it('in a last parameter of strict code: same reads, errors, length and arguments', async () => {
+    const { plain, instrumented, log } = await both(`${TRACED}
+      function last(x, { a, b = seen.push('default b') } = traced('dflt', { a: 'd' })) { return [x, a, b, arguments.length]; }
+      const arrow = ({ a }) => a;
+      async function later({ a }) { await null; return a; }
+      class K { method({ a, [key('k')]: k }) { return [this instanceof K, a, k]; } }
+      // Left alone: not the last parameter, a generator, a var of the same name.
+      function notLast({ a }, b = a) { return [a, b]; }
+      function* gen({ a }) { yield a; }
+      function shadowed({ a }) { var a; return a; }
+      function closure(get = () => a, { a }) { return get(); }
+      export async function run() {
+        const out = [last(1), last(2, traced('arg', { a: 'x', b: 'y' })), arrow(traced('arrow', { a: 3 })),
+          await later(traced('later', { a: 4 })), new K().method(traced('m', { a: 5, k: 6 })),
+          notLast({ a: 7 }), [...gen({ a: 8 })], shadowed({ a: 9 }), closure(undefined, { a: 10 }), last.length, arrow.length, notLast.length];
+        try { arrow(null); } catch (e) { out.push(e.constructor.name); }
+        try { await later(); } catch (e) { out.push(e.constructor.name); }
+        return [seen, out];
+      }
+    `);
+    assert.deepEqual(instrumented, plain);
+    const reads = trail(log)
+      .filter((step) => step.startsWith('patternRead'))
+      .map((step) => step.split(':')[3]);
+    // last(1): a, b of the default; last(2, arg): a, b; arrow; later; method: a, [k].
+    assert.deepEqual(reads, ['a', 'b', 'a', 'b', 'a', 'a', 'a', 'object']);
+    // Each function's first read (of `a`) comes right after its enter: it belongs to the task the
+    // function runs in.
+    const steps = trail(log).filter((step) => !step.startsWith('read'));
+    for (const [i, step] of steps.entries()) {
+      if (step.startsWith('patternRead') && step.endsWith(':a')) {
+        assert.match(steps[i - 1] ?? '', /^enter/, steps.slice(i - 2, i + 1).join(' '));
+      }
+    }
+  });
+
+  it('leaves parameter patterns of sloppy scripts alone', () => {
+    const code = `
+      function f({ a }, b) { b = 2; return [a, arguments[1]]; }
+      function g({ a }) { arguments[0] = 1; return [a, arguments[0]]; }
+      module.exports = [f({ a: 1 }, 5), g({ a: 3 })];
+    `;
+    const plain = runScript(code).exports;
+    const { exports: instrumented, log } = runScript(instrument(code, 'sloppy.cjs', 'commonjs'));
+    assert.deepEqual(plain, [
+      [1, 5],
+      [3, 1],
+    ]);
+    assert.deepEqual(instrumented, plain);
+    assert.ok(!trail(log).some((step) => step.startsWith('patternRead')));
+  });
+
   it('records them with accesses: all only, and keeps the names of functions they bind', async () => {
     const code = `
       export function run() {

@@ -187,8 +187,8 @@ export function instrumentLoopHead(
  * A computed key is passed unconverted, and converted by the pattern as before (once); a rest
  * element still leaves out the same keys. Only the pattern's own properties are recorded: a
  * nested pattern reads an object no temporary holds (`{ b: { c } }` records `obj.b`, not `.c`).
- * For-in/of heads and catch parameters are moved into their bodies first (below); function
- * parameters are not rewritten (a later parameter's default may refer to what they bind).
+ * For-in/of heads, catch parameters and a strict function's last parameter are moved into their
+ * bodies first (below).
  */
 export function instrumentPatternReads(
   pattern: t.ObjectPattern,
@@ -281,4 +281,71 @@ function rewritePatternKeys(pattern: t.ObjectPattern, at: NodePath, state: FileS
   }
   state.mark(pattern);
   return t.cloneNode(object);
+}
+
+/** Names declared with `var` or as functions directly in `body` (not in nested functions). */
+function bodyVarNames(body: t.Node): Set<string> {
+  const names = new Set<string>();
+  t.traverseFast(body, (node) => {
+    if (node !== body && t.isFunction(node)) {
+      if (t.isFunctionDeclaration(node) && node.id) names.add(node.id.name);
+      return t.traverseFast.skip;
+    }
+    if (t.isVariableDeclaration(node) && node.kind === 'var') {
+      for (const name of Object.keys(t.getBindingIdentifiers(node))) names.add(name);
+    }
+  });
+  return names;
+}
+
+/**
+ * A function's last parameter that is an object pattern (`function f(a, { b, c } = d)`) reads its
+ * argument's properties: where nothing can tell the difference, the pattern moves into the body,
+ * first after the function's enter (so its reads belong to the task the function runs in), from a
+ * parameter that takes its place:
+ *
+ *   function f(a, { b, c } = d) { body }  =>  function f(a, _p = d) { let { [..]: b, [..]: c } = (_o = _p); body }
+ *
+ * Only where that changes nothing: in strict code (sloppy code's `arguments` would start to alias
+ * the simple parameters), for the last parameter (a later default could see the pattern's names,
+ * or hit their TDZ), not in a generator (its parameters are bound at the call, its body runs at
+ * the first next()), when no earlier parameter names one of the pattern's names (a closure there
+ * would not see them), and when the body declares none of them with `var` or as a function. `f.length` is unchanged (a pattern and a plain parameter count the same). Elsewhere
+ * the pattern's reads are not recorded.
+ */
+export function instrumentParameterPatternReads(path: NodePath<t.Function>, state: FileState): void {
+  const node = path.node;
+  const last = node.params[node.params.length - 1];
+  if (last === undefined || node.generator || !path.isInStrictMode()) return;
+  const pattern = t.isAssignmentPattern(last) ? last.left : last;
+  if (!t.isObjectPattern(pattern)) return;
+  const bound = new Set(Object.keys(t.getBindingIdentifiers(pattern)));
+  const declared = t.isBlockStatement(node.body) ? bodyVarNames(node.body) : new Set<string>();
+  if ([...bound].some((name) => declared.has(name))) return;
+  // An earlier parameter's closure (`g = () => a`) would no longer see the pattern's names.
+  let seenEarlier = false;
+  for (const earlier of node.params.slice(0, -1)) {
+    t.traverseFast(earlier, (inner) => {
+      if (t.isIdentifier(inner) && bound.has(inner.name)) seenEarlier = true;
+    });
+  }
+  if (seenEarlier) return;
+  const object = rewritePatternKeys(pattern, path.get('body') as NodePath, state);
+  if (object === null) return;
+  const parameter = path.scope.generateUidIdentifier('cwParam');
+  const declaration = state.mark(
+    t.variableDeclaration('let', [
+      t.variableDeclarator(pattern, t.assignmentExpression('=', object, t.cloneNode(parameter))),
+    ]),
+  );
+  path.ensureBlock();
+  // First in the function's own try block (functions.ts), after its enter: a function entered
+  // from another event-loop callback starts its task there, and the reads belong to it; an
+  // exception of the pattern is then the function's throw. Without one (its rewrite failed), first.
+  const body = node.body as t.BlockStatement;
+  const wrapper = body.body.find((s): s is t.TryStatement => t.isTryStatement(s) && state.isGenerated(s));
+  (wrapper ? wrapper.block : body).body.unshift(declaration);
+  // Last, once the declaration is in place: nothing can fail between the two.
+  if (t.isAssignmentPattern(last)) last.left = parameter;
+  else node.params[node.params.length - 1] = parameter;
 }
