@@ -54,11 +54,19 @@ impl FindingClass {
     pub fn fits(self, first: AccessKind, remote: AccessKind, second: AccessKind) -> bool {
         let Some([vx, vz, vy]) = self.views() else { return false };
         // An update reads afresh the value it writes, in one uninterrupted task: as the second
-        // access it neither writes from the first access's stale read (lost update) nor puts two
-        // reads side by side (inconsistent read).
+        // access it neither writes from the first access's stale read (lost update), nor puts two
+        // reads side by side (inconsistent read), nor expects to read back its flow's write
+        // (overwritten write).
         let fresh_update = second == AccessKind::Update
-            && matches!(self, FindingClass::LostUpdate | FindingClass::InconsistentRead);
-        first.can(vx) && remote.can(vz) && second.can(vy) && !fresh_update
+            && matches!(
+                self,
+                FindingClass::LostUpdate | FindingClass::InconsistentRead | FindingClass::OverwrittenWrite
+            );
+        // Three updates are an accumulator (`hits += 1` in two flows): every order keeps every
+        // change, and a value seen between two of one flow's updates is a count like any other.
+        let accumulator =
+            first == AccessKind::Update && remote == AccessKind::Update && second == AccessKind::Update;
+        first.can(vx) && remote.can(vz) && second.can(vy) && !fresh_update && !accumulator
     }
 
     pub fn is_pattern(self) -> bool {
@@ -263,8 +271,18 @@ impl Findings {
     /// its `related`; sorted most convincing first (observed violations, concurrent pairs,
     /// possible violations), then by the stream position of the example's earliest access.
     pub fn report(&self) -> Vec<FindingReport<'_>> {
+        self.report_where(|_| true)
+    }
+
+    /// `report`, of the findings `keep` accepts only: a finding left out neither shows nor folds
+    /// a pair race into itself.
+    pub fn report_where(&self, keep: impl Fn(&Finding) -> bool) -> Vec<FindingReport<'_>> {
+        let kept: Vec<bool> = self.list.iter().map(keep).collect();
         let mut patterns_at: FastMap<Location, Vec<usize>> = FastMap::default();
         for (ix, finding) in self.list.iter().enumerate() {
+            if !kept[ix] {
+                continue;
+            }
             if finding.key.class.is_pattern() {
                 patterns_at.entry(finding.key.location).or_default().push(ix);
             }
@@ -272,6 +290,9 @@ impl Findings {
         let mut related = vec![0u32; self.list.len()];
         let mut shown = Vec::with_capacity(self.list.len());
         for (ix, finding) in self.list.iter().enumerate() {
+            if !kept[ix] {
+                continue;
+            }
             if finding.key.class.is_pattern() {
                 shown.push(ix);
                 continue;

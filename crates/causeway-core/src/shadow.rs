@@ -15,6 +15,7 @@
 
 use crate::access::{Access, AccessKind, Location};
 use crate::ids::{ChainIx, TaskIx};
+use crate::locks::FlagLock;
 
 /// Index of a slot in its location's slot table.
 pub type SlotIx = u32;
@@ -227,6 +228,8 @@ pub struct LocationShadow {
     pub groups: Vec<Group>,
     /// Their heads, same index.
     pub heads: Vec<GroupHead>,
+    /// Whether the location is a flag lock, and its critical sections (locks.rs).
+    pub lock: FlagLock,
 }
 
 impl LocationShadow {
@@ -237,6 +240,7 @@ impl LocationShadow {
             ended: Vec::new(),
             groups: Vec::new(),
             heads: Vec::new(),
+            lock: FlagLock::default(),
         }
     }
 
