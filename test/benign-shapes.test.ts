@@ -16,8 +16,12 @@ const REGISTER = fileURLToPath(import.meta.resolve('@causeway/instrumentation/re
 /** Two flows started by timers of decreasing delay: nothing orders them (architecture.md, "Tasks"). */
 const PAUSE = 'const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));';
 
-/** Runs `program` recorded, checks what it printed, and returns its findings as `class property`. */
-function findingsOf(program: string, printed: string): string[] {
+/**
+ * Runs `program` recorded, checks what it printed (unless `printed` is null: the order of timers
+ * that a loaded machine can delay is not part of the test), and returns its findings as
+ * `class property`.
+ */
+function findingsOf(program: string, printed: string | null): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'causeway-benign-'));
   writeFileSync(join(dir, 'main.ts'), `${PAUSE}\n${program}`);
   const traceFile = join(dir, 'main.cwtrace');
@@ -27,7 +31,7 @@ function findingsOf(program: string, printed: string): string[] {
     encoding: 'utf8',
   });
   assert.equal(result.status, 0, result.stderr);
-  assert.equal(result.stdout, printed);
+  if (printed !== null) assert.equal(result.stdout, printed);
   const loaded = loadTraceFile(traceFile);
   const { findings } = buildTraceReport(traceFile, loaded);
   loaded.trace.dispose();
@@ -57,7 +61,7 @@ setTimeout(() => refresh('a'), 10);
 setTimeout(() => refresh('b'), 5);
 setTimeout(() => refresh('c'), 60);
 `;
-    assert.deepEqual(findingsOf(lock, 'a skipped\nb ran\nc ran\n'), []);
+    assert.deepEqual(findingsOf(lock, null), []);
 
     // The test and the set in different tasks: both flows pass the test before either sets the flag.
     const broken = lock.replace(
@@ -65,7 +69,7 @@ setTimeout(() => refresh('c'), 60);
       'return; }\n  await pause(10);\n  state.busy = true;',
     );
     assert.notEqual(broken, lock);
-    const reported = findingsOf(broken, 'b ran\na ran\nc ran\n');
+    const reported = findingsOf(broken, null);
     assert.ok(reported.length > 0 && reported.every((f) => f.endsWith('.busy')), reported.join(', '));
   });
 

@@ -23,8 +23,8 @@
 //! So the flag's own races are the lock working, and two accesses of another location made in
 //! two different critical sections of one lock cannot interleave.
 //!
-//! Memory: a few words per location, plus one section per acquire of a location that is still a
-//! lock candidate. Work per access: O(1).
+//! Memory: two words per location, plus, for a location that is still a lock candidate, a few
+//! words and one section per acquire. Work per access: O(1).
 
 use crate::access::{Access, AccessKind};
 use crate::graph::CausalGraph;
@@ -87,10 +87,17 @@ enum State {
     Broken,
 }
 
-/// What a location's accesses say about it being a flag lock.
+/// What a location's accesses say about it being a flag lock. Small while the location is not
+/// one (most locations hold numbers, objects or strings from their first access on): the state,
+/// and the rest boxed once a flag value is seen.
 #[derive(Clone, Debug, Default)]
 pub struct FlagLock {
     state: State,
+    candidate: Option<Box<Candidate>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Candidate {
     /// The previous access of the location, when it was a read of a falsy value.
     falsy_read: Option<Point>,
     /// Whether an acquire was released.
@@ -107,7 +114,6 @@ impl FlagLock {
         if self.state == State::Broken {
             return;
         }
-        let previous_falsy_read = self.falsy_read.take();
         let truthy = match access.value_tag() {
             ValueTag::True => true,
             ValueTag::False | ValueTag::Undefined | ValueTag::Null => false,
@@ -116,25 +122,27 @@ impl FlagLock {
         if access.flags & FLAG_DELETE != 0 {
             return self.broken();
         }
+        let candidate = self.candidate.get_or_insert_with(Box::default);
+        let previous_falsy_read = candidate.falsy_read.take();
         match (access.kind, self.state, truthy) {
-            (AccessKind::Read, State::Free, false) => self.falsy_read = Some(Point::of(access)),
+            (AccessKind::Read, State::Free, false) => candidate.falsy_read = Some(Point::of(access)),
             (AccessKind::Read, State::Held, true) => {}
             (AccessKind::Write, State::Free, true) => match previous_falsy_read {
                 Some(read) if read.task == access.task => {
                     self.state = State::Held;
-                    self.sections.push(Section { acquire: Point::of(access), release: None });
+                    candidate.sections.push(Section { acquire: Point::of(access), release: None });
                 }
                 _ => self.broken(),
             },
             (AccessKind::Write, State::Free, false) => {}
             (AccessKind::Write, State::Held, false) => {
-                let section = self.sections.last_mut().expect("a held lock has a section");
+                let section = candidate.sections.last_mut().expect("a held lock has a section");
                 if section.acquire.task == access.task
                     || graph.happens_before(section.acquire.task, access.task)
                 {
                     section.release = Some(Point::of(access));
                     self.state = State::Free;
-                    self.released = true;
+                    candidate.released = true;
                 } else {
                     self.broken();
                 }
@@ -145,12 +153,12 @@ impl FlagLock {
 
     fn broken(&mut self) {
         self.state = State::Broken;
-        self.sections = Vec::new();
+        self.candidate = None;
     }
 
     /// Have the location's accesses kept to the discipline, with at least one acquire released?
     pub fn is_lock(&self) -> bool {
-        self.state != State::Broken && self.released
+        self.state != State::Broken && self.candidate.as_ref().is_some_and(|c| c.released)
     }
 
     /// The index of the critical section `access` was made in, if the location is a lock.
@@ -161,7 +169,7 @@ impl FlagLock {
         if !self.is_lock() {
             return None;
         }
-        self.sections.iter().position(|s| s.contains(graph, access))
+        self.candidate.as_ref()?.sections.iter().position(|s| s.contains(graph, access))
     }
 }
 
