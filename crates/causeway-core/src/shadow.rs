@@ -225,6 +225,9 @@ impl EndedSlot {
         for &(slot, first) in &group.seen.firsts {
             if !self.seen.contains(slot) {
                 self.seen.insert(slot);
+                // Exact growth: most locations see one or two slots, and a summary stays for the
+                // rest of the trace (a doubling Vec kept room for four).
+                self.witnesses.reserve_exact(1);
                 self.witnesses.push((slot, first, group.last));
             }
         }
@@ -274,6 +277,12 @@ impl LocationShadow {
         match self.slots.iter().position(|&s| s == wanted) {
             Some(ix) => ix as SlotIx,
             None => {
+                // Exact growth, as for `EndedSlot::witnesses`: most locations have one or two
+                // slots, and keep them for the rest of the trace.
+                self.slots.reserve_exact(1);
+                self.ended.reserve_exact(1);
+                self.fronts.reserve_exact(1);
+                self.seen_counts.reserve_exact(1);
                 self.slots.push(wanted);
                 self.ended.push(EndedSlot::default());
                 self.fronts.push(NONE);
@@ -371,6 +380,13 @@ impl LocationShadow {
         let group = self.groups.swap_remove(ix);
         self.heads.swap_remove(ix);
         self.ended[group.slot as usize].fold(&group);
+        if self.groups.is_empty() {
+            // No live chain touches the location any more: give back the room its groups took
+            // (a location of one request would otherwise keep it for the rest of the trace).
+            self.groups = Vec::new();
+            self.heads = Vec::new();
+            return None;
+        }
         let moved = self.groups.get(ix)?;
         let from = self.groups.len() as u32;
         let (prev, next, moved_slot) = (moved.prev, moved.next, moved.slot);
