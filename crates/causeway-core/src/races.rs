@@ -56,10 +56,11 @@
 //! a group's positions start at 1. T's clock is sparse and usually holds one to three chains, so
 //! the groups of those chains at the location (`chain_heads`, a list per chain through
 //! `Group::next_of_chain`) give every "happens before" witness and every group that is *not*
-//! concurrent. Each slot keeps its groups in order of their last access, latest first (`fronts`,
-//! `Group::next`): the latest concurrent access is the first concurrent group in that order,
-//! reached after skipping only non-concurrent ones. The union of the concurrent groups' `seen` is
-//! the slots whose count in `seen_counts` exceeds their count among the non-concurrent groups.
+//! concurrent. Each slot keeps its groups in order of their last access, latest first
+//! (`SlotState::front`, `Group::next`): the latest concurrent access is the first concurrent
+//! group in that order, reached after skipping only non-concurrent ones. The union of the
+//! concurrent groups' `seen` is the slots whose count in `seen_counts` exceeds their count among
+//! the non-concurrent groups.
 //! A pair partner is looked for in the same order and found at once unless concurrent groups
 //! wrote the value the new access writes. The answers are the same as a full scan's, so the
 //! arguments above hold unchanged; late accesses still read every group, and the reference tests
@@ -521,7 +522,7 @@ fn scan_indexed(
         }
     }
     for (si, s) in scan.iter_mut().enumerate() {
-        let mut gi = shadow.fronts[si];
+        let mut gi = shadow.per_slot[si].front;
         while gi != NONE && !arrival.is_concurrent(&shadow.groups[gi as usize].last) {
             gi = shadow.groups[gi as usize].next;
         }
@@ -530,7 +531,7 @@ fn scan_indexed(
         }
         let latest = &shadow.groups[gi as usize];
         s.concurrent = Some(latest.last.access);
-        for (seen_slot, &count) in shadow.seen_counts[si].iter().enumerate() {
+        for (seen_slot, &count) in shadow.per_slot[si].seen_counts.iter().enumerate() {
             if count == 0 {
                 continue;
             }
@@ -565,7 +566,7 @@ fn scan_indexed(
 /// The ended chains' summaries: concurrent with every access to come (checked all the same, so
 /// that a late access cannot make up a race).
 fn scan_ended(arrival: &Arrival<'_>, shadow: &LocationShadow, scan: &mut [SlotScan]) {
-    for (ended, s) in shadow.ended.iter().zip(scan.iter_mut()) {
+    for (ended, s) in shadow.per_slot.iter().map(|p| &p.ended).zip(scan.iter_mut()) {
         let Some(last) = ended.last else { continue };
         if arrival.is_concurrent(&last) {
             s.offer_concurrent(last.access, &ended.seen);
@@ -639,7 +640,7 @@ fn remote_instance(
 ) -> Option<Instance> {
     let live = shadow.groups.iter().filter(|g: &&Group| g.slot == sy && arrival.is_concurrent(&g.last));
     let from_live = live.filter_map(|g| Some((g.seen.first_at(sx)?, g.last)));
-    let ended: &EndedSlot = &shadow.ended[sy as usize];
+    let ended: &EndedSlot = &shadow.per_slot[sy as usize].ended;
     let from_ended =
         ended.witnesses.iter().filter(|w| w.0 == sx && arrival.is_concurrent(&w.2)).map(|w| (w.1, w.2));
     let (x, y) = from_live.chain(from_ended).next()?;

@@ -121,7 +121,7 @@ pub struct Group {
     pub seen: Seen,
     /// Index of this group in its chain's list of groups (races.rs, `chain_groups`).
     pub member: u32,
-    /// The slot's groups in order of their last access, latest first (`LocationShadow::fronts`):
+    /// The slot's groups in order of their last access, latest first (`SlotState::front`):
     /// the previous and the next group, or `NONE`.
     pub prev: u32,
     pub next: u32,
@@ -239,21 +239,29 @@ impl EndedSlot {
 pub struct LocationShadow {
     pub location: Location,
     pub slots: Vec<Slot>,
-    /// Per slot (same index): the groups of ended chains.
-    pub ended: Vec<EndedSlot>,
+    /// Per slot (same index): the groups of ended chains, and the slot's indexes.
+    pub per_slot: Vec<SlotState>,
     /// The groups of live chains.
     pub groups: Vec<Group>,
     /// Their heads, same index.
     pub heads: Vec<GroupHead>,
     /// Whether the location is a flag lock, and its critical sections (locks.rs).
     pub lock: FlagLock,
-    /// Per slot: the group whose last access is the latest, first of a list through `Group::next`
-    /// in order of last access, latest first; `NONE` when the slot has no live group. The latest
+}
+
+/// What a location keeps per slot besides the slot itself (one vector of these rather than one
+/// per field: a location touched by one request keeps it for the rest of the trace).
+#[derive(Clone, Debug)]
+pub struct SlotState {
+    /// The groups of ended chains, folded.
+    pub ended: EndedSlot,
+    /// The group whose last access is the latest, first of a list through `Group::next` in order
+    /// of last access, latest first; `NONE` when the slot has no live group. The latest
     /// concurrent access of a slot is the first concurrent group of its list, and only groups of
     /// chains in the new access's clock can come before it (races.rs, "Indexed scan").
-    pub fronts: Vec<u32>,
-    /// Per slot, per slot `s`: how many of the slot's live groups have `s` in their `seen`.
-    pub seen_counts: Vec<Vec<u32>>,
+    pub front: u32,
+    /// Per slot `s`: how many of this slot's live groups have `s` in their `seen`.
+    pub seen_counts: Vec<u32>,
 }
 
 impl LocationShadow {
@@ -261,12 +269,10 @@ impl LocationShadow {
         LocationShadow {
             location,
             slots: Vec::new(),
-            ended: Vec::new(),
+            per_slot: Vec::new(),
             groups: Vec::new(),
             heads: Vec::new(),
             lock: FlagLock::default(),
-            fronts: Vec::new(),
-            seen_counts: Vec::new(),
         }
     }
 
@@ -280,13 +286,13 @@ impl LocationShadow {
                 // Exact growth, as for `EndedSlot::witnesses`: most locations have one or two
                 // slots, and keep them for the rest of the trace.
                 self.slots.reserve_exact(1);
-                self.ended.reserve_exact(1);
-                self.fronts.reserve_exact(1);
-                self.seen_counts.reserve_exact(1);
+                self.per_slot.reserve_exact(1);
                 self.slots.push(wanted);
-                self.ended.push(EndedSlot::default());
-                self.fronts.push(NONE);
-                self.seen_counts.push(Vec::new());
+                self.per_slot.push(SlotState {
+                    ended: EndedSlot::default(),
+                    front: NONE,
+                    seen_counts: Vec::new(),
+                });
                 (self.slots.len() - 1) as SlotIx
             }
         }
@@ -308,7 +314,7 @@ impl LocationShadow {
             Some(ix) => {
                 if self.groups[ix].takes_last(&entry) {
                     if self.groups[ix].seen.slots != seen.slots {
-                        let counts = &mut self.seen_counts[slot as usize];
+                        let counts = &mut self.per_slot[slot as usize].seen_counts;
                         count_seen(counts, &self.groups[ix].seen.slots, false);
                         count_seen(counts, &seen.slots, true);
                     }
@@ -334,7 +340,7 @@ impl LocationShadow {
                 };
                 self.heads.push(GroupHead::of(&group));
                 self.groups.push(group);
-                count_seen(&mut self.seen_counts[slot as usize], &seen.slots, true);
+                count_seen(&mut self.per_slot[slot as usize].seen_counts, &seen.slots, true);
                 self.push_front(ix);
                 Some(ix as usize)
             }
@@ -348,7 +354,7 @@ impl LocationShadow {
             (g.slot, g.prev, g.next)
         };
         if prev == NONE {
-            self.fronts[slot as usize] = next;
+            self.per_slot[slot as usize].front = next;
         } else {
             self.groups[prev as usize].next = next;
         }
@@ -360,14 +366,14 @@ impl LocationShadow {
     /// Puts group `ix` first in its slot's list.
     fn push_front(&mut self, ix: u32) {
         let slot = self.groups[ix as usize].slot as usize;
-        let front = self.fronts[slot];
+        let front = self.per_slot[slot].front;
         if front != NONE {
             self.groups[front as usize].prev = ix;
         }
         let g = &mut self.groups[ix as usize];
         g.prev = NONE;
         g.next = front;
-        self.fronts[slot] = ix;
+        self.per_slot[slot].front = ix;
     }
 
     /// Folds the group at `ix`, whose chain has ended, into its slot's summary and removes it.
@@ -375,23 +381,26 @@ impl LocationShadow {
     /// index, so the caller can update its records of where the group is.
     pub fn end_group(&mut self, ix: usize) -> Option<(ChainIx, u32, u32)> {
         let slot = self.groups[ix].slot;
-        count_seen(&mut self.seen_counts[slot as usize], &self.groups[ix].seen.slots, false);
+        count_seen(&mut self.per_slot[slot as usize].seen_counts, &self.groups[ix].seen.slots, false);
         self.unlink(ix as u32);
         let group = self.groups.swap_remove(ix);
         self.heads.swap_remove(ix);
-        self.ended[group.slot as usize].fold(&group);
+        self.per_slot[group.slot as usize].ended.fold(&group);
         if self.groups.is_empty() {
             // No live chain touches the location any more: give back the room its groups took
             // (a location of one request would otherwise keep it for the rest of the trace).
             self.groups = Vec::new();
             self.heads = Vec::new();
+            for state in &mut self.per_slot {
+                state.seen_counts = Vec::new(); // all zero now
+            }
             return None;
         }
         let moved = self.groups.get(ix)?;
         let from = self.groups.len() as u32;
         let (prev, next, moved_slot) = (moved.prev, moved.next, moved.slot);
         if prev == NONE {
-            self.fronts[moved_slot as usize] = ix as u32;
+            self.per_slot[moved_slot as usize].front = ix as u32;
         } else {
             self.groups[prev as usize].next = ix as u32;
         }
@@ -557,7 +566,7 @@ mod tests {
         shadow.add(None, slot, write(1, 4, 5.0), &seen, 0, NONE);
         assert_eq!(shadow.end_group(0), Some((ChainIx(1), 0, 1)));
         assert_eq!(shadow.end_group(0), None);
-        let ended = &shadow.ended[slot as usize];
+        let ended = &shadow.per_slot[slot as usize].ended;
         assert_eq!(ended.last.map(|e| e.access.ord), Some(4));
         assert_eq!(ended.other, None, "every write stored 5");
         assert!(ended.seen.contains(3) && ended.witnesses.len() == 1);
@@ -565,7 +574,7 @@ mod tests {
         // A later chain that wrote 6 gives the summary a write of another value.
         shadow.add(None, slot, write(3, 5, 6.0), &Seen::default(), 0, NONE);
         shadow.end_group(0);
-        let ended = &shadow.ended[slot as usize];
+        let ended = &shadow.per_slot[slot as usize].ended;
         assert_eq!(ended.last.map(|e| e.access.ord), Some(5));
         assert_eq!(ended.other.map(|e| e.access.ord), Some(4));
         assert!(shadow.groups.is_empty());
