@@ -50,7 +50,9 @@ impl VectorClock {
     /// O(width of `self` + width of `other`).
     pub fn join(&mut self, other: &VectorClock) {
         if self.entries.is_empty() {
-            self.entries.clone_from(&other.entries);
+            // Room for one more component: a new task usually adds its own chain's next.
+            self.entries.reserve_exact(other.entries.len() + 1);
+            self.entries.extend_from_slice(&other.entries);
             return;
         }
         let mut merged = Vec::with_capacity(self.entries.len() + other.entries.len());

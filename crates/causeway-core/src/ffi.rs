@@ -295,7 +295,7 @@ pub const ACCESS_WORDS: u32 = 8;
 pub extern "C" fn cw_findings(handle: u32) -> i32 {
     with_trace(handle, |trace, result| {
         result.clear();
-        for FindingReport { finding, related } in trace.races().findings().report() {
+        for FindingReport { finding, related } in trace.races().report(trace.graph()) {
             let key = finding.key;
             result.extend_from_slice(&[
                 key.class as u32,

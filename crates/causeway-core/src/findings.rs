@@ -39,7 +39,7 @@ impl FindingClass {
     ];
 
     /// What the first, remote and second access of a pattern class do; `None` for pair classes.
-    pub fn views(self) -> Option<[View; 3]> {
+    pub const fn views(self) -> Option<[View; 3]> {
         use View::{Read as R, Write as W};
         match self {
             FindingClass::LostUpdate => Some([R, W, W]),
@@ -51,20 +51,66 @@ impl FindingClass {
     }
 
     /// Can accesses of these kinds play this pattern's first, remote and second roles?
+    ///
+    /// # Complexity
+    /// One table read (the detector asks for every pair of slots at every access).
+    #[inline]
     pub fn fits(self, first: AccessKind, remote: AccessKind, second: AccessKind) -> bool {
+        FITS[first as usize][remote as usize][second as usize] & (1 << self as u8) != 0
+    }
+
+    /// `fits`, worked out (the table `FITS` is built from it at compile time).
+    const fn fits_by_rule_const(self, first: AccessKind, remote: AccessKind, second: AccessKind) -> bool {
+        const fn can(kind: AccessKind, view: View) -> bool {
+            match view {
+                View::Read => !matches!(kind, AccessKind::Write),
+                View::Write => !matches!(kind, AccessKind::Read),
+            }
+        }
         let Some([vx, vz, vy]) = self.views() else { return false };
         // An update reads afresh the value it writes, in one uninterrupted task: as the second
-        // access it neither writes from the first access's stale read (lost update) nor puts two
-        // reads side by side (inconsistent read).
-        let fresh_update = second == AccessKind::Update
-            && matches!(self, FindingClass::LostUpdate | FindingClass::InconsistentRead);
-        first.can(vx) && remote.can(vz) && second.can(vy) && !fresh_update
+        // access it neither writes from the first access's stale read (lost update), nor puts two
+        // reads side by side (inconsistent read), nor expects to read back its flow's write
+        // (overwritten write).
+        let fresh_update = matches!(second, AccessKind::Update)
+            && matches!(
+                self,
+                FindingClass::LostUpdate | FindingClass::InconsistentRead | FindingClass::OverwrittenWrite
+            );
+        // Three updates are an accumulator (`hits += 1` in two flows): every order keeps every
+        // change, and a value seen between two of one flow's updates is a count like any other.
+        let accumulator = matches!(first, AccessKind::Update)
+            && matches!(remote, AccessKind::Update)
+            && matches!(second, AccessKind::Update);
+        can(first, vx) && can(remote, vz) && can(second, vy) && !fresh_update && !accumulator
     }
 
     pub fn is_pattern(self) -> bool {
         self.views().is_some()
     }
 }
+
+const KINDS: [AccessKind; 3] = [AccessKind::Read, AccessKind::Write, AccessKind::Update];
+
+/// For (first, remote, second) kinds, indexed by their values: a bit `1 << class` for each
+/// pattern class they fit (`FindingClass::fits`).
+static FITS: [[[u8; 4]; 4]; 4] = {
+    let mut table = [[[0u8; 4]; 4]; 4];
+    let mut i = 0;
+    while i < 27 {
+        let (x, z, y) = (KINDS[i / 9], KINDS[i / 3 % 3], KINDS[i % 3]);
+        let mut c = 0;
+        while c < 4 {
+            let class = FindingClass::PATTERNS[c];
+            if class.fits_by_rule_const(x, z, y) {
+                table[x as usize][z as usize][y as usize] |= 1 << class as u8;
+            }
+            c += 1;
+        }
+        i += 1;
+    }
+    table
+};
 
 /// Why the detector believes a finding, most convincing first. Values are the FFI's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -209,6 +255,11 @@ pub struct FindingReport<'a> {
 #[derive(Default)]
 pub struct Findings {
     index: FastMap<FindingKey, u32>,
+    /// The last keys recorded, with their index: an access to a racy location completes the same
+    /// few findings as the one before it, and comparing a key costs less than hashing it.
+    recent: [Option<(FindingKey, u32)>; 4],
+    /// Where the next key goes in `recent`.
+    recent_next: usize,
     list: Vec<Finding>,
 }
 
@@ -224,8 +275,15 @@ impl Findings {
         role: Role,
         instance: impl FnOnce() -> Option<Instance>,
     ) {
-        match self.index.get(&key) {
-            Some(&ix) => {
+        let cached = self.recent.iter().flatten().find(|(k, _)| *k == key).map(|&(_, ix)| ix);
+        let known = cached.or_else(|| {
+            let ix = self.index.get(&key).copied()?;
+            self.recent[self.recent_next] = Some((key, ix));
+            self.recent_next = (self.recent_next + 1) % self.recent.len();
+            Some(ix)
+        });
+        match known {
+            Some(ix) => {
                 let finding = &mut self.list[ix as usize];
                 if finding.last_counted != (ord, role) {
                     finding.last_counted = (ord, role);
@@ -263,8 +321,18 @@ impl Findings {
     /// its `related`; sorted most convincing first (observed violations, concurrent pairs,
     /// possible violations), then by the stream position of the example's earliest access.
     pub fn report(&self) -> Vec<FindingReport<'_>> {
+        self.report_where(|_| true)
+    }
+
+    /// `report`, of the findings `keep` accepts only: a finding left out neither shows nor folds
+    /// a pair race into itself.
+    pub fn report_where(&self, keep: impl Fn(&Finding) -> bool) -> Vec<FindingReport<'_>> {
+        let kept: Vec<bool> = self.list.iter().map(keep).collect();
         let mut patterns_at: FastMap<Location, Vec<usize>> = FastMap::default();
         for (ix, finding) in self.list.iter().enumerate() {
+            if !kept[ix] {
+                continue;
+            }
             if finding.key.class.is_pattern() {
                 patterns_at.entry(finding.key.location).or_default().push(ix);
             }
@@ -272,6 +340,9 @@ impl Findings {
         let mut related = vec![0u32; self.list.len()];
         let mut shown = Vec::with_capacity(self.list.len());
         for (ix, finding) in self.list.iter().enumerate() {
+            if !kept[ix] {
+                continue;
+            }
             if finding.key.class.is_pattern() {
                 shown.push(ix);
                 continue;
@@ -370,6 +441,25 @@ mod tests {
         let shown: Vec<_> =
             report.iter().map(|r| (r.finding.key.class, r.finding.key.location, r.related)).collect();
         assert_eq!(shown, vec![(FindingClass::ReadWrite, other, 0), (FindingClass::LostUpdate, LOC, 2)]);
+    }
+
+    #[test]
+    fn the_fits_table_has_each_pattern_and_its_update_exceptions() {
+        use AccessKind::{Read as R, Update as U, Write as W};
+        use FindingClass::*;
+        let fitting = |x, z, y| -> Vec<FindingClass> {
+            FindingClass::PATTERNS.into_iter().filter(|c| c.fits(x, z, y)).collect()
+        };
+        assert_eq!(fitting(R, W, W), vec![LostUpdate]);
+        assert_eq!(fitting(R, W, R), vec![InconsistentRead]);
+        assert_eq!(fitting(W, R, W), vec![IntermediateRead]);
+        assert_eq!(fitting(W, W, R), vec![OverwrittenWrite]);
+        assert_eq!(fitting(R, U, U), vec![], "an update reads afresh");
+        assert_eq!(fitting(U, W, W), vec![LostUpdate]);
+        assert_eq!(fitting(W, U, U), vec![IntermediateRead]);
+        assert_eq!(fitting(U, U, U), vec![], "an accumulator");
+        assert_eq!(fitting(R, R, R), vec![]);
+        assert!(!WriteWrite.fits(W, W, W) && !ReadWrite.fits(R, W, R));
     }
 
     #[test]

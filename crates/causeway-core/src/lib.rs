@@ -17,6 +17,7 @@ pub mod graph;
 pub mod hash;
 pub mod ids;
 pub mod liveness;
+pub mod locks;
 pub mod queries;
 pub mod races;
 pub mod record;

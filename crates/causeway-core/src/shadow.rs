@@ -15,6 +15,7 @@
 
 use crate::access::{Access, AccessKind, Location};
 use crate::ids::{ChainIx, TaskIx};
+use crate::locks::FlagLock;
 
 /// Index of a slot in its location's slot table.
 pub type SlotIx = u32;
@@ -120,16 +121,30 @@ pub struct Group {
     pub seen: Seen,
     /// Index of this group in its chain's list of groups (races.rs, `chain_groups`).
     pub member: u32,
+    /// The slot's groups in order of their last access, latest first (`SlotState::front`):
+    /// the previous and the next group, or `NONE`.
+    pub prev: u32,
+    pub next: u32,
+    /// The next group of the same chain at this location, or `NONE` (races.rs, `chain_heads`).
+    pub next_of_chain: u32,
 }
+
+/// No group: the end of a list.
+pub const NONE: u32 = u32::MAX;
 
 impl Group {
     pub fn chain(&self) -> ChainIx {
         self.last.chain
     }
 
+    /// Does the access become the group's last?
+    fn takes_last(&self, entry: &Entry) -> bool {
+        entry.rank() > self.last.rank()
+    }
+
     /// Adds an access of this group's chain and slot. `seen` is what the access saw.
     fn add(&mut self, entry: Entry, seen: &Seen) {
-        if entry.rank() > self.last.rank() {
+        if self.takes_last(&entry) {
             if self.last.access.kind.writes() && !entry.access.same_value(&self.last.access) {
                 self.last_differing = Some(self.last);
             }
@@ -210,6 +225,9 @@ impl EndedSlot {
         for &(slot, first) in &group.seen.firsts {
             if !self.seen.contains(slot) {
                 self.seen.insert(slot);
+                // Exact growth: most locations see one or two slots, and a summary stays for the
+                // rest of the trace (a doubling Vec kept room for four).
+                self.witnesses.reserve_exact(1);
                 self.witnesses.push((slot, first, group.last));
             }
         }
@@ -221,12 +239,29 @@ impl EndedSlot {
 pub struct LocationShadow {
     pub location: Location,
     pub slots: Vec<Slot>,
-    /// Per slot (same index): the groups of ended chains.
-    pub ended: Vec<EndedSlot>,
+    /// Per slot (same index): the groups of ended chains, and the slot's indexes.
+    pub per_slot: Vec<SlotState>,
     /// The groups of live chains.
     pub groups: Vec<Group>,
     /// Their heads, same index.
     pub heads: Vec<GroupHead>,
+    /// Whether the location is a flag lock, and its critical sections (locks.rs).
+    pub lock: FlagLock,
+}
+
+/// What a location keeps per slot besides the slot itself (one vector of these rather than one
+/// per field: a location touched by one request keeps it for the rest of the trace).
+#[derive(Clone, Debug)]
+pub struct SlotState {
+    /// The groups of ended chains, folded.
+    pub ended: EndedSlot,
+    /// The group whose last access is the latest, first of a list through `Group::next` in order
+    /// of last access, latest first; `NONE` when the slot has no live group. The latest
+    /// concurrent access of a slot is the first concurrent group of its list, and only groups of
+    /// chains in the new access's clock can come before it (races.rs, "Indexed scan").
+    pub front: u32,
+    /// Per slot `s`: how many of this slot's live groups have `s` in their `seen`.
+    pub seen_counts: Vec<u32>,
 }
 
 impl LocationShadow {
@@ -234,9 +269,10 @@ impl LocationShadow {
         LocationShadow {
             location,
             slots: Vec::new(),
-            ended: Vec::new(),
+            per_slot: Vec::new(),
             groups: Vec::new(),
             heads: Vec::new(),
+            lock: FlagLock::default(),
         }
     }
 
@@ -247,15 +283,24 @@ impl LocationShadow {
         match self.slots.iter().position(|&s| s == wanted) {
             Some(ix) => ix as SlotIx,
             None => {
+                // Exact growth, as for `EndedSlot::witnesses`: most locations have one or two
+                // slots, and keep them for the rest of the trace.
+                self.slots.reserve_exact(1);
+                self.per_slot.reserve_exact(1);
                 self.slots.push(wanted);
-                self.ended.push(EndedSlot::default());
+                self.per_slot.push(SlotState {
+                    ended: EndedSlot::default(),
+                    front: NONE,
+                    seen_counts: Vec::new(),
+                });
                 (self.slots.len() - 1) as SlotIx
             }
         }
     }
 
     /// Adds an access to its group (`group` if the caller found it), or starts a group with it
-    /// as member `member` of its chain; returns the index of a new group.
+    /// as member `member` of its chain, before `next_of_chain` in the chain's list at this
+    /// location; returns the index of a new group.
     pub fn add(
         &mut self,
         group: Option<usize>,
@@ -263,14 +308,25 @@ impl LocationShadow {
         entry: Entry,
         seen: &Seen,
         member: u32,
+        next_of_chain: u32,
     ) -> Option<usize> {
         match group {
             Some(ix) => {
+                if self.groups[ix].takes_last(&entry) {
+                    if self.groups[ix].seen.slots != seen.slots {
+                        let counts = &mut self.per_slot[slot as usize].seen_counts;
+                        count_seen(counts, &self.groups[ix].seen.slots, false);
+                        count_seen(counts, &seen.slots, true);
+                    }
+                    self.unlink(ix as u32);
+                    self.push_front(ix as u32);
+                }
                 self.groups[ix].add(entry, seen);
                 self.heads[ix] = GroupHead::of(&self.groups[ix]);
                 None
             }
             None => {
+                let ix = self.groups.len() as u32;
                 let group = Group {
                     slot,
                     first: entry,
@@ -278,22 +334,95 @@ impl LocationShadow {
                     last_differing: None,
                     seen: seen.clone(),
                     member,
+                    prev: NONE,
+                    next: NONE,
+                    next_of_chain,
                 };
                 self.heads.push(GroupHead::of(&group));
                 self.groups.push(group);
-                Some(self.groups.len() - 1)
+                count_seen(&mut self.per_slot[slot as usize].seen_counts, &seen.slots, true);
+                self.push_front(ix);
+                Some(ix as usize)
             }
         }
     }
 
+    /// Takes group `ix` out of its slot's list.
+    fn unlink(&mut self, ix: u32) {
+        let (slot, prev, next) = {
+            let g = &self.groups[ix as usize];
+            (g.slot, g.prev, g.next)
+        };
+        if prev == NONE {
+            self.per_slot[slot as usize].front = next;
+        } else {
+            self.groups[prev as usize].next = next;
+        }
+        if next != NONE {
+            self.groups[next as usize].prev = prev;
+        }
+    }
+
+    /// Puts group `ix` first in its slot's list.
+    fn push_front(&mut self, ix: u32) {
+        let slot = self.groups[ix as usize].slot as usize;
+        let front = self.per_slot[slot].front;
+        if front != NONE {
+            self.groups[front as usize].prev = ix;
+        }
+        let g = &mut self.groups[ix as usize];
+        g.prev = NONE;
+        g.next = front;
+        self.per_slot[slot].front = ix;
+    }
+
     /// Folds the group at `ix`, whose chain has ended, into its slot's summary and removes it.
-    /// The last group takes its index; returns that group's chain and member index, so the
-    /// caller can update its record of where the group is.
-    pub fn end_group(&mut self, ix: usize) -> Option<(ChainIx, u32)> {
+    /// The last group takes its index; returns that group's chain, member index and former
+    /// index, so the caller can update its records of where the group is.
+    pub fn end_group(&mut self, ix: usize) -> Option<(ChainIx, u32, u32)> {
+        let slot = self.groups[ix].slot;
+        count_seen(&mut self.per_slot[slot as usize].seen_counts, &self.groups[ix].seen.slots, false);
+        self.unlink(ix as u32);
         let group = self.groups.swap_remove(ix);
         self.heads.swap_remove(ix);
-        self.ended[group.slot as usize].fold(&group);
-        self.groups.get(ix).map(|moved| (moved.chain(), moved.member))
+        self.per_slot[group.slot as usize].ended.fold(&group);
+        if self.groups.is_empty() {
+            // No live chain touches the location any more: give back the room its groups took
+            // (a location of one request would otherwise keep it for the rest of the trace).
+            self.groups = Vec::new();
+            self.heads = Vec::new();
+            for state in &mut self.per_slot {
+                state.seen_counts = Vec::new(); // all zero now
+            }
+            return None;
+        }
+        let moved = self.groups.get(ix)?;
+        let from = self.groups.len() as u32;
+        let (prev, next, moved_slot) = (moved.prev, moved.next, moved.slot);
+        if prev == NONE {
+            self.per_slot[moved_slot as usize].front = ix as u32;
+        } else {
+            self.groups[prev as usize].next = ix as u32;
+        }
+        if next != NONE {
+            self.groups[next as usize].prev = ix as u32;
+        }
+        let moved = &self.groups[ix];
+        Some((moved.chain(), moved.member, from))
+    }
+}
+
+/// Counts (or uncounts) a group whose `seen` is `slots` in its slot's `seen_counts`.
+fn count_seen(counts: &mut Vec<u32>, slots: &SlotSet, add: bool) {
+    for s in slots.iter() {
+        if counts.len() <= s as usize {
+            counts.resize(s as usize + 1, 0);
+        }
+        if add {
+            counts[s as usize] += 1;
+        } else {
+            counts[s as usize] -= 1;
+        }
     }
 }
 
@@ -371,7 +500,15 @@ impl SlotSet {
 
     pub fn iter(&self) -> impl Iterator<Item = SlotIx> + '_ {
         std::iter::once(self.low).chain(self.high.iter().copied()).enumerate().flat_map(|(word, bits)| {
-            (0..64u32).filter(move |b| bits & (1 << b) != 0).map(move |b| word as u32 * 64 + b)
+            let mut rest = bits;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros();
+                rest &= rest - 1;
+                Some(word as u32 * 64 + bit)
+            })
         })
     }
 }
@@ -409,9 +546,9 @@ mod tests {
         let slot = shadow.slot_of(&write(0, 0, 5.0).access);
         assert_eq!(shadow.slot_of(&write(0, 0, 5.0).access), slot);
         let none = Seen::default();
-        assert_eq!(shadow.add(None, slot, write(2, 1, 5.0), &none, 0), Some(0));
-        assert_eq!(shadow.add(Some(0), slot, write(4, 2, 7.0), &none, 0), None);
-        shadow.add(Some(0), slot, write(6, 3, 7.0), &none, 0);
+        assert_eq!(shadow.add(None, slot, write(2, 1, 5.0), &none, 0, NONE), Some(0));
+        assert_eq!(shadow.add(Some(0), slot, write(4, 2, 7.0), &none, 0, NONE), None);
+        shadow.add(Some(0), slot, write(6, 3, 7.0), &none, 0, NONE);
         let group = &shadow.groups[0];
         assert_eq!((group.first.access.ord, group.last.access.ord), (1, 3));
         assert_eq!(group.last_differing.map(|e| e.access.ord), Some(1));
@@ -424,20 +561,20 @@ mod tests {
         let mut seen = Seen::default();
         seen.insert(3, write(0, 0, 1.0).access);
         // Chain 0 wrote 5 then 5; chain 1 wrote 5 later.
-        shadow.add(None, slot, write(2, 1, 5.0), &Seen::default(), 0);
-        shadow.add(Some(0), slot, write(4, 3, 5.0), &Seen::default(), 0);
-        shadow.add(None, slot, write(1, 4, 5.0), &seen, 0);
-        assert_eq!(shadow.end_group(0), Some((ChainIx(1), 0)));
+        shadow.add(None, slot, write(2, 1, 5.0), &Seen::default(), 0, NONE);
+        shadow.add(Some(0), slot, write(4, 3, 5.0), &Seen::default(), 0, NONE);
+        shadow.add(None, slot, write(1, 4, 5.0), &seen, 0, NONE);
+        assert_eq!(shadow.end_group(0), Some((ChainIx(1), 0, 1)));
         assert_eq!(shadow.end_group(0), None);
-        let ended = &shadow.ended[slot as usize];
+        let ended = &shadow.per_slot[slot as usize].ended;
         assert_eq!(ended.last.map(|e| e.access.ord), Some(4));
         assert_eq!(ended.other, None, "every write stored 5");
         assert!(ended.seen.contains(3) && ended.witnesses.len() == 1);
 
         // A later chain that wrote 6 gives the summary a write of another value.
-        shadow.add(None, slot, write(3, 5, 6.0), &Seen::default(), 0);
+        shadow.add(None, slot, write(3, 5, 6.0), &Seen::default(), 0, NONE);
         shadow.end_group(0);
-        let ended = &shadow.ended[slot as usize];
+        let ended = &shadow.per_slot[slot as usize].ended;
         assert_eq!(ended.last.map(|e| e.access.ord), Some(5));
         assert_eq!(ended.other.map(|e| e.access.ord), Some(4));
         assert!(shadow.groups.is_empty());

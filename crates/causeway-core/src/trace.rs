@@ -81,6 +81,8 @@ pub struct Trace {
     graph: CausalGraph,
     tasks: Vec<TaskInfo>,
     by_local: FastMap<(StreamId, LocalTaskId), TaskIx>,
+    /// The last `by_local` answer: a task's records come in a row (entries are never removed).
+    last_local: Option<((StreamId, LocalTaskId), TaskIx)>,
     /// Invocation -> the task that suspended it at its pending `await`.
     suspended: FastMap<(StreamId, u64), TaskIx>,
     streams: FastMap<StreamId, StreamState>,
@@ -153,8 +155,12 @@ impl Trace {
 
         let key = (stream, rec.task);
         let mut resumed_from = None;
-        let task = match self.by_local.get(&key) {
-            Some(&task) => task,
+        let known = match self.last_local {
+            Some((last, task)) if last == key => Some(task),
+            _ => self.by_local.get(&key).copied(),
+        };
+        let task = match known {
+            Some(task) => task,
             None => {
                 if rec.kind == Kind::AwaitResume {
                     resumed_from = self.suspended.get(&(stream, rec.a)).copied();
@@ -165,6 +171,7 @@ impl Trace {
         if let Some(state) = self.streams.get_mut(&stream) {
             state.last_task = Some(task);
         }
+        self.last_local = Some((key, task));
         match rec.kind {
             Kind::Schedule => self.scheduler.on_schedule(stream, task, ord, rec),
             Kind::Cancel => self.scheduler.on_cancel(stream, rec),

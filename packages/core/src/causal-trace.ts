@@ -393,7 +393,9 @@ export class CausalTrace {
   /**
    * The races found in everything ingested so far, most convincing first (observed atomicity
    * violations, concurrent pairs, possible atomicity violations), then in recorded order. Pair
-   * races covered by an atomicity violation are counted in its `related` instead of listed.
+   * races covered by an atomicity violation are counted in its `related` instead of listed. The
+   * benign shapes of docs/detectors.md (a flag-style lock's own races, and races its critical
+   * sections keep apart) are left out.
    */
   findings(): RaceFinding[] {
     const w = this.#result(this.#call(this.#core.cw_findings(this.#live())));
