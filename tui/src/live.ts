@@ -8,6 +8,11 @@ import type { RestClient } from './server-source.ts';
 
 export interface LiveHandlers {
   onEvent(name: string, data: unknown): void;
+  /**
+   * The stream is open (first time, or again after a break). What changed before it opened was
+   * not sent on it: the follower reads the state afresh here.
+   */
+  onOpen?(): void;
   /** A sentence when the stream cannot be followed; null once it is followed again. */
   onProblem(message: string | null): void;
 }
@@ -31,6 +36,7 @@ export function followLive(client: RestClient, path: string, handlers: LiveHandl
         handlers.onProblem(`live updates refused: ${response.status} ${describeRefusal(body)}`.trim());
       } else {
         handlers.onProblem(null);
+        handlers.onOpen?.();
         const decoder = new TextDecoder();
         let buffered = '';
         for await (const bytes of response.body) {

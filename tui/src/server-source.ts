@@ -94,6 +94,8 @@ export class ServerSource implements TraceSource {
       onEvent: (name) => {
         if (name === 'trace') onChange();
       },
+      // A trace that arrived between the first list and the stream's opening is listed now.
+      onOpen: onChange,
       onProblem,
     });
   }
@@ -432,24 +434,45 @@ export class ServerTraceModel implements TraceView {
 
   /** Follows new records: the count grows, the last (partial) page is read again, the analysis is refreshed. */
   #follow(): void {
+    const grew = (firstIndex: number, total: number) => {
+      if (total <= this.eventCount && firstIndex >= this.eventCount) return;
+      this.eventCount = Math.max(this.eventCount, total);
+      // Pages from the batch's first record on were read before it arrived: read them again.
+      for (const number of [...this.#pages.keys()]) {
+        if ((number + 1) * EVENT_PAGE > firstIndex) this.#pages.delete(number);
+      }
+      this.#scheduleReanalysis();
+      this.#changed();
+    };
+    const ended = () => {
+      this.live = false;
+      this.#scheduleReanalysis();
+      this.#stopLive?.();
+      this.#stopLive = null;
+      this.#changed();
+    };
     this.#stopLive = followLive(this.#client, `/v1/live?trace=${this.traceId}`, {
       onEvent: (name, data) => {
         if (name === 'events') {
           const { firstIndex, count } = data as { firstIndex: number; count: number };
-          this.eventCount = Math.max(this.eventCount, firstIndex + count);
-          // Pages from the batch's first record on were read before it arrived: read them again.
-          for (const number of [...this.#pages.keys()]) {
-            if ((number + 1) * EVENT_PAGE > firstIndex) this.#pages.delete(number);
-          }
-          this.#scheduleReanalysis();
-          this.#changed();
+          grew(firstIndex, firstIndex + count);
         } else if (name === 'trace' && (data as ServerTraceSummary).ended) {
-          this.live = false;
-          this.#scheduleReanalysis();
-          this.#stopLive?.();
-          this.#stopLive = null;
-          this.#changed();
+          ended();
         }
+      },
+      // Records that arrived before the stream opened were not sent on it: ask how many there are.
+      onOpen: () => {
+        const known = this.eventCount;
+        this.#client.get<ServerTraceDetail>(this.#path).then(
+          (detail) => {
+            if (this.#disposed) return;
+            grew(known, detail.stats.records);
+            if (detail.ended && this.live) ended();
+          },
+          () => {
+            // The stream is open: its events still come; a failed count changes nothing shown.
+          },
+        );
       },
       onProblem: (message) => {
         this.status = message;

@@ -8,7 +8,7 @@ import { type CausewayServer, createServer, TraceStore } from '@causeway/server'
 import { ServerTraceSource } from '../../packages/cli/src/trace-source.ts';
 import { LOST_UPDATE, makeBatch, newTraceId, records } from '../../packages/server/test/fixtures.ts';
 import { causalLines, detailsLines } from '../src/lines.ts';
-import { EVENT_PAGE, ServerSource, type ServerTraceModel } from '../src/server-source.ts';
+import { EVENT_PAGE, type RestClient, ServerSource, type ServerTraceModel } from '../src/server-source.ts';
 import { followTail, initialState } from '../src/state.ts';
 
 /** Resolves once `check` holds, re-checking each time the model says it changed. */
@@ -129,6 +129,53 @@ describe('the TUI over a server', () => {
       await until(model, () => !model.live);
       await until(model, () => model.analysis.done && model.findings.length > 0);
       assert.ok(heard.length > 0, 'the list heard of the trace changing');
+    } finally {
+      model.dispose();
+      stopWatching();
+    }
+  });
+
+  it('misses nothing that arrived before the live streams opened', async () => {
+    const traceId = newTraceId();
+    await post(makeBatch({ traceId, events: records(LOST_UPDATE.slice(0, 5)) }));
+    const client = new ServerTraceSource(base, 'secret');
+    let sneakedIn = false;
+    // A client that answers from before a batch and a new trace arrived: both land after the
+    // model and the list were read, and before their live streams open.
+    const late: RestClient = {
+      base: client.base,
+      headers: () => client.headers(),
+      get: async <T>(path: string): Promise<T> => {
+        const answer = await client.get<T>(path);
+        if (!sneakedIn && path.includes('/events?from=0')) {
+          sneakedIn = true;
+          await post(
+            makeBatch({ traceId, batch: 2, first: false, events: records(LOST_UPDATE.slice(5), 5) }),
+          );
+        }
+        return answer;
+      },
+      listTraces: async () => {
+        const list = await client.listTraces();
+        await post(makeBatch({ traceId: newTraceId(), service: 'late', pid: 9 }));
+        return list;
+      },
+    };
+    const tui = new ServerSource(late);
+    const entries = await tui.list();
+    let changes = 0;
+    const stopWatching = tui.watch(
+      () => changes++,
+      () => {},
+    );
+    const model = (await tui.open({ id: traceId, name: 'bank', detail: '' })) as ServerTraceModel;
+    try {
+      assert.ok(sneakedIn);
+      assert.equal(model.eventCount, 5, 'the first read saw 5 records');
+      await until(model, () => model.eventCount === 15);
+      for (let i = 0; i < 500 && changes === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(changes > 0, 'the list is read again once its stream is open');
+      assert.ok(!entries.some((entry) => entry.name.startsWith('late:')));
     } finally {
       model.dispose();
       stopWatching();
