@@ -161,7 +161,11 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
  * callback joined to its request by no edge, and resumes (after the driver's socket answered) in
  * another chain, joined by an await edge.
  */
-function pgRaceTrace(rows: boolean): { report: TraceReport; events: TraceEvent[] } {
+function pgRaceTrace(
+  rows: boolean,
+  /** Request 1's SELECT, sent first, is answered after request 2's UPDATE: it reads 1020. */
+  firstAnsweredLate = false,
+): { report: TraceReport; events: TraceEvent[] } {
   const tasks = [0, 1, 2, 3, 4, 5, 6, 7].map((id) => ({
     id,
     stream: 1,
@@ -223,18 +227,21 @@ function pgRaceTrace(rows: boolean): { report: TraceReport; events: TraceEvent[]
     fn(task, 'fn-enter', 'PgStore.find', base);
     fn(task, 'await-suspend', 'PgStore.find', base);
   }
-  for (const [task, base, id] of [
-    [1, 10, 1],
-    [5, 20, 2],
-  ] as const) {
-    query(task, id, SELECT);
-    row(task, 'read', SELECT, null);
+  // The reads' records follow the order the queries were sent; the rows, the order they were answered in.
+  query(1, 1, SELECT);
+  row(1, 'read', SELECT, null);
+  query(5, 2, SELECT);
+  row(5, 'read', SELECT, null);
+  const answers = [
+    [1, 1, firstAnsweredLate ? 1020 : 1000],
+    [5, 2, 1000],
+  ] as const;
+  for (const [task, id, balance] of firstAnsweredLate ? [...answers].reverse() : answers) {
     push(task, 'db-result', { exchange: { id, name: null, text: null, count: 1 } });
     if (rows) {
-      const data = JSON.stringify({ exchange: id, rows: [{ id: 'carol', balance: 1000 }] });
+      const data = JSON.stringify({ exchange: id, rows: [{ id: 'carol', balance }] });
       push(task, 'custom-event', { exchange: { id: 0, name: 'causeway:db.rows', text: data, count: null } });
     }
-    void base;
   }
   for (const [task, base, id, balance] of [
     [2, 10, 3, '1010'],
@@ -320,6 +327,18 @@ describe('export --format test: a lost update on a PostgreSQL row', () => {
       ],
     );
     assert.equal(invariant?.recordedFinal, 1020);
+  });
+
+  it("a row's first value is what the query answered first returned, not the first query sent", () => {
+    // Request 1's SELECT was sent first but answered after request 2's UPDATE (1020): the row
+    // started at 1000, what request 2's SELECT, answered first, returned.
+    const { report, events } = pgRaceTrace(true, true);
+    const [invariant] = recordingOf(report, events, 'trace.cwtrace').invariants;
+    assert.equal(invariant?.initial, 1000);
+    assert.deepEqual(invariant?.changes, [
+      { request: 1, change: -10 },
+      { request: 2, change: 20 },
+    ]);
   });
 
   it('without captured rows (CAUSEWAY_CAPTURE other than on) it has no values: nothing to reproduce', () => {
