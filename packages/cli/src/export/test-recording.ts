@@ -408,6 +408,13 @@ export function recordingOf(
     (finding) => invariantOf(finding, events, requestOf, rowReads) ?? [],
   );
   if (invariants.length === 0) {
+    const uncaptured = lostUpdates.filter((finding) => rowsNotCaptured(finding, events, rowReads));
+    if (uncaptured.length > 0) {
+      throw nothing(
+        where,
+        `the values of ${uncaptured.map((finding) => finding.location.name).join(', ')} were not captured (the trace does not hold the rows its queries returned): record the run with CAUSEWAY_CAPTURE=on`,
+      );
+    }
     throw nothing(
       where,
       `cannot tell where ${lostUpdates.map((finding) => finding.location.name).join(', ')} is kept (no write stores the object under a key) or its numeric values: no invariant to assert`,
@@ -520,4 +527,15 @@ function firstAnswered(
     if (first === null || at < first.at) first = { at, value };
   }
   return first?.value ?? null;
+}
+
+/** Is the lost update on a database row whose reads' rows the trace did not capture? */
+function rowsNotCaptured(finding: FindingReport, events: readonly TraceEvent[], rowReads: RowReads): boolean {
+  if (!finding.accesses.some(({ site }) => site?.file === DB_SITE_FILE)) return false;
+  return events.some(
+    (event) =>
+      event.access?.kind === 'read' &&
+      accesses(event, finding.location) &&
+      rowReads.row(event.index) === null,
+  );
 }
