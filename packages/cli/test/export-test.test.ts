@@ -516,6 +516,23 @@ for (const framework of TEST_FRAMEWORKS)
       assert.deepEqual(JSON.parse(code.slice(init?.start ?? 0, init?.end ?? 0)), recording);
     });
 
+    it('writes short arrays and objects on one line: a read or write pair, a step, a call without much in it', () => {
+      const lines = code.split('\n');
+      assert.match(code, /\["balance", \d+\]/, 'a [name, value] pair on one line');
+      assert.match(
+        code,
+        /\{ "request": 1, "method": "Store\.[^"]+", "ordinal": 1, "atMs": [\d.]+ \}/,
+        'a step on one line',
+      );
+      // No line holds a lone bracket pair element: `[` then the name, the value and `]` on lines of their own.
+      for (let i = 0; i + 1 < lines.length; i++) {
+        assert.ok(
+          !(/^\s*\[$/.test(lines[i] ?? '') && /^\s*"[^"]*",$/.test(lines[i + 1] ?? '')),
+          `a pair spread over lines at ${i + 1}:\n${lines.slice(i, i + 4).join('\n')}`,
+        );
+      }
+    });
+
     it('is inert: outside the recording and the comments, no recorded text appears in the code', () => {
       const declaration = ast.program.body[3];
       const init = declaration?.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
