@@ -577,6 +577,15 @@ describe('causeway export --format test: bad input', () => {
   writeTrace(join(traces, 'quiet.cwtrace'));
   writeLostUpdateTrace(join(traces, 'bank.cwtrace'));
   writeFileSync(join(project, 'replay-target.ts'), 'export const replayTarget = {};\n');
+  // A module without the export (the app itself), and one that does not parse.
+  writeFileSync(join(project, 'app.ts'), 'export const app = {};\nconst replayTarget = 1;\n');
+  writeFileSync(join(project, 'broken.ts'), 'export const replayTarget = {;\n');
+  for (const [file, text] of [
+    ['function.ts', 'export async function replayTarget() {}\n'],
+    ['renamed.ts', 'const target = {};\nexport { target as replayTarget };\n'],
+    ['reexport.ts', "export { replayTarget } from './replay-target.ts';\n"],
+  ])
+    writeFileSync(join(project, file), text);
   const exportTest = (traceId: string, ...extra: string[]) =>
     runIn(project, [
       'export',
@@ -618,6 +627,28 @@ describe('causeway export --format test: bad input', () => {
     );
   });
 
+  it('accepts each way of exporting replayTarget (the check is static: the module is not run)', async () => {
+    for (const app of ['function.ts', 'renamed.ts', 'reexport.ts']) {
+      // Past the --app check, the export stops at the trace (its lost update is outside a class).
+      const result = await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', app]);
+      assert.match(result.stderr, /not in methods of a class/, app);
+    }
+  });
+
+  it('warns, in one line, when the test is written where @causeway/instrumentation does not resolve', async () => {
+    const outside = await exportTest('bank', '--out', join(project, 'race.test.ts'));
+    const [warning, error, ...rest] = outside.stderr.split('\n').filter(Boolean);
+    assert.match(
+      warning ?? '',
+      /^causeway: warning: @causeway\/instrumentation\/replay does not resolve from .*: the generated test imports it; put the test inside the app's project/,
+    );
+    assert.match(error ?? '', /not in methods of a class/);
+    assert.deepEqual(rest, []);
+    // Inside this repository, where it resolves: no warning (the export stops at the trace, writing nothing).
+    const inside = await exportTest('bank', '--out', join(import.meta.dirname, 'never-written.test.ts'));
+    assert.doesNotMatch(inside.stderr, /warning/);
+  });
+
   it('a framework that is not offered, and a missing --app module', async () => {
     oneLine(
       await exportTest('bank', '--framework', 'jest'),
@@ -630,6 +661,14 @@ describe('causeway export --format test: bad input', () => {
     oneLine(
       await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'missing.ts']),
       /missing\.ts: no such module/,
+    );
+    oneLine(
+      await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'app.ts']),
+      /^causeway: app\.ts: exports no replayTarget \(--app names the module exporting the app's replayTarget/,
+    );
+    oneLine(
+      await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'broken.ts']),
+      /^causeway: broken\.ts: cannot be read as a module \(.*\); --app names the TypeScript or JavaScript module exporting replayTarget/,
     );
     oneLine(
       await runIn(project, ['export', '--trace-id', 'bank', '--format', 'dot', '--app', 'replay-target.ts']),
