@@ -22,8 +22,8 @@ type CallKey = Pick<ReplayStep, 'request' | 'method' | 'ordinal'>;
 export const STALL_MS = 5000;
 
 /**
- * Did a request that succeeded in the recording refuse now (docs/export-test.md, "Refused
- * requests")? A client error (4xx) where the recording had a success (2xx): what a fix that
+ * Did a request that succeeded in the recording refuse now (docs/export-test.md, "The
+ * scheduler")? A client error (4xx) where the recording had a success (2xx): what a fix that
  * refuses some of the racing requests (insufficient funds, 409) does. Not 404: a path the app no
  * longer serves is a changed app, not a refusal. Anything else that differs is a divergence.
  */
