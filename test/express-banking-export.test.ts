@@ -30,7 +30,11 @@ const VITEST_RUNS = 3;
  * Records the walkthrough: the bank instrumented (with the server options and environment given),
  * test-race's 10 concurrent transfers, a clean stop.
  */
-async function recordRacyRun(args: string[] = [], env: Record<string, string> = {}): Promise<string> {
+async function recordRacyRun(
+  args: string[] = [],
+  env: Record<string, string> = {},
+  amount = 10,
+): Promise<string> {
   const traceFile = join(mkdtempSync(join(tmpdir(), 'causeway-export-test-')), 'bank.cwtrace');
   const bank = spawn(
     process.execPath,
@@ -53,10 +57,14 @@ async function recordRacyRun(args: string[] = [], env: Record<string, string> = 
         reject(new Error(`the bank exited (${code}) before listening:\n${output}`)),
       );
     });
-    const { stdout } = await run(process.execPath, ['test-race.ts', '--url', url, '--transfers', '10'], {
-      cwd: EXAMPLE,
-    });
-    assert.match(stdout, /went missing/, 'the recorded run lost money');
+    const { stdout } = await run(
+      process.execPath,
+      ['test-race.ts', '--url', url, '--transfers', '10', '--amount', String(amount)],
+      { cwd: EXAMPLE },
+    );
+    // 10 transfers of 300 from two payers of 1000 each: the racy code accepts them all.
+    if (amount === 10) assert.match(stdout, /went missing/, 'the recorded run lost money');
+    else assert.match(stdout, /10 accepted/, 'the racy code accepted every transfer');
     const exited = once(bank, 'exit');
     bank.kill('SIGTERM');
     await exited;
@@ -171,6 +179,52 @@ describe('causeway export --format test on express-banking', () => {
       // The fix calls adjust instead of find and save: the replay says so rather than hiding it.
       assert.match(result.stdout, /made MemoryAccountStore\.adjust #1, MemoryAccountStore\.adjust #2/);
     }
+  });
+});
+
+describe('causeway export --format test on express-banking: a fix that refuses some transfers', () => {
+  // 10 transfers of 300 from alice and bob (1000 each): the racy code accepts all 10 (each reads
+  // 1000), the atomic one accepts 3 per payer and answers the others 409 (insufficient funds).
+  const dir = join(EXAMPLE, '.causeway', `export-test-refused-${process.pid}`);
+  const testFile = join(dir, 'transfers.test.ts');
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    const traceFile = await recordRacyRun([], {}, 300);
+    const exported = spawnSync(
+      process.execPath,
+      [CAUSEWAY, 'export', traceFile, '--format', 'test', '--app', 'src/replay-target.ts', '--out', testFile],
+      { cwd: EXAMPLE, encoding: 'utf8' },
+    );
+    assert.equal(exported.status, 0, exported.stderr);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function runExported(env: Record<string, string>) {
+    const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
+    return spawnSync(process.execPath, ['--test', '--test-reporter=spec', testFile], {
+      cwd: EXAMPLE,
+      encoding: 'utf8',
+      env: { ...inherited, ...env },
+    });
+  }
+
+  it('passes against the atomic transfer: the refused transfers (409) are noted and their changes not counted', () => {
+    for (let i = 0; i < 3; i++) {
+      const result = runExported({ BANK_TRANSFERS: 'atomic' });
+      assert.equal(result.status, 0, `run ${i + 1} failed against the atomic transfer:\n${result.stdout}`);
+      assert.match(result.stdout, /request \d+ was refused: answered 409 \(recorded 200\)/);
+      assert.doesNotMatch(result.stdout, /trace diverged/);
+    }
+  });
+
+  it('fails against the racy transfer with the lost update, every change counted', () => {
+    const result = runExported({ BANK_TRANSFERS: 'racy' });
+    assert.notEqual(result.status, 0, `passed against the racy transfer:\n${result.stdout}`);
+    assert.match(
+      result.stdout,
+      /\.balance should be 1000 ([-+]300 )+= -?\d+ \(every request's change applied\), but is \d+ \(the recorded run ended at \d+\): an update was lost/,
+    );
+    assert.doesNotMatch(result.stdout, /trace diverged| was refused/);
   });
 });
 

@@ -6,7 +6,7 @@
 // The store is the recording's: a run recorded with --store memory replays against a
 // MemoryAccountStore; one recorded with --store postgres (and CAUSEWAY_CAPTURE=on, so that the
 // rows its queries returned are in the trace) against a PostgresAccountStore on a table of its
-// own (DATABASE_URL, as server.ts reads it), seeded with the balances the recording first read
+// own (DATABASE_URL, as server.ts reads it), seeded with the balances the recorded run started from
 // and dropped afterwards: the database, not a recording of it, is where the update is lost.
 
 import { randomBytes } from 'node:crypto';
@@ -59,16 +59,23 @@ function transferBody(request: RecordedRequest): { from: unknown; to: unknown; a
   return { from, to, amount: before - after };
 }
 
-/** The balances the recording first read, per account: the state the recorded run started from. */
-function recordedBalances(recording: ReplayRecording): Map<string, number> {
+/**
+ * The balances the recorded run started from, per account: an invariant's first value where the
+ * recording has one (the generator takes it from the read the database answered first), else the
+ * balance the first call in schedule order read.
+ */
+export function recordedBalances(recording: ReplayRecording): Map<string, number> {
   const balances = new Map<string, number>();
-  for (const request of recording.requests) {
-    for (const call of request.calls) {
-      const id = recordedProperty(call.reads, 'id');
-      const balance = recordedProperty(call.reads, 'balance');
-      if (typeof id === 'string' && typeof balance === 'number' && !balances.has(id))
-        balances.set(id, balance);
-    }
+  for (const { key, property, initial } of recording.invariants) {
+    if (property === 'balance') balances.set(key, initial);
+  }
+  for (const step of recording.steps) {
+    const call = recording.requests[step.request - 1]?.calls.find(
+      ({ method, ordinal }) => method === step.method && ordinal === step.ordinal,
+    );
+    const id = recordedProperty(call?.reads, 'id');
+    const balance = recordedProperty(call?.reads, 'balance');
+    if (typeof id === 'string' && typeof balance === 'number' && !balances.has(id)) balances.set(id, balance);
   }
   return balances;
 }

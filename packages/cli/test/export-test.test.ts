@@ -161,7 +161,11 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
  * callback joined to its request by no edge, and resumes (after the driver's socket answered) in
  * another chain, joined by an await edge.
  */
-function pgRaceTrace(rows: boolean): { report: TraceReport; events: TraceEvent[] } {
+function pgRaceTrace(
+  rows: boolean,
+  /** Request 1's SELECT, sent first, is answered after request 2's UPDATE: it reads 1020. */
+  firstAnsweredLate = false,
+): { report: TraceReport; events: TraceEvent[] } {
   const tasks = [0, 1, 2, 3, 4, 5, 6, 7].map((id) => ({
     id,
     stream: 1,
@@ -223,18 +227,21 @@ function pgRaceTrace(rows: boolean): { report: TraceReport; events: TraceEvent[]
     fn(task, 'fn-enter', 'PgStore.find', base);
     fn(task, 'await-suspend', 'PgStore.find', base);
   }
-  for (const [task, base, id] of [
-    [1, 10, 1],
-    [5, 20, 2],
-  ] as const) {
-    query(task, id, SELECT);
-    row(task, 'read', SELECT, null);
+  // The reads' records follow the order the queries were sent; the rows, the order they were answered in.
+  query(1, 1, SELECT);
+  row(1, 'read', SELECT, null);
+  query(5, 2, SELECT);
+  row(5, 'read', SELECT, null);
+  const answers = [
+    [1, 1, firstAnsweredLate ? 1020 : 1000],
+    [5, 2, 1000],
+  ] as const;
+  for (const [task, id, balance] of firstAnsweredLate ? [...answers].reverse() : answers) {
     push(task, 'db-result', { exchange: { id, name: null, text: null, count: 1 } });
     if (rows) {
-      const data = JSON.stringify({ exchange: id, rows: [{ id: 'carol', balance: 1000 }] });
+      const data = JSON.stringify({ exchange: id, rows: [{ id: 'carol', balance }] });
       push(task, 'custom-event', { exchange: { id: 0, name: 'causeway:db.rows', text: data, count: null } });
     }
-    void base;
   }
   for (const [task, base, id, balance] of [
     [2, 10, 3, '1010'],
@@ -322,11 +329,23 @@ describe('export --format test: a lost update on a PostgreSQL row', () => {
     assert.equal(invariant?.recordedFinal, 1020);
   });
 
+  it("a row's first value is what the query answered first returned, not the first query sent", () => {
+    // Request 1's SELECT was sent first but answered after request 2's UPDATE (1020): the row
+    // started at 1000, what request 2's SELECT, answered first, returned.
+    const { report, events } = pgRaceTrace(true, true);
+    const [invariant] = recordingOf(report, events, 'trace.cwtrace').invariants;
+    assert.equal(invariant?.initial, 1000);
+    assert.deepEqual(invariant?.changes, [
+      { request: 1, change: -10 },
+      { request: 2, change: 20 },
+    ]);
+  });
+
   it('without captured rows (CAUSEWAY_CAPTURE other than on) it has no values: nothing to reproduce', () => {
     const { report, events } = pgRaceTrace(false);
     assert.throws(
       () => recordingOf(report, events, 'trace.cwtrace'),
-      /trace\.cwtrace: cannot tell where row accounts\["carol"\] is kept .* or its numeric values/,
+      /^InputError: trace\.cwtrace: the values of row accounts\["carol"\] were not captured \(the trace does not hold the rows its queries returned\): record the run with CAUSEWAY_CAPTURE=on$/,
     );
   });
 });
@@ -497,6 +516,23 @@ for (const framework of TEST_FRAMEWORKS)
       assert.deepEqual(JSON.parse(code.slice(init?.start ?? 0, init?.end ?? 0)), recording);
     });
 
+    it('writes short arrays and objects on one line: a read or write pair, a step, a call without much in it', () => {
+      const lines = code.split('\n');
+      assert.match(code, /\["balance", \d+\]/, 'a [name, value] pair on one line');
+      assert.match(
+        code,
+        /\{ "request": 1, "method": "Store\.[^"]+", "ordinal": 1, "atMs": [\d.]+ \}/,
+        'a step on one line',
+      );
+      // No line holds a lone bracket pair element: `[` then the name, the value and `]` on lines of their own.
+      for (let i = 0; i + 1 < lines.length; i++) {
+        assert.ok(
+          !(/^\s*\[$/.test(lines[i] ?? '') && /^\s*"[^"]*",$/.test(lines[i + 1] ?? '')),
+          `a pair spread over lines at ${i + 1}:\n${lines.slice(i, i + 4).join('\n')}`,
+        );
+      }
+    });
+
     it('is inert: outside the recording and the comments, no recorded text appears in the code', () => {
       const declaration = ast.program.body[3];
       const init = declaration?.type === 'VariableDeclaration' ? declaration.declarations[0]?.init : null;
@@ -541,6 +577,15 @@ describe('causeway export --format test: bad input', () => {
   writeTrace(join(traces, 'quiet.cwtrace'));
   writeLostUpdateTrace(join(traces, 'bank.cwtrace'));
   writeFileSync(join(project, 'replay-target.ts'), 'export const replayTarget = {};\n');
+  // A module without the export (the app itself), and one that does not parse.
+  writeFileSync(join(project, 'app.ts'), 'export const app = {};\nconst replayTarget = 1;\n');
+  writeFileSync(join(project, 'broken.ts'), 'export const replayTarget = {;\n');
+  for (const [file, text] of [
+    ['function.ts', 'export async function replayTarget() {}\n'],
+    ['renamed.ts', 'const target = {};\nexport { target as replayTarget };\n'],
+    ['reexport.ts', "export { replayTarget } from './replay-target.ts';\n"],
+  ])
+    writeFileSync(join(project, file), text);
   const exportTest = (traceId: string, ...extra: string[]) =>
     runIn(project, [
       'export',
@@ -582,6 +627,28 @@ describe('causeway export --format test: bad input', () => {
     );
   });
 
+  it('accepts each way of exporting replayTarget (the check is static: the module is not run)', async () => {
+    for (const app of ['function.ts', 'renamed.ts', 'reexport.ts']) {
+      // Past the --app check, the export stops at the trace (its lost update is outside a class).
+      const result = await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', app]);
+      assert.match(result.stderr, /not in methods of a class/, app);
+    }
+  });
+
+  it('warns, in one line, when the test is written where @causeway/instrumentation does not resolve', async () => {
+    const outside = await exportTest('bank', '--out', join(project, 'race.test.ts'));
+    const [warning, error, ...rest] = outside.stderr.split('\n').filter(Boolean);
+    assert.match(
+      warning ?? '',
+      /^causeway: warning: @causeway\/instrumentation\/replay does not resolve from .*: the generated test imports it; put the test inside the app's project/,
+    );
+    assert.match(error ?? '', /not in methods of a class/);
+    assert.deepEqual(rest, []);
+    // Inside this repository, where it resolves: no warning (the export stops at the trace, writing nothing).
+    const inside = await exportTest('bank', '--out', join(import.meta.dirname, 'never-written.test.ts'));
+    assert.doesNotMatch(inside.stderr, /warning/);
+  });
+
   it('a framework that is not offered, and a missing --app module', async () => {
     oneLine(
       await exportTest('bank', '--framework', 'jest'),
@@ -594,6 +661,14 @@ describe('causeway export --format test: bad input', () => {
     oneLine(
       await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'missing.ts']),
       /missing\.ts: no such module/,
+    );
+    oneLine(
+      await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'app.ts']),
+      /^causeway: app\.ts: exports no replayTarget \(--app names the module exporting the app's replayTarget/,
+    );
+    oneLine(
+      await runIn(project, ['export', '--trace-id', 'bank', '--format', 'test', '--app', 'broken.ts']),
+      /^causeway: broken\.ts: cannot be read as a module \(.*\); --app names the TypeScript or JavaScript module exporting replayTarget/,
     );
     oneLine(
       await runIn(project, ['export', '--trace-id', 'bank', '--format', 'dot', '--app', 'replay-target.ts']),

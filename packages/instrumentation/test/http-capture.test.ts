@@ -81,6 +81,17 @@ describe('value capture (CAUSEWAY_CAPTURE=on)', () => {
     assert.equal(captures.get(CAPTURE_NAMES.responseBody)?.text, 'echo:hello');
   });
 
+  it('redacts secret-looking keys inside a JSON body fetch sends', async () => {
+    const response = await fetch(`${base}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"client":"shop","client_secret":"s3"}',
+    });
+    await response.text();
+    const body = capturesFor(`${base}/token`).get(CAPTURE_NAMES.requestBody);
+    assert.equal(body?.text, `{"client":"shop","client_secret":"${REDACTED}"}`);
+  });
+
   it('bounds a large body and records a binary one by its size', async () => {
     assert.equal((await (await fetch(`${base}/big`)).text()).length, 5000);
     const big = capturesFor(`${base}/big`).get(CAPTURE_NAMES.responseBody);
@@ -178,6 +189,77 @@ describe('value capture of incoming requests (CAUSEWAY_CAPTURE=on)', () => {
       [body?.exchange, body?.request, body?.bytes, body?.text],
       [0, request.task, 28, '{"from":"alice","amount":10}'],
     );
+  });
+
+  /** The body capture of one incoming request with `body` of `contentType`. */
+  async function incomingBody(
+    body: string,
+    contentType: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const serverRecorder = newRecorder();
+    const readServer = reader(serverRecorder);
+    const undo = installHttpServer(serverRecorder, null, { level: 'on', bytes: BYTES });
+    const app = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    try {
+      await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+      const { port } = app.address() as AddressInfo;
+      const answer = await fetch(`http://127.0.0.1:${port}/login`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
+      assert.equal(await answer.text(), 'ok');
+    } finally {
+      undo();
+      app.closeAllConnections();
+      app.close();
+    }
+    const recorded = readServer();
+    for (const r of recorded.records) {
+      if (r.kind !== EventKind.CustomEvent) continue;
+      if (recorded.string(low(r.a)) !== CAPTURE_NAMES.serverRequestBody) continue;
+      return JSON.parse(recorded.string(high(r.a)) as string) as Record<string, unknown>;
+    }
+    return undefined;
+  }
+
+  it('redacts secret-looking keys inside a JSON body, at any depth; the rest as sent', async () => {
+    const body = await incomingBody(
+      '{"user":"alice","password":"hunter2","profile":{"apiKey":"k-123","city":"Oslo"},"cards":[{"cvv":"123"}]}',
+      'application/json; charset=utf-8',
+    );
+    assert.equal(
+      body?.text,
+      `{"user":"alice","password":"${REDACTED}","profile":{"apiKey":"${REDACTED}","city":"Oslo"},"cards":[{"cvv":"${REDACTED}"}]}`,
+    );
+    assert.doesNotMatch(JSON.stringify(body), /hunter2|k-123/);
+    // Nothing secret: the text exactly as sent, spacing included.
+    const plain = await incomingBody('{ "from": "alice", "amount": 10 }', 'application/json');
+    assert.equal(plain?.text, '{ "from": "alice", "amount": 10 }');
+  });
+
+  it('redacts secret-looking names inside a form body (application/x-www-form-urlencoded)', async () => {
+    const body = await incomingBody(
+      'user=alice&pass%77ord=hunter2&session_id=s1&note=a+b',
+      'application/x-www-form-urlencoded',
+    );
+    assert.equal(
+      body?.text,
+      `user=alice&pass%77ord=${encodeURIComponent(REDACTED)}&session_id=${encodeURIComponent(REDACTED)}&note=a+b`,
+    );
+  });
+
+  it('a JSON body cut short that names a secret-looking key is recorded without its text', async () => {
+    const body = await incomingBody(
+      `{"password":"hunter2","padding":"${'x'.repeat(BYTES * 2)}"}`,
+      'application/json',
+    );
+    assert.equal(body?.text, undefined);
+    assert.equal(body?.truncated, true);
+    assert.doesNotMatch(JSON.stringify(body), /hunter2/);
   });
 
   it('records nothing of incoming requests below on', async () => {

@@ -179,6 +179,70 @@ describe('replayRecording', () => {
   });
 });
 
+describe('replayRecording: refused requests', () => {
+  /** At most 2 in the counter: a request that would take it past answers 409. */
+  const capped =
+    (racy: boolean): Handler =>
+    async (store, amount, res) => {
+      const value = await store.get();
+      if (value + amount > 2) {
+        res.statusCode = 409;
+        res.end('over the limit');
+        return;
+      }
+      if (racy) await store.set(value + amount);
+      else store.value = value + amount;
+      res.end('ok');
+    };
+
+  it('a fix that refuses a request (409 where the recording had 200) passes: its change is not counted, and the replay says so', async () => {
+    const rec = recording(interleaved);
+    const outcome = await replayRecording(target(capped(false)), rec);
+    assert.deepEqual(outcome.statuses, [200, 409]);
+    assert.deepEqual(outcome.values, [1]);
+    assertEveryChangeApplied(rec, outcome, 0);
+    assert.deepEqual(outcome.notes, [
+      'request 2 was refused: answered 409 (recorded 200); its remaining steps skipped: CounterStore.set #1; its change is not counted',
+      'request 1 answered without making CounterStore.set #1 (the code no longer makes them)',
+    ]);
+  });
+
+  it('the lost update still fails when the racy code accepts every request; a wrong value after a refusal names the refused', async () => {
+    const rec = recording(interleaved);
+    const outcome = await replayRecording(target(capped(true)), rec);
+    assert.deepEqual(outcome.statuses, [200, 200]);
+    assert.throws(() => assertEveryChangeApplied(rec, outcome, 0), /should be 0 \+1 \+2 = 3 .*but is 2/);
+    assert.throws(
+      () => assertEveryChangeApplied(rec, { ...outcome, statuses: [200, 409], values: [3] }, 0),
+      /counter\.value should be 0 \+1 = 1 \(the change of every request that succeeded applied; request 2 was refused \(409\): their changes are not counted\), but is 3/,
+    );
+  });
+
+  it('a server error where the recording had a success is still a divergence', async () => {
+    const failing: Handler = async (store, _amount, res) => {
+      await store.get();
+      res.statusCode = 500;
+      res.end();
+    };
+    await assert.rejects(
+      replayRecording(target(failing), recording(interleaved)),
+      /^Error: trace diverged at step 3: expected request 1 \(POST \/add\), CounterStore\.set #1, got: request 1 answered 500 \(recorded 200\)$/,
+    );
+  });
+
+  it('every request refused leaves nothing to check: a divergence, not a pass', async () => {
+    const refuseAll: Handler = async (store, _amount, res) => {
+      await store.get();
+      res.statusCode = 409;
+      res.end();
+    };
+    await assert.rejects(
+      replayRecording(target(refuseAll), recording(interleaved)),
+      /^Error: trace diverged after the last step \(4\): every request that succeeded in the recording was refused \(409, 409\)/,
+    );
+  });
+});
+
 describe('replayRecording: recorded request bodies', () => {
   it('a target without requestFor sends each request as captured: its body and content type', async () => {
     const { requestFor: _, ...withoutRequestFor } = target(readThenWrite);

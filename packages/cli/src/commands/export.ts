@@ -1,7 +1,8 @@
 /** `causeway export`: a trace as JSON, a causal graph (DOT, Mermaid), or OTLP for tracing backends. */
 
-import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { parse } from '@babel/parser';
 import { parseCommandArgs, TRACE_OPTIONS, TRACE_OPTIONS_HELP, traceFlags } from '../args.ts';
 import { loadConfig } from '../config.ts';
 import { CliErrorCode, ExitCode, InputError, UsageError } from '../errors.ts';
@@ -86,7 +87,65 @@ function testApp(app: string | undefined): string {
       `${app}: no such module (--app names the module exporting replayTarget)`,
     );
   }
+  exportsReplayTarget(app, path);
   return path;
+}
+
+/**
+ * Checks, without running it, that the --app module exports `replayTarget`: `export const
+ * replayTarget`, `export function replayTarget`, `export { x as replayTarget }`, or a re-export
+ * (`export { replayTarget } from`, `export * from`, which is taken on trust).
+ */
+function exportsReplayTarget(app: string, path: string): void {
+  let body: ReturnType<typeof parse>['program']['body'];
+  try {
+    const source = readFileSync(path, 'utf8');
+    const jsx = /\.[jt]sx$/.test(path);
+    body = parse(source, {
+      sourceType: 'module',
+      plugins: [['typescript', {}], ...(jsx ? (['jsx'] as const) : [])],
+      errorRecovery: false,
+    }).program.body;
+  } catch (error) {
+    throw new InputError(
+      CliErrorCode.FILE,
+      `${app}: cannot be read as a module (${(error as Error).message}); --app names the TypeScript or JavaScript module exporting replayTarget`,
+    );
+  }
+  const named = (node: { type: string; name?: string; value?: string }) =>
+    (node.type === 'Identifier' ? node.name : node.value) === 'replayTarget';
+  for (const node of body) {
+    if (node.type === 'ExportAllDeclaration') return;
+    if (node.type !== 'ExportNamedDeclaration') continue;
+    const declaration = node.declaration;
+    if (declaration?.type === 'VariableDeclaration') {
+      for (const { id } of declaration.declarations) if (id.type === 'Identifier' && named(id)) return;
+    } else if (
+      (declaration?.type === 'FunctionDeclaration' || declaration?.type === 'ClassDeclaration') &&
+      declaration.id != null &&
+      named(declaration.id)
+    ) {
+      return;
+    }
+    for (const specifier of node.specifiers) {
+      if (specifier.type !== 'ExportDefaultSpecifier' && named(specifier.exported)) return;
+    }
+  }
+  throw new InputError(
+    CliErrorCode.FILE,
+    `${app}: exports no replayTarget (--app names the module exporting the app's replayTarget: docs/export-test.md, "The replay target")`,
+  );
+}
+
+/**
+ * Does `@causeway/instrumentation` resolve from `dir`, as the generated test imports it? Looked
+ * for as Node looks for a package: node_modules/@causeway/instrumentation in `dir` or a parent.
+ */
+function replayResolvesFrom(dir: string): boolean {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, 'node_modules', '@causeway', 'instrumentation', 'package.json'))) return true;
+    if (dirname(at) === at) return false;
+  }
 }
 
 function writable(out: string): void {
@@ -137,7 +196,14 @@ export async function exportTrace(args: string[], io: Io): Promise<number> {
   const framework = format === 'test' ? testFramework(values.framework) : 'node';
   const app = format === 'test' ? testApp(values.app) : null;
   // A test export reads every event first: say now, not after that, that it cannot be written.
-  if (format === 'test' && values.out !== undefined) writable(values.out);
+  if (format === 'test' && values.out !== undefined) {
+    writable(values.out);
+    if (!replayResolvesFrom(dirname(resolve(values.out)))) {
+      io.err(
+        `causeway: warning: ${REPLAY_MODULE} does not resolve from ${dirname(values.out)}: the generated test imports it; put the test inside the app's project (where @causeway/instrumentation is installed)\n`,
+      );
+    }
+  }
   // A test reproduces one process: --trace-id names one recording there, not its joined ones.
   const opened =
     format === 'test'

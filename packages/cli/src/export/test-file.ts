@@ -50,6 +50,48 @@ function wrap(text: string, width: number): string[] {
   return lines;
 }
 
+/** Widest line a short array or object is written on (`["balance", 1000]`, a step, a call). */
+const LINE_WIDTH = 100;
+
+/**
+ * `value` as a JSON text, indented, with each array or object that fits in LINE_WIDTH on one line
+ * (`[["id", "alice"], ["balance", 1000]]`), and a `[name, value]` pair always; the items of a
+ * longer array, as many to a line as fit. Every string, key and number is JSON.stringify's own
+ * text: only whitespace and the brackets around them are written here, so the text stays inert
+ * data, and parses back as the same value.
+ */
+export function compactJson(value: unknown, indent = ''): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const inner = `${indent}  `;
+  const parts = Array.isArray(value)
+    ? value.map((item) => compactJson(item, inner))
+    : Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .map(([key, item]) => `${JSON.stringify(key)}: ${compactJson(item, inner)}`);
+  const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+  if (parts.length === 0) return `${open}${close}`;
+  const pad = Array.isArray(value) ? '' : ' ';
+  const line = `${open}${pad}${parts.join(', ')}${pad}${close}`;
+  // A `[name, value]` pair stays on one line however long: it is one datum.
+  const pair =
+    Array.isArray(value) &&
+    value.length <= 2 &&
+    value.every((item) => item === null || typeof item !== 'object');
+  if (pair || (!line.includes('\n') && indent.length + line.length <= LINE_WIDTH)) return line;
+  if (Array.isArray(value) && parts.every((part) => !part.includes('\n'))) {
+    // Items of one line each (pairs, steps): as many to a line as fit.
+    const lines: string[] = [];
+    for (const part of parts) {
+      const last = lines.length - 1;
+      const joined = last < 0 ? '' : `${lines[last]}, ${part}`;
+      if (last >= 0 && inner.length + joined.length + 1 <= LINE_WIDTH) lines[last] = joined;
+      else lines.push(part);
+    }
+    return `${open}\n${lines.map((text) => `${inner}${text}`).join(',\n')}\n${indent}${close}`;
+  }
+  return `${open}\n${parts.map((part) => `${inner}${part}`).join(',\n')}\n${indent}${close}`;
+}
+
 function signed(change: number): string {
   return change >= 0 ? `+${change}` : String(change);
 }
@@ -98,7 +140,7 @@ export function toTestFile(
   out.push(`import { replayTarget } from ${JSON.stringify(imports.target)};`);
   out.push('');
   out.push('// What the trace recorded: data only.');
-  out.push(`const recording: ReplayRecording = ${JSON.stringify(recording, null, 2)};`);
+  out.push(`const recording: ReplayRecording = ${compactJson(recording)};`);
   out.push('');
   const name = "'the recorded requests, replayed in the recorded order, lose no update'";
   if (framework === 'vitest') {

@@ -147,12 +147,17 @@ function columnValue(value: RecordedColumn): RecordedValue {
 class RowReads {
   readonly #queryOfRead = new Map<number, string>();
   readonly #lastQuery = new Map<number, string>();
+  /** Per query, the index of its result's record: the order the database answered in. */
+  readonly #resultAt = new Map<string, number>();
   #db: ReadonlyMap<string, RecordedDbCall> = new Map();
 
   /** Follows the trace, event by event. */
   see(event: TraceEvent): void {
     if (event.kindName === 'db-query' && event.exchange !== null) {
       this.#lastQuery.set(event.task, exchangeKey(event.stream, event.exchange.id));
+    } else if (event.kindName === 'db-result' && event.exchange !== null) {
+      const key = exchangeKey(event.stream, event.exchange.id);
+      if (!this.#resultAt.has(key)) this.#resultAt.set(key, event.index);
     } else if (event.access?.kind === 'read' && event.site?.file === DB_SITE_FILE) {
       const query = this.#lastQuery.get(event.task);
       if (query !== undefined) this.#queryOfRead.set(event.index, query);
@@ -162,6 +167,16 @@ class RowReads {
   /** The queries, with their captured rows, once the trace has been read. */
   set queries(db: ReadonlyMap<string, RecordedDbCall>) {
     this.#db = db;
+  }
+
+  /**
+   * When a database read (by event index) got its row: the index of its query's result record
+   * (the read's own index when the trace has none). A read's record is written when its query is
+   * sent; the row is what the database answered later, possibly after another request's UPDATE.
+   */
+  answeredAt(index: number): number {
+    const query = this.#queryOfRead.get(index);
+    return (query === undefined ? undefined : this.#resultAt.get(query)) ?? index;
   }
 
   /** The row a database read (by event index) saw, as column/value pairs; null when not captured. */
@@ -393,6 +408,13 @@ export function recordingOf(
     (finding) => invariantOf(finding, events, requestOf, rowReads) ?? [],
   );
   if (invariants.length === 0) {
+    const uncaptured = lostUpdates.filter((finding) => rowsNotCaptured(finding, events, rowReads));
+    if (uncaptured.length > 0) {
+      throw nothing(
+        where,
+        `the values of ${uncaptured.map((finding) => finding.location.name).join(', ')} were not captured (the trace does not hold the rows its queries returned): record the run with CAUSEWAY_CAPTURE=on`,
+      );
+    }
     throw nothing(
       where,
       `cannot tell where ${lostUpdates.map((finding) => finding.location.name).join(', ')} is kept (no write stores the object under a key) or its numeric values: no invariant to assert`,
@@ -473,6 +495,7 @@ function invariantOf(
     else if (column !== null && request !== undefined) unknownChange = true;
   }
   if (key === null || initial === null || recordedFinal === null || unknownChange) return null;
+  if (column !== null) initial = firstAnswered(finding, events, rowReads, valueText) ?? initial;
   return {
     finding: `${finding.title} on ${finding.location.name}: ${finding.story}`,
     key,
@@ -482,4 +505,37 @@ function invariantOf(
     expected: changes.reduce((sum, { change }) => sum + change, initial),
     recordedFinal,
   };
+}
+
+/**
+ * A row's first value: what the read answered first returned (in the order of the query results,
+ * not of the reads' records, which follow the order the queries were sent). Null when no read of
+ * the row has a value.
+ */
+function firstAnswered(
+  finding: FindingReport,
+  events: readonly TraceEvent[],
+  rowReads: RowReads,
+  valueText: (event: TraceEvent) => string | null,
+): number | null {
+  let first: { at: number; value: number } | null = null;
+  for (const event of events) {
+    if (event.access?.kind !== 'read' || !accesses(event, finding.location)) continue;
+    const value = Number(valueText(event) ?? Number.NaN);
+    if (!Number.isFinite(value)) continue;
+    const at = rowReads.answeredAt(event.index);
+    if (first === null || at < first.at) first = { at, value };
+  }
+  return first?.value ?? null;
+}
+
+/** Is the lost update on a database row whose reads' rows the trace did not capture? */
+function rowsNotCaptured(finding: FindingReport, events: readonly TraceEvent[], rowReads: RowReads): boolean {
+  if (!finding.accesses.some(({ site }) => site?.file === DB_SITE_FILE)) return false;
+  return events.some(
+    (event) =>
+      event.access?.kind === 'read' &&
+      accesses(event, finding.location) &&
+      rowReads.row(event.index) === null,
+  );
 }

@@ -85,10 +85,73 @@ function decodeUtf8(bytes: Uint8Array): string | null {
   }
 }
 
+/** A JSON object key in a text, `"password":`, for a body too short to parse. */
+const JSON_KEY = /"((?:[^"\\]|\\.)*)"\s*:/g;
+
+function hasSecretJsonKey(text: string): boolean {
+  for (const [, key] of text.matchAll(JSON_KEY)) {
+    let name = key ?? '';
+    try {
+      name = JSON.parse(`"${name}"`) as string;
+    } catch {
+      // An escape cut short: the key as it stands.
+    }
+    if (isSecretKey(name)) return true;
+  }
+  return false;
+}
+
+/** `a=1&password=x` with the values of secret-looking names replaced by REDACTED; the rest as it was. */
+function redactForm(text: string): string {
+  return text
+    .split('&')
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      const raw = at < 0 ? pair : pair.slice(0, at);
+      let name = raw;
+      try {
+        name = decodeURIComponent(raw.replace(/\+/g, ' '));
+      } catch {
+        // Not percent-encoded properly: the name as it stands.
+      }
+      return isSecretKey(name) ? `${raw}=${encodeURIComponent(REDACTED)}` : pair;
+    })
+    .join('&');
+}
+
+/**
+ * A body's text with the values of secret-looking keys replaced by REDACTED (isSecretKey, as
+ * everywhere else): in a JSON body (whatever its content type says), at any depth, and in a form
+ * (`application/x-www-form-urlencoded`). Unchanged when nothing is secret, so that it stays the
+ * body as sent. Null when the text must not be recorded: a JSON body cut short (it cannot be
+ * parsed) that names a secret-looking key.
+ */
+export function redactBody(text: string, whole: boolean, contentType?: string): string | null {
+  const type = contentType?.toLowerCase() ?? '';
+  if (type.includes('application/x-www-form-urlencoded')) return redactForm(text);
+  const start = text.trimStart()[0];
+  if (start !== '{' && start !== '[') return text;
+  if (!whole) return hasSecretJsonKey(text) ? null : text;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return hasSecretJsonKey(text) ? null : text;
+  }
+  let redacted = false;
+  const json = JSON.stringify(value, (key, inner: unknown) => {
+    if (key === '' || !isSecretKey(key)) return inner;
+    redacted = true;
+    return REDACTED;
+  });
+  return redacted ? json : text;
+}
+
 /**
  * `{"exchange":N,"bytes":total,"text":"..."}` from the first bytes of a body, within `bytes`
  * characters; `"truncated":true` when the text is not the whole body. A body that is not UTF-8
- * text is recorded by its size only.
+ * text is recorded by its size only. Secret-looking keys' values are redacted (`redactBody`, by
+ * `contentType` when given); a JSON body cut short that names one is recorded without its text.
  */
 export function bodyJson(
   exchange: number,
@@ -96,14 +159,17 @@ export function bodyJson(
   total: number,
   bytes: number,
   request?: number,
+  contentType?: string,
 ): string {
   const prefix = `{${exchangeFields(exchange, request)},"bytes":${total}`;
-  let text = decodeUtf8(head);
+  let decoded = decodeUtf8(head);
   // A head cut from a longer body may end inside a character: drop up to 3 bytes of it.
-  for (let cut = 1; text === null && head.length < total && cut <= 3 && cut <= head.length; cut++) {
-    text = decodeUtf8(head.subarray(0, head.length - cut));
+  for (let cut = 1; decoded === null && head.length < total && cut <= 3 && cut <= head.length; cut++) {
+    decoded = decodeUtf8(head.subarray(0, head.length - cut));
   }
-  if (text === null) return `${prefix},"binary":true}`;
+  if (decoded === null) return `${prefix},"binary":true}`;
+  const text = redactBody(decoded, head.length >= total, contentType);
+  if (text === null) return `${prefix},"truncated":true}`;
   let length = text.length;
   for (;;) {
     const part = text.slice(0, length);

@@ -166,7 +166,8 @@ export function installHttpServer(
     const recordBody = guarded('http server', () => {
       if (recorded) return;
       recorded = true;
-      const json = bodyJson(0, body.head, body.total, capture.bytes, task);
+      const type = request.headers['content-type'];
+      const json = bodyJson(0, body.head, body.total, capture.bytes, task, type);
       recordCapture(recorder, CAPTURE_NAMES.serverRequestBody, json, capture.bytes);
     });
     const emit = request.emit;

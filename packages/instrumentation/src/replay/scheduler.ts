@@ -21,6 +21,24 @@ type CallKey = Pick<ReplayStep, 'request' | 'method' | 'ordinal'>;
 /** How long the schedule waits for a step while some request is still busy elsewhere. */
 export const STALL_MS = 5000;
 
+/**
+ * Did a request that succeeded in the recording refuse now (docs/export-test.md, "The
+ * scheduler")? A client error (4xx) where the recording had a success (2xx): what a fix that
+ * refuses some of the racing requests (insufficient funds, 409) does. Not 404: a path the app no
+ * longer serves is a changed app, not a refusal. Anything else that differs is a divergence.
+ */
+export function refused(status: number | null, recorded: number | null): boolean {
+  return (
+    status !== null &&
+    recorded !== null &&
+    recorded >= 200 &&
+    recorded < 300 &&
+    status >= 400 &&
+    status < 500 &&
+    status !== 404
+  );
+}
+
 function stepKey(request: number, method: string, ordinal: number): string {
   return `${request}\u0000${method}\u0000${ordinal}`;
 }
@@ -36,6 +54,8 @@ export class ReplayScheduler implements ReplayGate {
   readonly #running = new Set<number>();
   readonly #finished = new Map<number, number | null>();
   readonly #skipped = new Map<number, string[]>();
+  /** Requests that refused (see `refused`), with their status and the steps they did not make. */
+  readonly #refused = new Map<number, { status: number; steps: string[] }>();
   readonly #unscheduled = new Map<number, string[]>();
   /** The recorded clock: per request, the time of its latest step released; and the latest overall. */
   readonly #requestClock = new Map<number, number>();
@@ -120,6 +140,13 @@ export class ReplayScheduler implements ReplayGate {
   /** What the replay did that the recording did not: for the test's diagnostics. */
   notes(): string[] {
     const notes: string[] = [];
+    for (const [request, { status, steps }] of this.#refused) {
+      const recorded = this.#recording.requests[request - 1]?.status;
+      const skipped = steps.length === 0 ? '' : `; its remaining steps skipped: ${steps.join(', ')}`;
+      notes.push(
+        `request ${request} was refused: answered ${status} (recorded ${recorded})${skipped}; its change is not counted`,
+      );
+    }
     for (const [request, steps] of this.#skipped) {
       notes.push(
         `request ${request} answered without making ${steps.join(', ')} (the code no longer makes them)`,
@@ -203,6 +230,13 @@ export class ReplayScheduler implements ReplayGate {
       if (this.#finished.has(step.request)) {
         const status = this.#finished.get(step.request) ?? null;
         const recorded = requests[step.request - 1]?.status ?? null;
+        if (refused(status, recorded)) {
+          const entry = this.#refused.get(step.request) ?? { status: status as number, steps: [] };
+          entry.steps.push(`${step.method} #${step.ordinal}`);
+          this.#refused.set(step.request, entry);
+          this.#next++;
+          continue;
+        }
         if (recorded !== null && status !== recorded) {
           this.#diverge(
             step,
@@ -253,6 +287,11 @@ export class ReplayScheduler implements ReplayGate {
       `trace diverged at step ${this.#next + 1}: expected ${describeStep(step, this.#recording.requests)}, got: ${got}${this.#because()}`,
     );
     this.#reject(this.#failure);
+  }
+
+  /** Notes a request that refused after its last step (`refused`): for the diagnostics. */
+  refusedAfterLastStep(request: number, status: number): void {
+    if (!this.#refused.has(request)) this.#refused.set(request, { status, steps: [] });
   }
 
   /** Fails the replay after its last step (a request answered otherwise than recorded). */
