@@ -49,7 +49,15 @@ export function installStreams(recorder: Recorder, settings: { enabled: boolean 
   /** Sockets seen, which are never noted (see the module's comment). */
   const skipped = new WeakSet<object>();
 
-  /** The current task, recorded, adds a listener to `stream` or emits one of its events. */
+  /** The current task, recorded, adds a listener to or emits an event of the stream of `state`. */
+  const noteAgain = (state: Noted): void => {
+    const task = recorder.currentTask;
+    if (state.task === task) return;
+    state.task = task;
+    recorder.scheduleAgain(state.id, Queue.Emitter, state.key, 0);
+  };
+
+  /** The current task, recorded, adds a listener to `stream`. */
   const note = (stream: object): void => {
     try {
       let state = noted.get(stream);
@@ -62,10 +70,7 @@ export function installStreams(recorder: Recorder, settings: { enabled: boolean 
         state = { id: recorder.callbackId(), key: recorder.objectId(stream), task: 0 };
         noted.set(stream, state);
       }
-      const task = recorder.currentTask;
-      if (state.task === task) return;
-      state.task = task;
-      recorder.scheduleAgain(state.id, Queue.Emitter, state.key, 0);
+      noteAgain(state);
     } catch (error) {
       warn(
         InstrumentationErrorCode.PROBE_FAILED,
@@ -103,7 +108,7 @@ export function installStreams(recorder: Recorder, settings: { enabled: boolean 
       return Reflect.apply(emit, this, arguments);
     }
     if (!recorder.outsideTask()) {
-      if (!recorder.muted) note(this as object);
+      if (!recorder.muted) noteAgain(state);
       // biome-ignore lint/complexity/noArguments: the original gets exactly what was passed
       return Reflect.apply(emit, this, arguments);
     }
