@@ -70,7 +70,8 @@ pub enum Kind {
     /// stream `b` of the recording that handled the request sent the response.
     ResponseReceived = 18,
     /// The task scheduled callback `a.low` on the queue in `flags` ([`Queue`]); `a.high` is the
-    /// queue's key (a promise's object id for reactions, else 0); `b` the delay in ms (timers).
+    /// queue's key (a promise's object id for reactions, a stream's for emitters, else 0); `b`
+    /// the delay in ms (timers).
     Schedule = 20,
     /// Scheduled callback `a` starts running: a new task, caused by the task that scheduled it
     /// (and by earlier callbacks of its queue that Node runs first). `b` is the time.
@@ -101,6 +102,9 @@ pub enum Queue {
     NextTick = 4,
     Microtask = 5,
     Reaction = 6,
+    /// A stream's listeners; the key is the stream's object id. Its `Schedule` records mark the
+    /// tasks its next emission from the event loop follows (see `schedule.rs`).
+    Emitter = 7,
 }
 
 impl Queue {
@@ -112,6 +116,7 @@ impl Queue {
             4 => Queue::NextTick,
             5 => Queue::Microtask,
             6 => Queue::Reaction,
+            7 => Queue::Emitter,
             _ => return None,
         })
     }

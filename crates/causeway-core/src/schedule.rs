@@ -11,6 +11,15 @@
 //! or a nextTick callback, so the ticks such a task registered run before its microtasks and
 //! promise reactions; a microtask (a reaction, an await's continuation) runs in the microtask
 //! queue's drain, so the microtasks it registers with `queueMicrotask` run before its ticks.
+//!
+//! Streams (`Queue::Emitter`, keyed by the stream's object id): a readable stream emits its
+//! events one after another, in its own order (every `'data'` before `'end'`, `'close'` last),
+//! so each emission the event loop starts follows the stream's previous one. The runtime writes
+//! a `Schedule` for the stream when a task registers a listener on it or emits one of its events
+//! itself (synchronously, in that task), and a `CallbackBegin` with the stream's one callback id
+//! when the event loop emits an event. Such an emission is caused by every task the stream was
+//! scheduled in since its previous emission from the event loop (spawn) and by that emission
+//! (FIFO): the stream's *frontier*.
 
 use std::collections::VecDeque;
 
@@ -22,6 +31,10 @@ use crate::record::{Kind, Queue, Record};
 /// How many of a queue's latest runs a new run is compared with. Older runs are not looked at,
 /// which can miss a FIFO edge (a race reported that Node rules out) but never invents one.
 pub const RECENT_RUNS: usize = 16;
+
+/// How many tasks a stream's frontier holds. Beyond it the oldest is forgotten, which can miss an
+/// edge (a race reported that the stream's order rules out) but never invents one.
+pub const FRONTIER: usize = 16;
 
 /// Where a task runs in Node's event loop, as far as ordering between queues goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -65,15 +78,36 @@ pub struct Scheduler {
     /// The loop phase of each task, by task index (known only for tasks begun as callbacks and
     /// await continuations).
     phases: Vec<LoopPhase>,
+    /// Each stream's frontier (see the module's comment), by (stream, the stream's object id).
+    emitters: FastMap<(StreamId, u32), Vec<(TaskIx, EdgeKind)>>,
 }
 
 impl Scheduler {
     /// A `Schedule` record, the `ord`-th of its stream, written in `task`.
-    pub fn on_schedule(&mut self, stream: StreamId, task: TaskIx, ord: u64, rec: &Record) {
+    pub fn on_schedule(
+        &mut self,
+        graph: &CausalGraph,
+        stream: StreamId,
+        task: TaskIx,
+        ord: u64,
+        rec: &Record,
+    ) {
         let Some(queue) = Queue::try_from_u8(rec.flags) else { return };
         let delay = if queue.class() == Queue::Timeout as u8 { f64::from_bits(rec.b) } else { 0.0 };
-        let scheduled = Scheduled { from: task, ord, queue, key: (rec.a >> 32) as u32, delay, fired: false };
+        let key = (rec.a >> 32) as u32;
+        let scheduled = Scheduled { from: task, ord, queue, key, delay, fired: false };
         self.pending.insert((stream, rec.a as u32), scheduled);
+        if queue == Queue::Emitter {
+            let frontier = self.emitters.entry((stream, key)).or_default();
+            if frontier.iter().any(|&(t, _)| t == task || graph.happens_before(task, t)) {
+                return;
+            }
+            frontier.retain(|&(t, _)| !graph.happens_before(t, task));
+            if frontier.len() == FRONTIER {
+                frontier.remove(0);
+            }
+            frontier.push((task, EdgeKind::Spawn));
+        }
     }
 
     /// Task `task` began with `rec` (before `ran`, for a callback): notes its loop phase.
@@ -82,6 +116,8 @@ impl Scheduler {
             Kind::AwaitResume => LoopPhase::Micro,
             Kind::CallbackBegin => match self.pending.get(&(stream, rec.a as u32)).map(|s| s.queue) {
                 Some(Queue::Microtask | Queue::Reaction) => LoopPhase::Micro,
+                // Node emits from I/O callbacks, ticks and promise jobs alike.
+                Some(Queue::Emitter) => LoopPhase::Unknown,
                 Some(_) => LoopPhase::Macro,
                 None => LoopPhase::Unknown,
             },
@@ -102,7 +138,11 @@ impl Scheduler {
 
     /// A `Cancel` record: the callback will not run (again).
     pub fn on_cancel(&mut self, stream: StreamId, rec: &Record) {
-        self.pending.remove(&(stream, rec.a as u32));
+        if let Some(s) = self.pending.remove(&(stream, rec.a as u32)) {
+            if s.queue == Queue::Emitter {
+                self.emitters.remove(&(stream, s.key));
+            }
+        }
     }
 
     /// Appends the causes of callback `id` starting to run to `out`. Returns false when the
@@ -118,6 +158,10 @@ impl Scheduler {
         out: &mut Vec<(TaskIx, EdgeKind)>,
     ) -> bool {
         let Some(s) = self.pending.get(&(stream, id)) else { return false };
+        if s.queue == Queue::Emitter {
+            out.extend(self.emitters.get(&(stream, s.key)).into_iter().flatten().copied());
+            return true;
+        }
         out.push((s.from, if s.fired { EdgeKind::Fifo } else { EdgeKind::Spawn }));
         let timers = s.queue.class() == Queue::Timeout as u8;
         let runs = self.recent.get(&(stream, s.queue.class()));
@@ -174,6 +218,13 @@ impl Scheduler {
     /// Callback `id` began running in `task`, the `ord`-th record of its stream.
     pub fn ran(&mut self, stream: StreamId, id: u32, task: TaskIx, ord: u64) {
         let Some(s) = self.pending.get_mut(&(stream, id)) else { return };
+        if s.queue == Queue::Emitter {
+            // The emission follows everything the frontier held: it alone is the frontier now.
+            let frontier = self.emitters.entry((stream, s.key)).or_default();
+            frontier.clear();
+            frontier.push((task, EdgeKind::Fifo));
+            return;
+        }
         let runs = self.recent.entry((stream, s.queue.class())).or_default();
         if runs.len() == RECENT_RUNS {
             runs.pop_front();

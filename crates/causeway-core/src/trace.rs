@@ -173,7 +173,7 @@ impl Trace {
         }
         self.last_local = Some((key, task));
         match rec.kind {
-            Kind::Schedule => self.scheduler.on_schedule(stream, task, ord, rec),
+            Kind::Schedule => self.scheduler.on_schedule(&self.graph, stream, task, ord, rec),
             Kind::Cancel => self.scheduler.on_cancel(stream, rec),
             _ => {}
         }
@@ -690,6 +690,39 @@ mod tests {
         // The interval is re-registered when a firing ends, so after the timeout it preceded.
         assert_eq!(edges_into(&trace, t(4)), vec![(t(2), EdgeKind::Fifo), (t(3), EdgeKind::Fifo)]);
         assert_eq!(edges_into(&trace, t(5)), vec![(t(1), EdgeKind::Startup)]);
+        assert_eq!(trace.stats().unmatched_callbacks, 1);
+    }
+
+    #[test]
+    fn a_stream_s_emissions_follow_each_other_and_the_tasks_that_registered_or_emitted() {
+        use crate::record::Queue;
+        // Request 2 registers listeners on stream 50 (callback 1); the event loop emits twice
+        // (3, 4). Request 5 reads stream 60 (callback 2), emitted once (6). Task 7 emits an event
+        // of stream 50 itself, then the loop emits again (8); then the stream is forgotten (9).
+        let mut w = RecordWriter::new();
+        w.begin(1, 0.0);
+        w.record(Kind::HttpRequest, 0, 2, 0, 0, 1.0f64.to_bits());
+        w.schedule(2, Queue::Emitter, 1, 50, 0.0);
+        w.schedule(2, Queue::Emitter, 1, 50, 0.0);
+        w.record(Kind::HttpRequest, 0, 5, 0, 0, 1.0f64.to_bits());
+        w.schedule(5, Queue::Emitter, 2, 60, 0.0);
+        w.run(3, 1, 2.0);
+        w.run(6, 2, 2.0);
+        w.run(4, 1, 3.0);
+        w.callback(7, 9, 4.0);
+        w.schedule(7, Queue::Emitter, 1, 50, 0.0);
+        w.run(8, 1, 5.0);
+        w.push(Kind::Cancel, 8, 0, 1);
+        w.run(9, 1, 6.0);
+        let mut trace = Trace::new();
+        trace.ingest(S, &w.bytes).unwrap();
+        let t = |local| trace.task_by_local(S, LocalTaskId(local)).unwrap();
+        assert_eq!(edges_into(&trace, t(3)), vec![(t(2), EdgeKind::Spawn)], "one edge per registering task");
+        assert_eq!(edges_into(&trace, t(4)), vec![(t(3), EdgeKind::Fifo)]);
+        assert_eq!(edges_into(&trace, t(6)), vec![(t(5), EdgeKind::Spawn)]);
+        assert!(trace.graph().concurrent(t(3), t(6)) && trace.graph().concurrent(t(4), t(6)), "two streams");
+        assert_eq!(edges_into(&trace, t(8)), vec![(t(4), EdgeKind::Fifo), (t(7), EdgeKind::Spawn)]);
+        assert_eq!(edges_into(&trace, t(9)), vec![(t(1), EdgeKind::Startup)]);
         assert_eq!(trace.stats().unmatched_callbacks, 1);
     }
 

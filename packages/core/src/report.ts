@@ -41,7 +41,8 @@ export interface TaskReport {
   /**
    * What started the task: 'root' (the program's start), 'await' (the continuation of an await),
    * 'callback' (an event-loop callback whose scheduling was not recorded), 'scheduled' (a
-   * callback whose scheduling was recorded: a timer, tick, microtask or promise reaction),
+   * callback whose scheduling was recorded: a timer, tick, microtask or promise reaction, or a
+   * stream's event emitted by the event loop),
    * 'span' (a `causeway.trace` span, or the caller's code after it), 'request' (an incoming HTTP
    * request, recorded by the interceptors), or 'unknown' (the record that started it was lost).
    */

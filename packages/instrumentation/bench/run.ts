@@ -53,6 +53,18 @@ for (const name of ['setTimeout', 'nextTick', 'promiseThen']) {
   );
 }
 
+const streams = runJson([here('streams.ts')]);
+console.log(
+  `\nStream wrappers (ns per emit of 'data' with one listener, median of ${streams.rounds} alternating rounds of ${streams.emits})`,
+);
+for (const name of ['notNoted', 'notedInTask', 'notedFromLoop']) {
+  const plainNs = streams[`${name}PlainNs`] as number;
+  const wrappedNs = streams[`${name}WrappedNs`] as number;
+  console.log(
+    `  ${name.padEnd(13)} plain ${plainNs.toFixed(0).padStart(5)} ns   wrapped ${wrappedNs.toFixed(0).padStart(5)} ns   ratio ${(wrappedNs / plainNs).toFixed(2)}x`,
+  );
+}
+
 // The workload is copied out of this package: register never instruments Causeway's own files.
 // Plain and instrumented runs alternate, so that machine noise hits both alike.
 const traceDir = mkdtempSync(join(tmpdir(), 'causeway-bench-'));
@@ -227,6 +239,7 @@ console.log(
   `\n${JSON.stringify({
     hotPath: hot,
     scheduling: sched,
+    streams,
     workload: {
       plainMs: median(plain),
       instrumentedMs: median(instrumented),

@@ -25,7 +25,11 @@ if (session.config.enabled && session.output !== null) {
   }
   if (session.config.scheduling) {
     const { installScheduling } = await import('./runtime/scheduling.ts');
+    const { installStreams } = await import('./runtime/streams.ts');
+    const { installAsyncScopes } = await import('./runtime/async-scopes.ts');
     installScheduling(session.recorder, settings);
+    installStreams(session.recorder, settings);
+    installAsyncScopes(session.recorder, settings);
   }
   const { TransformCache } = await import('./transform-cache.ts');
   const cache = new TransformCache(join(process.cwd(), '.causeway', 'cache'));

@@ -310,6 +310,59 @@ describe('Recorder, scheduled callbacks', () => {
     assert.equal(written[2]?.flags, Queue.Timeout);
   });
 
+  it('names one callback id in several Schedule records (a stream’s), each in the task that writes it', () => {
+    let asyncId = 5;
+    const recorder = new Recorder(1024, { now: () => 1 }, () => asyncId);
+    recorder.endStartup();
+    const id = recorder.callbackId();
+    recorder.scheduleAgain(id, Queue.Emitter, 42, 0);
+    asyncId = 6;
+    recorder.beginCallback(id);
+    recorder.scheduleAgain(id, Queue.Emitter, 42, 0);
+    recorder.endCallback();
+    const written = decodeRecords(records(recorder));
+    assert.deepEqual(
+      written.map((r) => [r.kind, r.flags, r.task, r.a]),
+      [
+        [EventKind.TaskBegin, 0, ROOT_TASK, 0],
+        [EventKind.Schedule, Queue.Emitter, ROOT_TASK, id + 42 * 2 ** 32],
+        [EventKind.CallbackBegin, 0, ROOT_TASK + 1, id],
+        [EventKind.Schedule, Queue.Emitter, ROOT_TASK + 1, id + 42 * 2 ** 32],
+      ],
+    );
+  });
+
+  it('keeps code run in another async resource’s scope in the task that entered it', () => {
+    let asyncId = 5;
+    const recorder = new Recorder(1024, { now: () => 1 }, () => asyncId);
+    recorder.endStartup();
+    const outer = recorder.enterScope(8);
+    asyncId = 8;
+    assert.equal(recorder.inCurrentTask(), true, 'inside the scope');
+    recorder.enter(3);
+    asyncId = 5;
+    recorder.leaveScope(8, outer);
+    assert.equal(recorder.inCurrentTask(), true, 'after it');
+    recorder.enter(4);
+    assert.deepEqual(
+      decodeRecords(records(recorder)).map((r) => [r.kind, r.task]),
+      [
+        [EventKind.TaskBegin, ROOT_TASK],
+        [EventKind.FnEnter, ROOT_TASK],
+        [EventKind.FnEnter, ROOT_TASK],
+      ],
+    );
+    // A callback that began and ended inside the scope closed the task: leaving does not reopen it.
+    const tick = recorder.schedule(Queue.NextTick, 0, 0);
+    const again = recorder.enterScope(9);
+    asyncId = 10;
+    recorder.beginCallback(tick);
+    recorder.endCallback();
+    asyncId = 5;
+    recorder.leaveScope(9, again);
+    assert.equal(recorder.inCurrentTask(), false);
+  });
+
   it('returns to the interrupted task after a callback while the program is starting', () => {
     let asyncId = 0;
     const recorder = new Recorder(1024, { now: () => 1 }, () => asyncId);

@@ -7,67 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadTraceFile } from '@causeway/core';
-import { decodeRecords, EdgeKind, EventKind, ValueTag } from '@causeway/core/event-format';
-
-const REGISTER = import.meta.resolve('../src/register.ts');
-
-interface Run {
-  stdout: string;
-  /** The core's task index of the task that wrote the number `value` (each test writes distinct numbers). */
-  taskWriting(value: number): number;
-  edges: { from: number; to: number; kind: number }[];
-  happensBefore(a: number, b: number): boolean;
-  concurrent(a: number, b: number): boolean;
-  findings: number;
-}
-
-function run(source: string, env: Record<string, string> = {}): Run {
-  const dir = mkdtempSync(join(tmpdir(), 'causeway-scheduling-'));
-  writeFileSync(join(dir, 'app.ts'), source);
-  const traceFile = join(dir, 'app.cwtrace');
-  const result = spawnSync(process.execPath, ['--import', REGISTER, 'app.ts'], {
-    cwd: dir,
-    env: { ...process.env, CAUSEWAY_TRACE_FILE: traceFile, CAUSEWAY_QUIET: '1', ...env },
-    encoding: 'utf8',
-  });
-  assert.equal(result.status, 0, result.stderr);
-  const { file, trace } = loadTraceFile(traceFile);
-  try {
-    const byLocal = new Map(trace.tasks().map((task) => [task.localId, task.index]));
-    const writers = new Map<number, number>();
-    for (const record of file.events.flatMap((chunk) => decodeRecords(chunk.records))) {
-      if (record.kind === EventKind.Write && (record.flags & 7) === ValueTag.Number) {
-        writers.set(record.b, byLocal.get(record.task) ?? -1);
-      }
-    }
-    const edges = trace.edges();
-    const tasks = trace.tasks().length;
-    const before: boolean[][] = [];
-    for (let a = 0; a < tasks; a++) {
-      before.push([]);
-      for (let b = 0; b < tasks; b++) before[a]?.push(trace.happensBefore(a, b));
-    }
-    const findings = trace.findings().length;
-    return {
-      stdout: result.stdout,
-      taskWriting(value) {
-        const task = writers.get(value);
-        assert.ok(task !== undefined && task >= 0, `a task wrote ${value}`);
-        return task;
-      },
-      edges,
-      happensBefore: (a, b) => before[a]?.[b] === true,
-      concurrent: (a, b) => a !== b && before[a]?.[b] !== true && before[b]?.[a] !== true,
-      findings,
-    };
-  } finally {
-    trace.dispose();
-  }
-}
-
-const has = (r: Run, from: number, to: number, kind: number) =>
-  r.edges.some((e) => e.from === from && e.to === to && e.kind === kind);
+import { EdgeKind } from '@causeway/core/event-format';
+import { has, run } from './recorded-program.ts';
 
 const TWO_TIMEOUTS = [
   'const o = { v: 0 };',

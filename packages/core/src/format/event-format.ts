@@ -118,6 +118,8 @@ export const Queue = {
   Microtask: 5,
   /** A promise reaction (then, catch, finally); the key is the promise's object id. */
   Reaction: 6,
+  /** A readable stream's listeners; the key is the stream's object id (one callback id per stream). */
+  Emitter: 7,
 } as const;
 export type Queue = (typeof Queue)[keyof typeof Queue];
 

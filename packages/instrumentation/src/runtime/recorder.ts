@@ -281,15 +281,52 @@ export class Recorder {
   }
 
   /**
+   * The current task runs on, synchronously, in the scope of async resource `asyncId`
+   * (`AsyncResource.runInAsyncScope`): code there belongs to it. Returns what `leaveScope` needs.
+   */
+  enterScope(asyncId: number): number {
+    const outer = this.#taskAsyncId;
+    this.#taskAsyncId = asyncId;
+    return outer;
+  }
+
+  /**
+   * The scope entered with `enterScope(asyncId)`, which returned `outer`, is left: the task goes
+   * on outside it, unless a callback's task began and ended inside it (then, as after any
+   * callback, no task is current).
+   */
+  leaveScope(asyncId: number, outer: number): void {
+    if (this.#taskAsyncId === asyncId) this.#taskAsyncId = outer;
+  }
+
+  /**
+   * Has control come back from the event loop since the current task started (the code running
+   * now is in another async resource's callback)? Whether or not the current task is muted.
+   */
+  outsideTask(): boolean {
+    return this.#asyncId() !== this.#taskAsyncId;
+  }
+
+  /**
    * The current task registers a callback on `queue` (docs/event-format.md, "Scheduling kinds");
    * `key` is the queue's key (a promise's object id for reactions), `delay` a timer's delay in ms.
    * Returns the callback's id, for `beginCallback`.
    */
   schedule(queue: number, key: number, delay: number): number {
     const id = this.#nextCallback++;
+    this.scheduleAgain(id, queue, key, delay);
+    return id;
+  }
+
+  /** A fresh callback id, for a callback that several `Schedule` records name (a stream's). */
+  callbackId(): number {
+    return this.#nextCallback++;
+  }
+
+  /** As `schedule`, for callback `id` given already (by `callbackId`). */
+  scheduleAgain(id: number, queue: number, key: number, delay: number): void {
     const task = this.#current();
     this.ring.writePair(EventKind.Schedule, queue, this.#seq++, task, id, key, delay, true, false);
-    return id;
   }
 
   /** Scheduled callback `id` starts running: a new task, caused by the task that scheduled it. */
