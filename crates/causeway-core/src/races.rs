@@ -589,9 +589,13 @@ fn complete_as_second(
         let Some(x) = xs.before else { continue };
         for (sz, zs) in scan.iter().enumerate() {
             let Some(z) = zs.concurrent else { continue };
+            let fitting = FindingClass::fitting(shadow.slots[sx].kind, shadow.slots[sz].kind, access.kind);
+            if fitting == 0 {
+                continue;
+            }
             let evidence = if x.ord < z.ord { Evidence::Observed } else { Evidence::Possible };
             for class in FindingClass::PATTERNS {
-                if class.fits(shadow.slots[sx].kind, shadow.slots[sz].kind, access.kind) {
+                if fitting & (1 << class as u8) != 0 {
                     let key = FindingKey::pattern(class, shadow.location, x.site, z.site, access.site);
                     findings.record(key, evidence, access.ord, Role::Second, || {
                         Some(Instance::pattern(x, z, access))
@@ -616,8 +620,12 @@ fn complete_as_remote(
         }
         for sx in ys.linked.iter() {
             let (slot_x, slot_y) = (shadow.slots[sx as usize], shadow.slots[sy]);
+            let fitting = FindingClass::fitting(slot_x.kind, access.kind, slot_y.kind);
+            if fitting == 0 {
+                continue;
+            }
             for class in FindingClass::PATTERNS {
-                if class.fits(slot_x.kind, access.kind, slot_y.kind) {
+                if fitting & (1 << class as u8) != 0 {
                     let key =
                         FindingKey::pattern(class, shadow.location, slot_x.site, access.site, slot_y.site);
                     findings.record(key, Evidence::Possible, access.ord, Role::Remote, || {
