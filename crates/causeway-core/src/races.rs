@@ -80,7 +80,7 @@
 //! counts them, so a report can say so.
 
 use crate::access::{Access, AccessKind, Location};
-use crate::clock::VectorClock;
+use crate::clock::Clock;
 use crate::findings::{Evidence, Finding, FindingClass, FindingKey, FindingReport, Findings, Instance, Role};
 use crate::graph::CausalGraph;
 use crate::hash::FastMap;
@@ -144,7 +144,7 @@ struct Arrival<'g> {
     access: Access,
     chain: ChainIx,
     position: u32,
-    clock: &'g VectorClock,
+    clock: Clock<'g>,
     /// The task already has successors, or an ended chain in its clock: entries after it may
     /// exist, and ended summaries may hold entries before it.
     late: bool,
@@ -371,7 +371,7 @@ impl RaceDetector {
     /// Does `task`'s clock have a chain that has ended? Then the task runs after it was known
     /// that nothing would (a malformed recording), and its accesses are late. Remembered for the
     /// last task asked about, whose accesses usually come in a row.
-    fn sees_ended(&mut self, task: TaskIx, clock: &VectorClock) -> bool {
+    fn sees_ended(&mut self, task: TaskIx, clock: Clock<'_>) -> bool {
         let ended = self.stats.ended_chains;
         if let Some((last, at, answer)) = self.sees_ended_cache {
             if last == task && at == ended {
