@@ -406,8 +406,11 @@ impl LocationShadow {
                             count_seen(counts, &seen.slots, true);
                         }
                     }
-                    self.unlink(ix as u32);
-                    self.push_front(ix as u32);
+                    // The slot's latest group stays first: a chain's accesses in a row.
+                    if self.per_slot[slot as usize].front != ix as u32 {
+                        self.unlink(ix as u32);
+                        self.push_front(ix as u32);
+                    }
                 }
                 self.groups[ix].add(entry, seen);
                 self.heads[ix] = GroupHead::of(&self.groups[ix]);
