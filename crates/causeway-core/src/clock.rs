@@ -10,15 +10,25 @@
 
 use crate::ids::ChainIx;
 
+/// A clock being built (the graph's scratch clock, and tests'): sorted, non-zero components.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VectorClock {
     /// Non-zero components, sorted by chain.
     entries: Vec<(ChainIx, u32)>,
 }
 
-impl VectorClock {
-    pub fn new() -> VectorClock {
-        VectorClock { entries: Vec::new() }
+/// A stored clock: the graph keeps every task's components in one arena (graph.rs), and hands
+/// out views of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock<'a> {
+    /// Non-zero components, sorted by chain.
+    entries: &'a [(ChainIx, u32)],
+}
+
+impl<'a> Clock<'a> {
+    /// A view of components sorted by chain, none zero.
+    pub fn of(entries: &'a [(ChainIx, u32)]) -> Clock<'a> {
+        Clock { entries }
     }
 
     /// The component for `chain`, 0 when the clock has never seen it.
@@ -26,7 +36,7 @@ impl VectorClock {
     /// # Complexity
     /// O(log width).
     #[inline]
-    pub fn get(&self, chain: ChainIx) -> u32 {
+    pub fn get(self, chain: ChainIx) -> u32 {
         // Most clocks have a handful of components, where a scan beats a binary search.
         if self.entries.len() <= 8 {
             return self.entries.iter().find(|&&(c, _)| c == chain).map_or(0, |&(_, p)| p);
@@ -37,6 +47,47 @@ impl VectorClock {
         }
     }
 
+    /// Number of chains with a non-zero component.
+    pub fn width(self) -> usize {
+        self.entries.len()
+    }
+
+    /// The non-zero components, by chain.
+    pub fn entries(self) -> &'a [(ChainIx, u32)] {
+        self.entries
+    }
+
+    /// The components of chains `0..chains`, index = chain.
+    pub fn to_dense(self, chains: usize) -> Vec<u32> {
+        let mut dense = vec![0; chains];
+        for &(chain, position) in self.entries {
+            if let Some(slot) = dense.get_mut(chain.index()) {
+                *slot = position;
+            }
+        }
+        dense
+    }
+}
+
+impl VectorClock {
+    pub fn new() -> VectorClock {
+        VectorClock { entries: Vec::new() }
+    }
+
+    pub fn view(&self) -> Clock<'_> {
+        Clock::of(&self.entries)
+    }
+
+    /// The component for `chain`, 0 when the clock has never seen it.
+    pub fn get(&self, chain: ChainIx) -> u32 {
+        self.view().get(chain)
+    }
+
+    /// Back to all zero, keeping the memory.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     pub fn set(&mut self, chain: ChainIx, position: u32) {
         match self.entries.binary_search_by_key(&chain, |&(c, _)| c) {
             Ok(at) => self.entries[at].1 = position,
@@ -44,48 +95,46 @@ impl VectorClock {
         }
     }
 
-    /// Raises every component to at least `other`'s.
+    /// Raises every component to at least `other`'s. Merges in place, from the back: no
+    /// allocation once the clock has room for the union.
     ///
     /// # Complexity
     /// O(width of `self` + width of `other`).
-    pub fn join(&mut self, other: &VectorClock) {
+    pub fn join(&mut self, other: Clock<'_>) {
+        let theirs = other.entries;
         if self.entries.is_empty() {
-            // Room for one more component: a new task usually adds its own chain's next.
-            self.entries.reserve_exact(other.entries.len() + 1);
-            self.entries.extend_from_slice(&other.entries);
+            self.entries.extend_from_slice(theirs);
             return;
         }
-        let mut merged = Vec::with_capacity(self.entries.len() + other.entries.len());
-        let (mut mine, mut theirs) = (self.entries.iter().peekable(), other.entries.iter().peekable());
-        loop {
-            let next = match (mine.peek(), theirs.peek()) {
-                (Some(&&(a, pa)), Some(&&(b, pb))) if a == b => {
-                    mine.next();
-                    theirs.next();
-                    (a, pa.max(pb))
-                }
-                (Some(&&m), Some(&&t)) => {
-                    if m.0 < t.0 {
-                        mine.next();
-                        m
-                    } else {
-                        theirs.next();
-                        t
-                    }
-                }
-                (Some(&&m), None) => {
-                    mine.next();
-                    m
-                }
-                (None, Some(&&t)) => {
-                    theirs.next();
-                    t
-                }
-                (None, None) => break,
-            };
-            merged.push(next);
+        let mine = self.entries.len();
+        let (mut i, mut j, mut union) = (0, 0, 0);
+        while i < mine && j < theirs.len() {
+            let (a, b) = (self.entries[i].0, theirs[j].0);
+            i += usize::from(a <= b);
+            j += usize::from(b <= a);
+            union += 1;
         }
-        self.entries = merged;
+        union += (mine - i) + (theirs.len() - j);
+        self.entries.resize(union, (ChainIx(0), 0));
+        let (mut i, mut j, mut k) = (mine, theirs.len(), union);
+        // Entries of `self` below the remaining ones of `other` are already in place (k == i).
+        while j > 0 {
+            k -= 1;
+            let b = theirs[j - 1];
+            if i > 0 && self.entries[i - 1].0 >= b.0 {
+                let a = self.entries[i - 1];
+                i -= 1;
+                if a.0 == b.0 {
+                    j -= 1;
+                    self.entries[k] = (a.0, a.1.max(b.1));
+                } else {
+                    self.entries[k] = a;
+                }
+            } else {
+                j -= 1;
+                self.entries[k] = b;
+            }
+        }
     }
 
     /// Number of chains with a non-zero component.
@@ -100,13 +149,7 @@ impl VectorClock {
 
     /// The components of chains `0..chains`, index = chain.
     pub fn to_dense(&self, chains: usize) -> Vec<u32> {
-        let mut dense = vec![0; chains];
-        for &(chain, position) in &self.entries {
-            if let Some(slot) = dense.get_mut(chain.index()) {
-                *slot = position;
-            }
-        }
-        dense
+        self.view().to_dense(chains)
     }
 }
 
@@ -123,7 +166,7 @@ mod tests {
         let mut b = VectorClock::new();
         b.set(ChainIx(1), 5);
         b.set(ChainIx(2), 4);
-        a.join(&b);
+        a.join(b.view());
         assert_eq!(a.to_dense(3), vec![3, 5, 4]);
         assert_eq!(a.width(), 3);
     }
@@ -158,7 +201,7 @@ mod tests {
                 }
             }
             let [mut a, b] = clocks;
-            a.join(&b);
+            a.join(b.view());
             let expected: Vec<u32> = dense[0].iter().zip(&dense[1]).map(|(x, y)| *x.max(y)).collect();
             assert_eq!(a.to_dense(12), expected);
             assert!(a.entries().windows(2).all(|w| w[0].0 < w[1].0));

@@ -15,7 +15,7 @@
 //!   ("finalizeOrder never called") come from comparing it with invocations of the same
 //!   function that returned.
 
-use crate::hash::FastMap;
+use crate::hash::{FastMap, StreamMap};
 use crate::ids::{StreamId, TaskIx};
 use crate::record::{Kind, Record, FLAG_REJECTED};
 
@@ -88,13 +88,13 @@ pub struct FailureTracker {
     by_id: FastMap<(StreamId, u64), u32>,
     /// Invocation -> the task that suspended it at its pending await, and the await's site.
     suspended: FastMap<u32, (TaskIx, u32)>,
-    streams: FastMap<StreamId, StreamFrames>,
+    streams: StreamMap<StreamFrames>,
 }
 
 impl FailureTracker {
     /// Follows one record of `task`. O(1) amortised, plus the call stack's depth on an exit.
     pub fn on_record(&mut self, stream: StreamId, task: TaskIx, rec: &Record) {
-        let frames = self.streams.entry(stream).or_default();
+        let frames = self.streams.get_or_default(stream);
         if frames.task != Some(task) {
             frames.previous_task = frames.task;
             frames.previous_first_entered = frames.first_entered;

@@ -56,7 +56,13 @@ impl FindingClass {
     /// One table read (the detector asks for every pair of slots at every access).
     #[inline]
     pub fn fits(self, first: AccessKind, remote: AccessKind, second: AccessKind) -> bool {
-        FITS[first as usize][remote as usize][second as usize] & (1 << self as u8) != 0
+        FindingClass::fitting(first, remote, second) & (1 << self as u8) != 0
+    }
+
+    /// The pattern classes that fit (`fits`), as bits `1 << class`: one table read for all four.
+    #[inline]
+    pub fn fitting(first: AccessKind, remote: AccessKind, second: AccessKind) -> u8 {
+        FITS[first as usize][remote as usize][second as usize]
     }
 
     /// `fits`, worked out (the table `FITS` is built from it at compile time).

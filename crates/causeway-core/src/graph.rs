@@ -3,7 +3,7 @@
 //! Tasks are added with all their causes already present, so every edge points from an older
 //! task to the newly added one: the graph cannot be made cyclic through this API.
 
-use crate::clock::VectorClock;
+use crate::clock::{Clock, VectorClock};
 use crate::ids::{ChainIx, TaskIx};
 
 /// Why one task happens before another (DESIGN.md, "Happens-before in Node.js").
@@ -52,12 +52,19 @@ struct TaskNode {
     /// Does any task name this one as a cause? Once true, tasks that happen after this one exist,
     /// which the race detector needs to know (see `races.rs`, "Arrival order").
     has_successors: bool,
-    clock: VectorClock,
+    /// The task's clock: `clock_len` components from `clock_start` in `CausalGraph::clocks`.
+    clock_start: u32,
+    clock_len: u32,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct CausalGraph {
     tasks: Vec<TaskNode>,
+    /// Every task's clock, one after another (one vector rather than one per task: no
+    /// allocation per task, and no vector header and allocator overhead kept per task).
+    clocks: Vec<(ChainIx, u32)>,
+    /// The new task's clock while `add_task` builds it.
+    scratch: VectorClock,
     edges: Vec<Edge>,
     /// The last task of each chain.
     chain_tails: Vec<TaskIx>,
@@ -80,13 +87,14 @@ impl CausalGraph {
     /// O(number of causes x clock width).
     pub fn add_task(&mut self, causes: &[(TaskIx, EdgeKind)]) -> TaskIx {
         let ix = TaskIx(self.tasks.len() as u32);
-        let mut clock = VectorClock::new();
+        let mut clock = std::mem::take(&mut self.scratch);
+        clock.clear();
         let mut continued: Option<(ChainIx, u32)> = None;
         for &(cause, kind) in causes {
             let node = &mut self.tasks[cause.index()];
             node.has_successors = true;
             let node = &self.tasks[cause.index()];
-            clock.join(&node.clock);
+            clock.join(self.clock_of(cause));
             if continued.is_none() && self.chain_tails[node.chain.index()] == cause {
                 continued = Some((node.chain, node.position + 1));
             }
@@ -101,7 +109,11 @@ impl CausalGraph {
         };
         self.chain_tails[chain.index()] = ix;
         clock.set(chain, position);
-        self.tasks.push(TaskNode { chain, position, has_successors: false, clock });
+        let clock_start = self.clocks.len() as u32;
+        self.clocks.extend_from_slice(clock.entries());
+        let clock_len = clock.width() as u32;
+        self.scratch = clock;
+        self.tasks.push(TaskNode { chain, position, has_successors: false, clock_start, clock_len });
         ix
     }
 
@@ -130,8 +142,10 @@ impl CausalGraph {
         self.tasks[task.index()].has_successors
     }
 
-    pub fn clock_of(&self, task: TaskIx) -> &VectorClock {
-        &self.tasks[task.index()].clock
+    pub fn clock_of(&self, task: TaskIx) -> Clock<'_> {
+        let node = &self.tasks[task.index()];
+        let start = node.clock_start as usize;
+        Clock::of(&self.clocks[start..start + node.clock_len as usize])
     }
 
     /// Does `a` happen strictly before `b`?
@@ -143,7 +157,7 @@ impl CausalGraph {
             return false;
         }
         let node = &self.tasks[a.index()];
-        self.tasks[b.index()].clock.get(node.chain) >= node.position
+        self.clock_of(b).get(node.chain) >= node.position
     }
 
     /// Are `a` and `b` distinct and unordered by happens-before?

@@ -17,7 +17,7 @@
 //! malformed recording), the detector treats its accesses as late.
 
 use crate::graph::CausalGraph;
-use crate::hash::FastMap;
+use crate::hash::{FastMap, StreamMap};
 use crate::ids::{ChainIx, StreamId, TaskIx};
 use crate::record::{Kind, Record};
 
@@ -40,7 +40,7 @@ impl TaskLife {
 #[derive(Default)]
 pub struct Liveness {
     tasks: Vec<TaskLife>,
-    current: FastMap<StreamId, TaskIx>,
+    current: StreamMap<TaskIx>,
     /// The stream and task of the last record: while they stay the same, `current` does too.
     last: Option<(StreamId, TaskIx)>,
     /// An async invocation, until it settles -> the task that started it.

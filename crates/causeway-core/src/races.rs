@@ -80,7 +80,7 @@
 //! counts them, so a report can say so.
 
 use crate::access::{Access, AccessKind, Location};
-use crate::clock::VectorClock;
+use crate::clock::Clock;
 use crate::findings::{Evidence, Finding, FindingClass, FindingKey, FindingReport, Findings, Instance, Role};
 use crate::graph::CausalGraph;
 use crate::hash::FastMap;
@@ -144,7 +144,7 @@ struct Arrival<'g> {
     access: Access,
     chain: ChainIx,
     position: u32,
-    clock: &'g VectorClock,
+    clock: Clock<'g>,
     /// The task already has successors, or an ended chain in its clock: entries after it may
     /// exist, and ended summaries may hold entries before it.
     late: bool,
@@ -371,7 +371,7 @@ impl RaceDetector {
     /// Does `task`'s clock have a chain that has ended? Then the task runs after it was known
     /// that nothing would (a malformed recording), and its accesses are late. Remembered for the
     /// last task asked about, whose accesses usually come in a row.
-    fn sees_ended(&mut self, task: TaskIx, clock: &VectorClock) -> bool {
+    fn sees_ended(&mut self, task: TaskIx, clock: Clock<'_>) -> bool {
         let ended = self.stats.ended_chains;
         if let Some((last, at, answer)) = self.sees_ended_cache {
             if last == task && at == ended {
@@ -589,9 +589,13 @@ fn complete_as_second(
         let Some(x) = xs.before else { continue };
         for (sz, zs) in scan.iter().enumerate() {
             let Some(z) = zs.concurrent else { continue };
+            let fitting = FindingClass::fitting(shadow.slots[sx].kind, shadow.slots[sz].kind, access.kind);
+            if fitting == 0 {
+                continue;
+            }
             let evidence = if x.ord < z.ord { Evidence::Observed } else { Evidence::Possible };
             for class in FindingClass::PATTERNS {
-                if class.fits(shadow.slots[sx].kind, shadow.slots[sz].kind, access.kind) {
+                if fitting & (1 << class as u8) != 0 {
                     let key = FindingKey::pattern(class, shadow.location, x.site, z.site, access.site);
                     findings.record(key, evidence, access.ord, Role::Second, || {
                         Some(Instance::pattern(x, z, access))
@@ -616,8 +620,12 @@ fn complete_as_remote(
         }
         for sx in ys.linked.iter() {
             let (slot_x, slot_y) = (shadow.slots[sx as usize], shadow.slots[sy]);
+            let fitting = FindingClass::fitting(slot_x.kind, access.kind, slot_y.kind);
+            if fitting == 0 {
+                continue;
+            }
             for class in FindingClass::PATTERNS {
-                if class.fits(slot_x.kind, access.kind, slot_y.kind) {
+                if fitting & (1 << class as u8) != 0 {
                     let key =
                         FindingKey::pattern(class, shadow.location, slot_x.site, access.site, slot_y.site);
                     findings.record(key, Evidence::Possible, access.ord, Role::Remote, || {

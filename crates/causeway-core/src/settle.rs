@@ -13,7 +13,7 @@
 //! frame started (`Promise.race`, a promise started and awaited later): that hides races rather
 //! than inventing them, the safe direction for a race detector.
 
-use crate::hash::FastMap;
+use crate::hash::{FastMap, StreamMap};
 use crate::ids::{StreamId, TaskIx};
 use crate::record::{Kind, Record};
 
@@ -38,7 +38,7 @@ struct StreamCalls {
 
 #[derive(Default)]
 pub struct SettleTracker {
-    streams: FastMap<StreamId, StreamCalls>,
+    streams: StreamMap<StreamCalls>,
     /// Suspended invocation -> the async invocations its `await` waits for.
     awaiting: FastMap<(StreamId, u64), Vec<u64>>,
     /// Invocations some pending `await` waits for, until that await resumes.
@@ -76,7 +76,7 @@ impl SettleTracker {
         {
             return;
         }
-        let calls = self.streams.entry(stream).or_default();
+        let calls = self.streams.get_or_default(stream);
         // A span's tasks (`causeway.trace`) continue one synchronous run: its call structure too.
         let same_run = matches!(rec.kind, Kind::SpanBegin | Kind::SpanEnd);
         if calls.task != Some(task) && !same_run {

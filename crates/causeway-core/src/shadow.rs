@@ -74,7 +74,88 @@ impl Entry {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Seen {
     pub slots: SlotSet,
-    pub firsts: Vec<(SlotIx, Access)>,
+    pub firsts: Firsts,
+}
+
+/// Slots kept in a `Firsts` without a separate allocation: most locations have one or two.
+const INLINE_FIRSTS: usize = 2;
+
+/// Placeholder for the unused places of `Firsts::inline`; never read.
+const NO_ACCESS: Access =
+    Access { task: TaskIx(u32::MAX), seq: 0, ord: 0, site: 0, kind: AccessKind::Read, flags: 0, value: 0 };
+
+/// `Seen::firsts`: the first `INLINE_FIRSTS` in place, more in a vector. A group copies what its
+/// new last access saw every time it changes (`Group::add`): in place, that copy neither
+/// allocates nor calls out to copy memory.
+#[derive(Debug)]
+pub struct Firsts {
+    len: usize,
+    inline: [(SlotIx, Access); INLINE_FIRSTS],
+    /// All of them once there are more than `INLINE_FIRSTS`.
+    spilled: Vec<(SlotIx, Access)>,
+}
+
+impl Default for Firsts {
+    fn default() -> Firsts {
+        Firsts { len: 0, inline: [(0, NO_ACCESS); INLINE_FIRSTS], spilled: Vec::new() }
+    }
+}
+
+impl Firsts {
+    pub fn as_slice(&self) -> &[(SlotIx, Access)] {
+        if self.len <= INLINE_FIRSTS {
+            &self.inline[..self.len]
+        } else {
+            &self.spilled
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.spilled.clear();
+    }
+
+    pub fn push(&mut self, first: (SlotIx, Access)) {
+        if self.len < INLINE_FIRSTS {
+            self.inline[self.len] = first;
+        } else {
+            if self.len == INLINE_FIRSTS {
+                self.spilled.clear();
+                self.spilled.extend_from_slice(&self.inline);
+            }
+            self.spilled.push(first);
+        }
+        self.len += 1;
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, (SlotIx, Access)> {
+        self.as_slice().iter()
+    }
+}
+
+impl PartialEq for Firsts {
+    fn eq(&self, other: &Firsts) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Firsts {}
+
+/// Written out so that `clone_from` reuses the target's memory.
+impl Clone for Firsts {
+    fn clone(&self) -> Firsts {
+        Firsts { len: self.len, inline: self.inline, spilled: self.spilled.clone() }
+    }
+
+    fn clone_from(&mut self, source: &Firsts) {
+        self.len = source.len;
+        if source.len <= INLINE_FIRSTS {
+            self.inline = source.inline;
+            self.spilled.clear();
+        } else {
+            self.spilled.clone_from(&source.spilled);
+        }
+    }
 }
 
 /// Written out so that `clone_from` reuses the target's memory: a group copies what its new last
@@ -222,7 +303,7 @@ impl EndedSlot {
             None
         };
         self.last = Some(last);
-        for &(slot, first) in &group.seen.firsts {
+        for &(slot, first) in group.seen.firsts.iter() {
             if !self.seen.contains(slot) {
                 self.seen.insert(slot);
                 // Exact growth: most locations see one or two slots, and a summary stays for the
@@ -313,13 +394,23 @@ impl LocationShadow {
         match group {
             Some(ix) => {
                 if self.groups[ix].takes_last(&entry) {
-                    if self.groups[ix].seen.slots != seen.slots {
+                    let old = &self.groups[ix].seen.slots;
+                    if *old != seen.slots {
                         let counts = &mut self.per_slot[slot as usize].seen_counts;
-                        count_seen(counts, &self.groups[ix].seen.slots, false);
-                        count_seen(counts, &seen.slots, true);
+                        if old.high.is_empty() && seen.slots.high.is_empty() {
+                            // Only the slots that changed (the usual case: at most 64 slots).
+                            count_low(counts, old.low & !seen.slots.low, false);
+                            count_low(counts, seen.slots.low & !old.low, true);
+                        } else {
+                            count_seen(counts, old, false);
+                            count_seen(counts, &seen.slots, true);
+                        }
                     }
-                    self.unlink(ix as u32);
-                    self.push_front(ix as u32);
+                    // The slot's latest group stays first: a chain's accesses in a row.
+                    if self.per_slot[slot as usize].front != ix as u32 {
+                        self.unlink(ix as u32);
+                        self.push_front(ix as u32);
+                    }
                 }
                 self.groups[ix].add(entry, seen);
                 self.heads[ix] = GroupHead::of(&self.groups[ix]);
@@ -338,6 +429,12 @@ impl LocationShadow {
                     next: NONE,
                     next_of_chain,
                 };
+                if self.groups.capacity() == 0 {
+                    // A location touched by one flow usually has a group or two, given back when
+                    // the flow ends: room for two, not the four a first push would make.
+                    self.groups.reserve_exact(2);
+                    self.heads.reserve_exact(2);
+                }
                 self.heads.push(GroupHead::of(&group));
                 self.groups.push(group);
                 count_seen(&mut self.per_slot[slot as usize].seen_counts, &seen.slots, true);
@@ -413,6 +510,27 @@ impl LocationShadow {
 }
 
 /// Counts (or uncounts) a group whose `seen` is `slots` in its slot's `seen_counts`.
+/// `count_seen` for the slots of the bits of `low` (slots 0 to 63).
+fn count_low(counts: &mut Vec<u32>, low: u64, add: bool) {
+    if low == 0 {
+        return;
+    }
+    let top = 64 - low.leading_zeros() as usize;
+    if counts.len() < top {
+        counts.resize(top, 0);
+    }
+    let mut rest = low;
+    while rest != 0 {
+        let s = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        if add {
+            counts[s] += 1;
+        } else {
+            counts[s] -= 1;
+        }
+    }
+}
+
 fn count_seen(counts: &mut Vec<u32>, slots: &SlotSet, add: bool) {
     for s in slots.iter() {
         if counts.len() <= s as usize {
@@ -498,18 +616,35 @@ impl SlotSet {
         self.low == 0 && self.high.iter().all(|&w| w == 0)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = SlotIx> + '_ {
-        std::iter::once(self.low).chain(self.high.iter().copied()).enumerate().flat_map(|(word, bits)| {
-            let mut rest = bits;
-            std::iter::from_fn(move || {
-                if rest == 0 {
-                    return None;
-                }
-                let bit = rest.trailing_zeros();
-                rest &= rest - 1;
-                Some(word as u32 * 64 + bit)
-            })
-        })
+    pub fn iter(&self) -> SlotSetIter<'_> {
+        SlotSetIter { rest: self.low, base: 0, high: &self.high }
+    }
+}
+
+/// The slots of a `SlotSet`, in order: bit by bit through one word, then the next.
+pub struct SlotSetIter<'a> {
+    /// Bits of the current word not returned yet.
+    rest: u64,
+    /// Slot of the current word's bit 0.
+    base: u32,
+    /// The words after the current one.
+    high: &'a [u64],
+}
+
+impl Iterator for SlotSetIter<'_> {
+    type Item = SlotIx;
+
+    #[inline]
+    fn next(&mut self) -> Option<SlotIx> {
+        while self.rest == 0 {
+            let (&word, more) = self.high.split_first()?;
+            self.rest = word;
+            self.high = more;
+            self.base += 64;
+        }
+        let bit = self.rest.trailing_zeros();
+        self.rest &= self.rest - 1;
+        Some(self.base + bit)
     }
 }
 

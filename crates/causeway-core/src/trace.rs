@@ -4,7 +4,7 @@ use crate::access::{Access, AccessKind, Location};
 use crate::anomalies::AwaitTimes;
 use crate::failures::FailureTracker;
 use crate::graph::{CausalGraph, Edge, EdgeKind};
-use crate::hash::FastMap;
+use crate::hash::{FastMap, StreamMap};
 use crate::ids::{ChainIx, LocalTaskId, StreamId, TaskIx};
 use crate::liveness::Liveness;
 use crate::races::RaceDetector;
@@ -85,7 +85,7 @@ pub struct Trace {
     last_local: Option<((StreamId, LocalTaskId), TaskIx)>,
     /// Invocation -> the task that suspended it at its pending `await`.
     suspended: FastMap<(StreamId, u64), TaskIx>,
-    streams: FastMap<StreamId, StreamState>,
+    streams: StreamMap<StreamState>,
     stats: TraceStats,
     races: RaceDetector,
     liveness: Liveness,
@@ -118,7 +118,7 @@ impl Trace {
     /// O(records), plus O(clock width) per new task.
     pub fn ingest(&mut self, stream: StreamId, bytes: &[u8]) -> Result<usize, IngestError> {
         let count = record::check_length(bytes)?;
-        let mut expected = self.streams.get(&stream).and_then(|s| s.next_seq);
+        let mut expected = self.streams.get(stream).and_then(|s| s.next_seq);
         for index in 0..count {
             let rec = record::decode_at(bytes, index * RECORD_SIZE, index)?;
             if let Some(want) = expected {
@@ -136,7 +136,7 @@ impl Trace {
     }
 
     fn apply(&mut self, stream: StreamId, rec: &Record) {
-        let state = self.streams.entry(stream).or_default();
+        let state = self.streams.get_or_default(stream);
         let mut previous = state.last_task;
         let ord = match state.next_seq {
             Some(want) => {
@@ -168,7 +168,7 @@ impl Trace {
                 self.begin_task(stream, rec, ord, previous)
             }
         };
-        if let Some(state) = self.streams.get_mut(&stream) {
+        if let Some(state) = self.streams.get_mut(stream) {
             state.last_task = Some(task);
         }
         self.last_local = Some((key, task));
@@ -204,7 +204,7 @@ impl Trace {
     /// `previous` is the task of the stream's record just before `rec`, if it was not dropped.
     fn begin_task(&mut self, stream: StreamId, rec: &Record, ord: u64, previous: Option<TaskIx>) -> TaskIx {
         self.causes.clear();
-        let startup = self.streams.get(&stream).and_then(|s| s.startup);
+        let startup = self.streams.get(stream).and_then(|s| s.startup);
         match rec.kind {
             Kind::CallbackBegin => {
                 if !self.scheduler.causes(&self.graph, stream, rec.a as u32, &mut self.causes) {
@@ -274,7 +274,7 @@ impl Trace {
             self.scheduler.ran(stream, rec.a as u32, task, ord);
         }
         if rec.kind == Kind::TaskBegin && rec.site == 0 {
-            let state = self.streams.entry(stream).or_default();
+            let state = self.streams.get_or_default(stream);
             state.startup.get_or_insert(task);
         }
         let begins = rec.kind.begins_task();
