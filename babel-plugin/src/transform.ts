@@ -5,7 +5,7 @@
  */
 
 import { basename, extname } from 'node:path';
-import { type PluginItem, parseSync, transformSync } from '@babel/core';
+import { type PluginItem, parseSync, types as t, transformSync } from '@babel/core';
 import stripTypes from '@babel/plugin-transform-typescript';
 import type { SiteTable } from '@causeway/core/event-format';
 import { instrumentError } from './errors.ts';
@@ -77,7 +77,10 @@ export function instrumentSource(code: string, request: TransformRequest): strin
  */
 export function instrumentFile(code: string, request: TransformRequest): TransformResult {
   const ext = extname(request.filename);
-  const format = request.format === 'unambiguous' ? undefined : request.format;
+  if (request.format === 'unambiguous') {
+    return instrumentFile(code, { ...request, format: detectFormat(code, request.filename, ext) });
+  }
+  const format = request.format;
   const plugins: PluginItem[] = [
     [
       causewayPlugin,
@@ -142,6 +145,96 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
   } catch (cause) {
     throw instrumentError(request.filename, cause);
   }
+}
+
+/**
+ * How Node loads a file no package.json `type` decides: it strips TypeScript's types, then runs
+ * the file as CommonJS unless it has module syntax (an `import` or `export` that is not only
+ * types, `import.meta`, a top-level `await`). `import type`, `export type`, `export interface`
+ * and `export declare` vanish with the types; `import { type T } from 'x'` stays (as `import {}
+ * from 'x'`, an ES module). A file that does not parse as a module (a top-level `return` does,
+ * here) is CommonJS; if it is no script either, the transform reports its syntax error.
+ */
+export function detectFormat(code: string, filename: string, ext = extname(filename)): 'module' | 'commonjs' {
+  const program = parseAs(code, filename, ext, 'module');
+  // Sloppy-only syntax (`with`, octal literals, ...): CommonJS if it parses as a script; if
+  // neither parses, the module's syntax error is the one to report, as Node would.
+  if (program === null) return parseAs(code, filename, ext, 'commonjs') === null ? 'module' : 'commonjs';
+  for (const statement of program.body) {
+    if (t.isImportDeclaration(statement)) {
+      if (statement.importKind !== 'type' && statement.importKind !== 'typeof') return 'module';
+    } else if (t.isExportNamedDeclaration(statement)) {
+      if (statement.exportKind === 'type') continue;
+      const declaration = statement.declaration;
+      if (declaration == null || !isTypeOnly(declaration)) return 'module';
+    } else if (t.isExportAllDeclaration(statement)) {
+      if (statement.exportKind !== 'type') return 'module';
+    } else if (t.isExportDefaultDeclaration(statement)) {
+      if (!isTypeOnly(statement.declaration)) return 'module';
+    } else if (t.isTSExportAssignment(statement) || t.isTSImportEqualsDeclaration(statement)) {
+      // TypeScript's own CommonJS syntax: Node's type stripping refuses it; Babel's turns it into
+      // `module.exports =` and `require()`.
+      return 'commonjs';
+    }
+  }
+  let module = false;
+  // `import.meta` anywhere.
+  t.traverseFast(program, (node) => {
+    if (t.isMetaProperty(node) && node.meta.name === 'import' && node.property.name === 'meta') {
+      module = true;
+      return t.traverseFast.stop;
+    }
+  });
+  // A top-level `await` or `for await` (not in a function, nor a class body, where it cannot be).
+  t.traverseFast(program, (node) => {
+    if (module) return t.traverseFast.stop;
+    if (t.isFunction(node) || t.isClassBody(node)) return t.traverseFast.skip;
+    if (t.isAwaitExpression(node) || (t.isForOfStatement(node) && node.await)) {
+      module = true;
+      return t.traverseFast.stop;
+    }
+  });
+  return module ? 'module' : 'commonjs';
+}
+
+/** `code` parsed as the transform would parse it as `sourceType`, or null if it does not parse. */
+function parseAs(
+  code: string,
+  filename: string,
+  ext: string,
+  sourceType: 'module' | 'commonjs',
+): t.Program | null {
+  try {
+    const file = parseSync(code, {
+      filename,
+      sourceType,
+      babelrc: false,
+      configFile: false,
+      browserslistConfigFile: false,
+      // The TypeScript syntax as the transform enables it (through the plugin).
+      plugins: TYPESCRIPT.has(ext)
+        ? [[stripTypes, { disallowAmbiguousJSXLike: ext !== '.tsx' && ext !== '.ts' }]]
+        : [],
+      parserOpts: {
+        plugins: JSX.has(ext) ? ['jsx'] : [],
+        // A module with a top-level `return` is CommonJS (`sourceType: 'commonjs'` allows it).
+        ...(sourceType === 'module' ? { allowReturnOutsideFunction: true } : {}),
+      },
+    });
+    return file?.program ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Is `declaration` (exported) only a type, gone once types are stripped? */
+function isTypeOnly(declaration: t.Node): boolean {
+  return (
+    t.isTSInterfaceDeclaration(declaration) ||
+    t.isTSTypeAliasDeclaration(declaration) ||
+    t.isTSDeclareFunction(declaration) ||
+    ('declare' in declaration && declaration.declare === true)
+  );
 }
 
 /** Throws when `output` (instrumented JavaScript, JSX kept) does not parse as its format. */

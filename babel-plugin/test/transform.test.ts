@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { CausewayError } from '@causeway/core/errors';
 import { SiteKind, type SiteTable } from '@causeway/core/event-format';
 import { InstrumentErrorCode } from '../src/errors.ts';
-import { instrumentFile, instrumentSource, verifyOutput } from '../src/transform.ts';
+import { detectFormat, instrumentFile, instrumentSource, verifyOutput } from '../src/transform.ts';
 import { fakeProbes, importModule, instrument, type ProbeCall, runInstrumented, trail } from './helpers.ts';
 
 const SAMPLE = `
@@ -308,5 +308,43 @@ describe('instrumentSource', () => {
       verify: true,
     });
     assert.match(output.code, /_cw\.write\(/);
+  });
+
+  it('decides a file no package.json type decides as Node 24 does (types stripped first)', () => {
+    const cases: [string, string, 'module' | 'commonjs'][] = [
+      ['a.ts', "import type { T } from './t.ts';\nmodule.exports = 1;", 'commonjs'],
+      ['b.ts', "export type { T } from './t.ts';\nexport type U = 1;\nexport interface I {}", 'commonjs'],
+      ['c.ts', 'export declare const q: number;\nexport type * from "./t.ts";', 'commonjs'],
+      ['d.ts', "import { type T } from './t.ts';", 'module'], // kept as `import {} from`
+      ['e.ts', 'export {};', 'module'],
+      ['f.js', 'const o = {};\nif (o) return;\nmodule.exports = o;', 'commonjs'],
+      ['g.js', 'with ({}) {}', 'commonjs'],
+      ['h.js', 'console.log(import.meta.url);', 'module'],
+      ['i.js', 'function f() { return import.meta.url; }', 'module'],
+      ['j.js', 'const x = await 1;', 'module'],
+      ['k.js', 'async function f() { await 1; }', 'commonjs'],
+      ['l.js', "import x from 'y';\nconst = 1;", 'module'], // neither parses: the module's error
+      ['m.ts', 'import x = require("./t");\nexport = x;', 'commonjs'],
+    ];
+    for (const [name, code, format] of cases) assert.equal(detectFormat(code, `/app/${name}`), format, name);
+    // And the transform follows it: a top-level return, and require() for CommonJS TypeScript.
+    const cjs = instrumentFile('const o = {};\nfunction f() { o.x = 1; }\nif (o) return;\n', {
+      filename: '/app/cli.js',
+      format: 'unambiguous',
+      root: '/app',
+      verify: true,
+    });
+    assert.match(cjs.code, /require\(/);
+    const ts = instrumentFile(
+      "import type { T } from './t.ts';\nconst o: { x?: T } = {};\nfunction f() { o.x = 1; }\n",
+      {
+        filename: '/app/m.ts',
+        format: 'unambiguous',
+        root: '/app',
+        verify: true,
+      },
+    );
+    assert.match(ts.code, /require\(/);
+    assert.doesNotMatch(ts.code, /^import /m);
   });
 });

@@ -181,6 +181,57 @@ describe('causeway instrument', () => {
     assert.equal(existsSync(join(dir, 'out', 'main.ts.map')), false);
   });
 
+  it('loads files no package.json type decides as Node does: types stripped, CommonJS without module syntax', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+    const files: Record<string, string> = {
+      'package.json': '{ "name": "untyped" }',
+      // CommonJS TypeScript: `import type` and `export type` vanish with the types.
+      'types.ts': 'export type Count = number;\n',
+      'counter.ts': [
+        "import type { Count } from './types.ts';",
+        'const state: { n: Count } = { n: 0 };',
+        'function bump() { state.n += 1; }',
+        'bump();',
+        'module.exports = { state };',
+        "console.log('counter', typeof module, state.n);",
+      ].join('\n'),
+      // CommonJS with a top-level return.
+      'cli.js': [
+        'const o = { x: 0 };',
+        'function f() { o.x = 1; }',
+        'f();',
+        "console.log('cli', o.x);",
+        'if (require.main !== module) return;',
+        "console.log('main');",
+      ].join('\n'),
+      // An ES module only through `import { type T }` (kept as `import {} from`).
+      'esm.ts': [
+        "import { type Count } from './types.ts';",
+        'const o = { n: 1 as Count };',
+        'function f() { o.n += 1; }',
+        'f();',
+        "console.log('esm', typeof module, o.n);",
+      ].join('\n'),
+    };
+    mkdirSync(join(dir, 'app'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'app', name), text);
+    const instrumented = causeway(dir, 'instrument', 'app', '--out-dir', 'out', '--runtime', PROBES);
+    assert.equal(instrumented.status, 0, instrumented.stderr + instrumented.stdout);
+    for (const file of ['counter.ts', 'cli.js', 'esm.ts']) {
+      const plain = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: join(dir, 'app') });
+      const out = join(dir, 'out');
+      const run = spawnSync(process.execPath, [file], {
+        encoding: 'utf8',
+        cwd: out,
+        env: { ...process.env, CAUSEWAY_TRACE_FILE: join(out, `${file}.cwtrace`), CAUSEWAY_QUIET: '1' },
+      });
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.equal(run.status, 0, `${file}: ${run.stderr}`);
+      assert.equal(run.stdout, plain.stdout, file);
+      assert.match(readFileSync(join(out, file), 'utf8'), /registerSites/, file);
+    }
+  });
+
   it('refuses a missing directory and a bad --accesses with usage errors', () => {
     const dir = makeTree();
     const missing = causeway(dir, 'instrument', 'nope');
