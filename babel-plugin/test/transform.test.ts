@@ -173,6 +173,32 @@ describe('instrumentSource', () => {
     assert.equal(twice.match(/enterAsync/g)?.length, 1);
   });
 
+  it('recognises its output whatever the probes module, ES module or CommonJS', () => {
+    for (const [name, format] of [
+      ['input.mjs', 'module'],
+      ['input.cjs', 'commonjs'],
+    ] as const) {
+      const source =
+        'export async function f(o) { o.p = 1; await 1; }\nvar shared = 1;\nexport function g() { shared++; }\nshared++;\n';
+      const code = format === 'module' ? source : source.replaceAll('export ', '');
+      const once = instrumentFile(code, {
+        filename: `/app/${name}`,
+        format,
+        root: '/app',
+        runtimeModule: './my-recorder.js',
+      });
+      assert.match(once.code, /"\.\/my-recorder\.js"/);
+      const twice = instrumentFile(once.code, {
+        filename: `/app/${name}`,
+        format,
+        root: '/app',
+        runtimeModule: './other.js',
+      });
+      assert.equal(twice.alreadyInstrumented, true, name);
+      assert.equal(twice.code, once.code, name);
+    }
+  });
+
   it('emits require() for CommonJS, and the output runs as CommonJS', () => {
     const output = instrument('module.exports = function f() { return 1; };', 'input.cjs', 'commonjs');
     assert.match(output, /var _cw = require\(/);
@@ -270,7 +296,7 @@ describe('instrumentSource', () => {
 
   it('does not mistake user code that calls something.registerSites for its own output', () => {
     const output = instrument(
-      'var handle = registry.registerSites({});\nexport function f() { return 1; }\n',
+      'import * as registry from "./registry.js";\nvar handle = registry.registerSites({});\nfunction setup() { handle = registry.registerSites({ v: 1 }); }\nexport function f() { return 1; }\n',
       'input.mjs',
     );
     assert.match(output, /_cw\.enter/);
