@@ -4,7 +4,7 @@
  * source map pointing back to the original.
  */
 
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { type PluginItem, parseSync, types as t, transformSync } from '@babel/core';
 import stripTypes from '@babel/plugin-transform-typescript';
 import type { SiteTable } from '@causeway/core/event-format';
@@ -14,6 +14,7 @@ export { InstrumentErrorCode } from './errors.ts';
 
 import causewayPlugin, { type CausewayMetadata } from './index.ts';
 import type { InstrumentOptions } from './options.ts';
+import { isMapComment, loadInputMap, rebaseSources } from './source-map.ts';
 
 export interface TransformRequest extends Omit<InstrumentOptions, 'format'> {
   /** Absolute path of the file; its extension selects the syntax. */
@@ -31,6 +32,11 @@ export interface TransformRequest extends Omit<InstrumentOptions, 'format'> {
   sourceMaps?: 'inline' | 'separate';
   /** How the map names the original file (default: its base name, the output sitting beside it). */
   sourceFileName?: string;
+  /**
+   * Where the output is written, with `sourceMaps: 'separate'` (default: `filename`): the sources
+   * an input map names are made relative to it.
+   */
+  outputFile?: string;
   /**
    * Parse the output again before returning it, and fail (CW_INSTRUMENT_FAILED) if it does not
    * parse: ahead-of-time instrumentation never writes broken code (costs one more parse).
@@ -55,7 +61,17 @@ export interface TransformResult {
    * instrumented; the output runs as the input does).
    */
   warnings: string[];
+  /**
+   * The input names a source map that could not be used (`file: its source map x.map: no such
+   * file; …`): the output then maps to the file as given. Null otherwise.
+   */
+  sourceMapWarning: string | null;
 }
+
+type BabelInputMap = Exclude<
+  NonNullable<Parameters<typeof transformSync>[1]>['inputSourceMap'],
+  boolean | undefined | null
+>;
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
 const JSX = new Set(['.js', '.jsx', '.tsx']);
@@ -98,6 +114,13 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
     plugins.push([stripTypes, { disallowAmbiguousJSXLike: ext !== '.tsx' && ext !== '.ts' }]);
   }
   const separate = request.sourceMaps === 'separate';
+  // The input's own map, read here rather than by Babel (which prints a stack trace on stderr for
+  // one it cannot read): chained when it can be used, one line of warning when it cannot.
+  const input = loadInputMap(code, request.filename);
+  const sourceMapWarning =
+    input.problem === null
+      ? null
+      : `${request.filename}: ${input.problem}; the output maps to the file as given`;
   try {
     const result = transformSync(code, {
       filename: request.filename,
@@ -113,7 +136,11 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
       configFile: false,
       browserslistConfigFile: false,
       plugins,
-      // The input's own map (inline, or a file its sourceMappingURL names) is chained by Babel.
+      // The input's own map (inline, or a file its sourceMappingURL names) is chained by Babel;
+      // its comment is left out of the output, which gets its own.
+      // (Babel's type wants no null in sources or sourcesContent; its code takes them.)
+      inputSourceMap: input.map === null ? false : (input.map as unknown as BabelInputMap),
+      shouldPrintComment: (comment) => !isMapComment(comment),
       sourceMaps: separate ? true : 'inline',
       sourceFileName: request.sourceFileName ?? basename(request.filename),
       retainLines: true,
@@ -123,7 +150,7 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
     if (result?.code == null) throw new Error('Babel returned no code');
     const metadata = result.metadata?.causeway as CausewayMetadata | undefined;
     if (metadata?.alreadyInstrumented) {
-      return { code, map: null, sites: null, alreadyInstrumented: true, warnings: [] };
+      return { code, map: null, sites: null, alreadyInstrumented: true, warnings: [], sourceMapWarning };
     }
     const sites = metadata?.sites ?? null;
     const warnings = (metadata?.warnings ?? []).map(
@@ -131,17 +158,18 @@ export function instrumentFile(code: string, request: TransformRequest): Transfo
     );
     // Nothing to instrument and no types to strip: the input is the output, as it was.
     if (sites === null && !typescript)
-      return { code, map: null, sites: null, alreadyInstrumented: false, warnings };
+      return { code, map: null, sites: null, alreadyInstrumented: false, warnings, sourceMapWarning };
     let output = result.code;
     if (request.verify) verifyOutput(output, request, ext);
     if (separate) output += `\n//# sourceMappingURL=${basename(request.filename)}.map\n`;
-    return {
-      code: output,
-      map: separate ? (result.map ?? null) : null,
-      sites,
-      alreadyInstrumented: false,
-      warnings,
-    };
+    const map = separate ? (result.map ?? null) : null;
+    // The input map's sources are relative to the input's directory: rebased on the output's.
+    if (map !== null && input.map !== null && request.outputFile !== undefined) {
+      map.sources = rebaseSources(map.sources, dirname(request.filename), dirname(request.outputFile)).map(
+        (source) => source ?? '',
+      );
+    }
+    return { code: output, map, sites, alreadyInstrumented: false, warnings, sourceMapWarning };
   } catch (cause) {
     throw instrumentError(request.filename, cause);
   }

@@ -232,6 +232,45 @@ describe('causeway instrument', () => {
     }
   });
 
+  it('warns in one line about a source map it cannot read, and not with -q', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app', 'package.json'), '{ "type": "module" }');
+    writeFileSync(
+      join(dir, 'app', 'a.js'),
+      'export const f = (o) => { o.a = 1; };\n//# sourceMappingURL=missing.js.map\n',
+    );
+    const loud = causeway(dir, 'instrument', 'app', '--out-dir', 'out', '--runtime', PROBES);
+    assert.equal(loud.status, 0, loud.stderr);
+    assert.equal(
+      loud.stderr,
+      'causeway: warning: app/a.js: its source map missing.js.map: no such file; the output maps to the file as given\n',
+    );
+    assert.match(loud.stdout, /^Instrumented 1 file /m);
+    const quiet = causeway(dir, 'instrument', 'app', '--out-dir', 'out2', '--runtime', PROBES, '-q');
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+  });
+
+  it('rebases the sources of an input map on where the output is written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+    mkdirSync(join(dir, 'app', 'dist'), { recursive: true });
+    writeFileSync(join(dir, 'app', 'package.json'), '{ "type": "module" }');
+    // dist/b.js, compiled from src/b.ts (one line for one line).
+    writeFileSync(
+      join(dir, 'app', 'dist', 'b.js'),
+      'export const f = (o) => { o.a = 1; };\n//# sourceMappingURL=b.js.map\n',
+    );
+    const map = { version: 3, sources: ['../src/b.ts'], names: [], mappings: 'AAAA' };
+    writeFileSync(join(dir, 'app', 'dist', 'b.js.map'), JSON.stringify(map));
+    const result = causeway(dir, 'instrument', 'app', '--out-dir', 'out/deep', '--runtime', PROBES);
+    assert.equal(result.status, 0, result.stderr);
+    const written = JSON.parse(readFileSync(join(dir, 'out', 'deep', 'dist', 'b.js.map'), 'utf8')) as {
+      sources: string[];
+    };
+    assert.deepEqual(written.sources, ['../../../app/src/b.ts']);
+  });
+
   it('refuses a missing directory and a bad --accesses with usage errors', () => {
     const dir = makeTree();
     const missing = causeway(dir, 'instrument', 'nope');

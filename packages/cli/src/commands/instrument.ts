@@ -75,6 +75,8 @@ export interface Summary {
   skipped: { path: string; reason: string }[];
   /** Constructs the plugin left uninstrumented, as `file:line:col: what` (the files were instrumented). */
   warnings: string[];
+  /** Files whose own source map could not be read, one line each (they were instrumented). */
+  mapWarnings: string[];
   errors: string[];
 }
 
@@ -121,6 +123,7 @@ export function instrument(args: string[], io: Io): number {
   };
   const summary = instrumentTree(options, io);
   for (const error of summary.errors) io.err(`causeway: ${error}\n`);
+  if (!values.quiet) for (const warning of summary.mapWarnings) io.err(`causeway: warning: ${warning}\n`);
   if (!values.quiet) io.out(renderSummary(summary, options));
   return summary.errors.length > 0 ? ExitCode.BadInput : ExitCode.Ok;
 }
@@ -208,6 +211,7 @@ export function instrumentTree(options: Options, io: Io): Summary {
     sitesByKind: new Map(),
     skipped: [],
     warnings: [],
+    mapWarnings: [],
     errors: [],
   };
   const files = listFiles(options, summary);
@@ -237,6 +241,7 @@ export function instrumentTree(options: Options, io: Io): Summary {
         sourceMaps: 'separate',
         verify: true,
         sourceFileName: relative(dirname(target), source).split(sep).join('/'),
+        outputFile: target,
         ...(options.failConstructs ? { failConstructs: options.failConstructs } : {}),
       });
       summary.warnings.push(...result.warnings);
@@ -250,6 +255,11 @@ export function instrumentTree(options: Options, io: Io): Summary {
       }
       writeFileSync(target, result.code);
       written.add(path);
+      if (result.sourceMapWarning !== null) {
+        summary.mapWarnings.push(
+          result.sourceMapWarning.replace(source, relative(process.cwd(), source) || path),
+        );
+      }
       if (result.map !== null) {
         writeFileSync(`${target}.map`, JSON.stringify(result.map));
         written.add(`${path}.map`);
