@@ -181,6 +181,26 @@ describe('causeway instrument', () => {
     assert.equal(existsSync(join(dir, 'out', 'main.ts.map')), false);
   });
 
+  it('takes globs with a leading ./, and warns once about a glob that matches no file', () => {
+    const dir = makeTree();
+    const args = ['instrument', 'app', '--out-dir', 'out', '--runtime', PROBES];
+    const globs = ['--include', './lib/**', '--exclude', './lib/broken.js', '--exclude', 'app/lib/**'];
+    const result = causeway(dir, ...args, ...globs, '--exclude', 'app/lib/**');
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^ {2}lib\/broken\.js: excluded by --exclude \.\/lib\/broken\.js \(copied unchanged\)$/m,
+    );
+    assert.match(result.stdout, /^ {2}main\.ts: not matched by --include \(copied unchanged\)$/m);
+    assert.match(result.stdout, /^Instrumented 2 files into out\/: /m);
+    assert.equal(
+      result.stderr,
+      "causeway: warning: --exclude 'app/lib/**' matches no file under app/ (globs are relative to <dir>)\n",
+    );
+    const quiet = causeway(dir, ...args, ...globs, '-q');
+    assert.equal(quiet.stderr, '');
+  });
+
   it('loads files no package.json type decides as Node does: types stripped, CommonJS without module syntax', () => {
     const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
     const files: Record<string, string> = {
