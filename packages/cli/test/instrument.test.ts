@@ -35,6 +35,7 @@ const TREE: Record<string, string> = {
   'lib/broken.js': 'export const x = (1 + ;\n',
   'assets/logo.txt': 'not code\n',
   'node_modules/dep/index.js': 'module.exports = 1;\n',
+  '.causeway/cache/0123.js': 'export const cached = 1;\n',
 };
 
 function makeTree(): string {

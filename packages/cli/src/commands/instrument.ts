@@ -150,7 +150,8 @@ function listFiles(options: Options, summary: Summary): string[] {
       if (entry.isDirectory()) {
         // The output directory may sit inside the input (but not be it): never read it back.
         if (full === options.outDir && options.outDir !== options.root) continue;
-        if (entry.name === '.git') continue;
+        // Git's and Causeway's own folders (traces, the on-the-fly cache): neither source nor output.
+        if (entry.name === '.git' || entry.name === '.causeway') continue;
         if (entry.name === 'node_modules' && !includesNodeModules) {
           summary.skipped.push({
             path: `${path}/`,
