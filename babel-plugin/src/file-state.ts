@@ -33,6 +33,12 @@ export class FileState {
   readonly probes: t.Identifier;
   /** The variable holding the first global site id of this file. */
   readonly siteBase: t.Identifier;
+  /**
+   * The function that registers the site table and creates the shared variables' object (index.ts):
+   * the header calls it, and so does an ES module's top-level function declaration called before
+   * the module's body ran (an import cycle), if it was not called yet.
+   */
+  readonly register: t.Identifier;
   /** Allocated when top-level await is seen: the module's own invocation id. */
   moduleInvocation: t.Identifier | null = null;
   readonly warnings: InstrumentWarning[] = [];
@@ -75,6 +81,30 @@ export class FileState {
     this.file = file === undefined ? '<unknown>' : relative(options.root, file).split(sep).join('/');
     this.probes = program.scope.generateUidIdentifier('cw');
     this.siteBase = program.scope.generateUidIdentifier('cwSites');
+    this.register = program.scope.generateUidIdentifier('cwRegister');
+  }
+
+  /** Is the output an ES module (else CommonJS)? */
+  get isModule(): boolean {
+    return (
+      (this.options.format ?? (this.#program.node.sourceType === 'module' ? 'module' : 'commonjs')) ===
+      'module'
+    );
+  }
+
+  /** `_cwSites ?? _cwRegister()`: registers the site table unless that was done. */
+  ensureRegistered(): t.Statement {
+    return this.mark(
+      t.expressionStatement(
+        this.mark(
+          t.logicalExpression(
+            '??',
+            t.cloneNode(this.siteBase),
+            this.mark(t.callExpression(t.cloneNode(this.register), [])),
+          ),
+        ),
+      ),
+    );
   }
 
   /** The position of `node` in the original source (1-based line and column; 0 when unknown). */

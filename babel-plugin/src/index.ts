@@ -37,31 +37,48 @@ export interface CausewayMetadata {
 }
 
 /**
- * True when `program` is this plugin's output: it binds the probes namespace (an import or a
- * require of a module whose specifier ends in `probes`, `probes.ts` or `probes.js`) and registers a site table
- * through that very binding.
+ * True when `program` is this plugin's output, whatever its probes module (`--runtime`): it binds
+ * a namespace by `import * as` or `require()` and registers a site table through it, in the
+ * header's shape (`function _cwRegister() { _cwSites = _cw.registerSites({ v, file, sites }); ... }`,
+ * or `var _cwSites = _cw.registerSites(...)` of earlier versions).
  */
 function isInstrumented(program: t.Program): boolean {
-  const probeBindings = new Set<string>();
-  const isProbesSource = (source: t.Node | null | undefined) =>
-    t.isStringLiteral(source) && /probes(\.[cm]?[jt]s)?$/.test(source.value);
+  const namespaces = new Set<string>();
+  /** Is `node` `ns.registerSites({ v: 1, file: "...", sites: [...] })` through a bound namespace? */
+  const isRegistration = (node: t.Node | null | undefined): boolean => {
+    if (!t.isCallExpression(node) || !t.isMemberExpression(node.callee)) return false;
+    const { object, property } = node.callee;
+    const table = node.arguments[0];
+    if (!t.isIdentifier(object) || !namespaces.has(object.name)) return false;
+    if (!t.isIdentifier(property, { name: 'registerSites' }) || !t.isObjectExpression(table)) return false;
+    const keys = table.properties.map((p) =>
+      t.isObjectProperty(p) && t.isIdentifier(p.key) ? p.key.name : '',
+    );
+    return keys.join() === 'v,file,sites';
+  };
   for (const statement of program.body) {
-    if (t.isImportDeclaration(statement) && isProbesSource(statement.source)) {
+    if (t.isImportDeclaration(statement)) {
       for (const specifier of statement.specifiers) {
-        if (t.isImportNamespaceSpecifier(specifier)) probeBindings.add(specifier.local.name);
+        if (t.isImportNamespaceSpecifier(specifier)) namespaces.add(specifier.local.name);
       }
-    }
-    if (!t.isVariableDeclaration(statement)) continue;
-    for (const { id, init } of statement.declarations) {
-      if (!t.isIdentifier(id) || !t.isCallExpression(init)) continue;
-      const callee = init.callee;
-      if (t.isIdentifier(callee, { name: 'require' }) && isProbesSource(init.arguments[0]))
-        probeBindings.add(id.name);
+    } else if (t.isVariableDeclaration(statement)) {
+      for (const { id, init } of statement.declarations) {
+        if (!t.isIdentifier(id)) continue;
+        if (
+          t.isCallExpression(init) &&
+          t.isIdentifier(init.callee, { name: 'require' }) &&
+          t.isStringLiteral(init.arguments[0])
+        ) {
+          namespaces.add(id.name);
+        }
+        if (isRegistration(init)) return true;
+      }
+    } else if (t.isFunctionDeclaration(statement)) {
+      const first = statement.body.body[0];
       if (
-        t.isMemberExpression(callee) &&
-        t.isIdentifier(callee.object) &&
-        probeBindings.has(callee.object.name) &&
-        t.isIdentifier(callee.property, { name: 'registerSites' })
+        t.isExpressionStatement(first) &&
+        t.isAssignmentExpression(first.expression) &&
+        isRegistration(first.expression.right)
       ) {
         return true;
       }
@@ -70,31 +87,50 @@ function isInstrumented(program: t.Program): boolean {
   return false;
 }
 
+/**
+ * The file's header: the probes' import (or require), then the site table's registration, in a
+ * function of its own, hoisted, so that a top-level function declaration of an ES module called
+ * through an import cycle before the module's body ran can register the table first
+ * (functions.ts); the body registers it unless that happened:
+ *
+ *   import * as _cw from "<runtime>";
+ *   var _cwSites, _cwVars;
+ *   function _cwRegister() { _cwSites = _cw.registerSites({ v: 1, file, sites }); _cwVars = {}; }
+ *   _cwSites ?? _cwRegister();
+ *
+ * (`var`s: before any registration, a site reads as `undefined + n`, which the probes record as
+ * "no site", instead of a TDZ error thrown into the application.)
+ */
 function header(program: NodePath<t.Program>, state: FileState): t.Statement[] {
   const source = t.stringLiteral(state.options.runtimeModule);
   const probes = t.cloneNode(state.probes);
+  const variables = programVariablesObject(program, state);
+  const registered: t.Statement[] = [
+    t.expressionStatement(
+      t.assignmentExpression(
+        '=',
+        t.cloneNode(state.siteBase),
+        state.call('registerSites', [t.valueToNode(state.table())]),
+      ),
+    ),
+  ];
+  const declared = [t.variableDeclarator(t.cloneNode(state.siteBase))];
+  if (variables !== null) {
+    registered.push(
+      t.expressionStatement(t.assignmentExpression('=', t.cloneNode(variables), t.objectExpression([]))),
+    );
+    declared.push(t.variableDeclarator(t.cloneNode(variables)));
+  }
   const statements: t.Statement[] = [
-    (state.options.format ?? (program.node.sourceType === 'module' ? 'module' : 'commonjs')) === 'module'
+    state.isModule
       ? t.importDeclaration([t.importNamespaceSpecifier(probes)], source)
       : t.variableDeclaration('var', [
           t.variableDeclarator(probes, t.callExpression(t.identifier('require'), [source])),
         ]),
-    // `var`, not `const`: a function of this file called through a circular import before the
-    // file's body ran sees `undefined + n`, which the probes record as "no site" instead of
-    // throwing a TDZ error into the application.
-    t.variableDeclaration('var', [
-      t.variableDeclarator(
-        t.cloneNode(state.siteBase),
-        state.call('registerSites', [t.valueToNode(state.table())]),
-      ),
-    ]),
+    t.variableDeclaration('var', declared),
+    t.functionDeclaration(t.cloneNode(state.register), [], t.blockStatement(registered)),
+    state.ensureRegistered(),
   ];
-  const variables = programVariablesObject(program, state);
-  if (variables !== null) {
-    statements.push(
-      t.variableDeclaration('var', [t.variableDeclarator(t.cloneNode(variables), t.objectExpression([]))]),
-    );
-  }
   if (state.moduleInvocation !== null) {
     statements.push(
       t.variableDeclaration('var', [

@@ -4,6 +4,10 @@
  * run). Only lookups are needed; Babel chains the maps of the output itself.
  */
 
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
 export interface SourceMapObject {
   version: number;
   sources: (string | null)[];
@@ -120,4 +124,112 @@ export class InputSourceMap {
     if (segment === undefined || segment[1] < 0) return null;
     return { source: segment[1], line: segment[2] + 1, column: segment[3] };
   }
+}
+
+/** A `sourceMappingURL` comment on a line of its own (a line or block comment); the last one counts. */
+const MAP_COMMENT =
+  /^[ \t]*(?:\/\/[#@][ \t]+sourceMappingURL=([^\s'"`]+)[ \t]*|\/\*[#@][ \t]+sourceMappingURL=([^\s'"`*]+)[ \t]*\*\/[ \t]*)$/gm;
+
+/** Is `comment` (a comment's text, without its delimiters) a `sourceMappingURL` comment? */
+export function isMapComment(comment: string): boolean {
+  return /^[#@][ \t]+sourceMappingURL=/.test(comment.trim());
+}
+
+/** A source that is a URL (`webpack://…`, `file:…`): left as it is. */
+const URL_SOURCE = /^[a-z][a-z0-9+.-]*:/i;
+
+export interface LoadedInputMap {
+  /** The map, its sources relative to the input file's directory (no `sourceRoot`); null if none. */
+  map: SourceMapObject | null;
+  /** Why the map the file names could not be used (one line), or null. */
+  problem: string | null;
+}
+
+/**
+ * The source map `code` (the file `filename`) names in its last `sourceMappingURL` comment: a
+ * `data:` URL, or a file relative to `filename`. Its sources are rebased on the input file's
+ * directory (a map file elsewhere, a `sourceRoot`), so that they resolve against the file itself.
+ * A map that cannot be read or is not a version 3 map gives `problem` instead, never an exception.
+ */
+export function loadInputMap(code: string, filename: string): LoadedInputMap {
+  let url: string | undefined;
+  for (const match of code.matchAll(MAP_COMMENT)) url = match[1] ?? match[2];
+  if (url === undefined) return { map: null, problem: null };
+  let text: string;
+  let base: string;
+  try {
+    if (url.startsWith('data:')) {
+      const comma = url.indexOf(',');
+      if (comma < 0) throw new Error('a data URL without data');
+      const header = url.slice(5, comma);
+      const data = url.slice(comma + 1);
+      if (!/^(?:application|text)\/json\b/i.test(header)) throw new Error(`a data URL of type ${header}`);
+      text = /;base64$/i.test(header)
+        ? Buffer.from(data, 'base64').toString('utf8')
+        : decodeURIComponent(data);
+      base = dirname(filename);
+    } else {
+      const location = new URL(url, pathToFileURL(filename));
+      if (location.protocol !== 'file:') throw new Error('not a local file');
+      const path = fileURLToPath(location);
+      text = readFileSync(path, 'utf8');
+      base = dirname(path);
+    }
+  } catch (error) {
+    return { map: null, problem: `${describe(url)}: ${reason(error)}` };
+  }
+  let map: SourceMapObject;
+  try {
+    map = JSON.parse(text) as SourceMapObject;
+    if (
+      map === null ||
+      typeof map !== 'object' ||
+      map.version !== 3 ||
+      typeof map.mappings !== 'string' ||
+      !Array.isArray(map.sources)
+    ) {
+      throw new Error('not a version 3 source map');
+    }
+  } catch (error) {
+    return { map: null, problem: `${describe(url)}: ${reason(error)}` };
+  }
+  const root = typeof map.sourceRoot === 'string' ? map.sourceRoot : '';
+  const here = dirname(filename);
+  const sources = map.sources.map((source) => {
+    if (source === null) return null;
+    const full = root === '' ? source : `${root.replace(/\/?$/, '/')}${source}`;
+    if (URL_SOURCE.test(full)) return full;
+    return toPosix(relative(here, resolve(base, full)));
+  });
+  return { map: { ...map, sources, sourceRoot: undefined }, problem: null };
+}
+
+/**
+ * `sources` (relative to the input file's directory, as loadInputMap leaves them) made relative
+ * to `outputDir`, where the output and its map are written.
+ */
+export function rebaseSources(
+  sources: readonly (string | null)[],
+  inputDir: string,
+  outputDir: string,
+): (string | null)[] {
+  return sources.map((source) =>
+    source === null || URL_SOURCE.test(source)
+      ? source
+      : toPosix(relative(outputDir, resolve(inputDir, source))),
+  );
+}
+
+function toPosix(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+/** The map's URL as a warning names it (an inline map's data left out). */
+function describe(url: string): string {
+  return url.startsWith('data:') ? 'its inline source map' : `its source map ${url}`;
+}
+
+function reason(error: unknown): string {
+  if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return 'no such file';
+  return error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
 }

@@ -135,6 +135,56 @@ describe('object patterns’ reads of their source', () => {
     }
   });
 
+  it('leaves parameter and catch patterns whose defaults or keys name a body declaration where they are', async () => {
+    const { plain, instrumented, log } = await both(`
+      function helper() { return 'outer-helper'; }
+      const v = 'outer-v', w = 'outer-w', key = 'x';
+      function viaFunction(x, { a = helper() } = {}) { function helper() { return 'inner'; } return a; }
+      function viaVar(x, { a = v } = {}) { var v = 'inner'; return a; }
+      function viaConst(x, { a = w } = {}) { const w = 'inner'; return a; }
+      function viaClosure(x, { a = () => w } = {}) { let w = 'inner'; return a(); }
+      function viaParameter(v, { a = v } = {}) { function v() {} return a; }
+      const arrow = (x, { a = w } = {}) => { const w = 'inner'; return a; };
+      class C { m({ a = w } = {}) { let w = 'inner'; return a; } }
+      function viaKey({ [key]: a } = { x: 'outer-key', y: 'inner-key' }) { const key = 'y'; return a; }
+      // Still moved: the body declares nothing the pattern names.
+      function moved(x, { a = w, b } = { b: 'b' }) { const other = 'o'; return [a, b, other]; }
+      const attempt = (f) => { try { return f(); } catch (e) { return e.constructor.name; } };
+      export function run() {
+        return [
+          viaFunction(1), viaVar(1), viaConst(1), viaClosure(1), viaParameter('p'), arrow(1),
+          new C().m(), viaKey(),
+          attempt(() => { try { throw {}; } catch ({ a = v }) { const v = 'inner'; return a; } }),
+          attempt(() => { try { throw {}; } catch ({ a = fn() }) { function fn() { return 'inner'; } return a; } }),
+          attempt(() => { try { throw { x: 'outer-key', y: 'inner-key' }; } catch ({ [key]: a }) { const key = 'y'; return a; } }),
+          attempt(() => { try { throw { m: 'moved' }; } catch ({ m }) { const k = 1; return m; } }),
+          moved(1),
+        ];
+      }
+    `);
+    assert.deepEqual(plain, [
+      'outer-helper',
+      'outer-v',
+      'outer-w',
+      'outer-w',
+      'p',
+      'outer-w',
+      'outer-w',
+      'outer-key',
+      'outer-v',
+      'ReferenceError',
+      'outer-key',
+      'moved',
+      ['outer-w', 'b', 'o'],
+    ]);
+    assert.deepEqual(instrumented, plain);
+    // Only the catch ({ m }) and moved(1) patterns are recorded.
+    const reads = trail(log)
+      .filter((step) => step.startsWith('patternRead'))
+      .map((step) => step.split(':')[3]);
+    assert.deepEqual(reads, ['m', 'a', 'b']);
+  });
+
   it('leaves parameter patterns of sloppy scripts alone', () => {
     const code = `
       function f({ a }, b) { b = 2; return [a, arguments[1]]; }

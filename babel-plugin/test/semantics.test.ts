@@ -3,7 +3,11 @@
 // events the instrumented run produced checked too.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { transformSync } from '@babel/core';
 import stripTypes from '@babel/plugin-transform-typescript';
 import { SiteKind } from '@causeway/core/event-format';
@@ -267,5 +271,57 @@ describe('semantics kept', () => {
     const once = instrument(code, 'idempotent.mjs');
     assert.doesNotMatch(once, /\beval\b|\bFunction\(|new Function/);
     assert.equal(instrument(once, 'idempotent.mjs'), once);
+  });
+});
+
+describe('import cycles', () => {
+  it('a function declaration called before its module’s body ran records its sites and shared variables', async () => {
+    // entry.mjs imports user.mjs first, which calls entry's functions in its own body: before
+    // entry's body (and its header) ran.
+    const entry = `
+      import { early } from './user.mjs';
+      var shared;
+      export function write(o) { o.x = 1; shared = 5; return o.x + shared; }
+      export function read() { return shared; }
+      shared = 7;
+      export const results = [early, write({}), read()];
+    `;
+    const user = `
+      import { write, read } from './entry.mjs';
+      export const early = [write({}), read()];
+    `;
+    const run = async (transform: (code: string, name: string) => string) => {
+      const dir = mkdtempSync(join(tmpdir(), 'causeway-cycle-'));
+      writeFileSync(join(dir, 'entry.mjs'), transform(entry, 'entry.mjs'));
+      writeFileSync(join(dir, 'user.mjs'), transform(user, 'user.mjs'));
+      return ((await import(pathToFileURL(join(dir, 'entry.mjs')).href)) as { results: unknown }).results;
+    };
+    const plain = await run((code) => code);
+    const log: ProbeCall[] = [];
+    (globalThis as { __probeLog?: ProbeCall[] }).__probeLog = log;
+    const instrumented = await run((code, name) => instrument(code, name));
+    assert.deepEqual(plain, [[6, 5], 6, 5]);
+    assert.deepEqual(instrumented, plain);
+    // entry.mjs registers its table once, from write()'s first call (user.mjs has no sites).
+    const tables = log
+      .filter(([name]) => name === 'registerSites')
+      .map(([, table]) => (table as { file: string }).file);
+    assert.deepEqual(tables, ['entry.mjs']);
+    assert.equal(log[0]?.[0], 'registerSites');
+    // Every probe has a site (none is \`undefined + n\`), and the early calls' accesses are
+    // recorded: o.x written and read, \`shared\` written and read through the variables object.
+    const steps = trail(log);
+    assert.ok(!steps.some((step) => step.includes('NaN')), steps.join(' '));
+    const early = steps.slice(0, steps.findIndex((step) => step.startsWith('exit')) + 1);
+    // Sites 0-3: o.x and shared written, then read; 4: write() itself. `object` for `shared`:
+    // the variables object exists (undefined would print as such).
+    assert.deepEqual(early, [
+      'enter:s4',
+      'write:s0:object:1',
+      'write:s1:object:5',
+      'read:s2:object:1',
+      'read:s3:object:5',
+      'exit:s4:0',
+    ]);
   });
 });

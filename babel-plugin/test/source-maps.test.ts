@@ -122,6 +122,71 @@ describe('source maps', () => {
     assert.equal(position?.line, 5);
   });
 
+  it('rebases the input map’s sources on the output’s directory, and on the input’s for sites', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-maps-'));
+    const { code, map } = compile(dir);
+    // The map lives in maps/, with a sourceRoot: its sources resolve against maps/ + sourceRoot.
+    mkdirSync(join(dir, 'dist'));
+    mkdirSync(join(dir, 'maps'));
+    writeFileSync(
+      join(dir, 'maps', 'account.js.map'),
+      JSON.stringify({ ...map, sourceRoot: '../src', sources: ['account.ts'] }),
+    );
+    const input = `${code}\n//# sourceMappingURL=../maps/account.js.map\n`;
+    const request = { filename: join(dir, 'dist', 'account.js'), format: 'module', root: dir } as const;
+    // Written two levels deeper than the input: the sources say how to get back to src/.
+    const deep = instrumentFile(input, {
+      ...request,
+      sourceMaps: 'separate',
+      outputFile: join(dir, 'out', 'deep', 'account.js'),
+    });
+    assert.deepEqual((deep.map as SourceMapObject).sources, ['../../src/account.ts']);
+    assert.equal(deep.sites?.file, 'src/account.ts');
+    // Written beside the input, or inline (on the fly): relative to dist/.
+    const beside = instrumentFile(input, { ...request, sourceMaps: 'separate' });
+    assert.deepEqual((beside.map as SourceMapObject).sources, ['../src/account.ts']);
+    const inline = instrumentFile(input, request).code;
+    const data = /sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)/.exec(inline)?.[1] ?? '';
+    assert.deepEqual(JSON.parse(Buffer.from(data, 'base64').toString('utf8')).sources, ['../src/account.ts']);
+    assert.equal(inline.match(/sourceMappingURL/g)?.length, 1);
+  });
+
+  it('warns in one line, and prints nothing itself, when the input’s map cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-maps-'));
+    const printed: unknown[] = [];
+    const { warn, error, log } = console;
+    console.warn = console.error = console.log = (...args: unknown[]) => void printed.push(args);
+    try {
+      for (const [comment, problem] of [
+        ['//# sourceMappingURL=missing.js.map', 'its source map missing.js.map: no such file'],
+        [
+          '//# sourceMappingURL=data:application/json;base64,bm90IGpzb24=',
+          'its inline source map: Unexpected token',
+        ],
+        ['/*# sourceMappingURL=other.js.map */', 'its source map other.js.map: no such file'],
+      ] as const) {
+        const result = instrumentFile(`export const f = (o) => { o.a = 1; };\n${comment}\n`, {
+          filename: join(dir, 'a.mjs'),
+          format: 'module',
+          root: dir,
+          sourceMaps: 'separate',
+        });
+        assert.ok(
+          result.sourceMapWarning?.startsWith(`${join(dir, 'a.mjs')}: ${problem}`),
+          String(result.sourceMapWarning),
+        );
+        assert.match(result.sourceMapWarning ?? '', /; the output maps to the file as given$/);
+        assert.doesNotMatch(result.sourceMapWarning ?? '', /\n/);
+        // The output maps to the file itself, and names only its own map.
+        assert.deepEqual((result.map as SourceMapObject).sources, ['a.mjs']);
+        assert.deepEqual(result.code.match(/sourceMappingURL=\S+/g), ['sourceMappingURL=a.mjs.map']);
+      }
+    } finally {
+      Object.assign(console, { warn, error, log });
+    }
+    assert.deepEqual(printed, []);
+  });
+
   it('keeps stack traces on the original lines, and on the original file with --enable-source-maps', () => {
     const dir = mkdtempSync(join(tmpdir(), 'causeway-maps-'));
     const typescript = instrument(ORIGINAL, 'stack.ts');

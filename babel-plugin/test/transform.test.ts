@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { CausewayError } from '@causeway/core/errors';
 import { SiteKind, type SiteTable } from '@causeway/core/event-format';
 import { InstrumentErrorCode } from '../src/errors.ts';
-import { instrumentFile, instrumentSource, verifyOutput } from '../src/transform.ts';
+import { detectFormat, instrumentFile, instrumentSource, verifyOutput } from '../src/transform.ts';
 import { fakeProbes, importModule, instrument, type ProbeCall, runInstrumented, trail } from './helpers.ts';
 
 const SAMPLE = `
@@ -173,6 +173,32 @@ describe('instrumentSource', () => {
     assert.equal(twice.match(/enterAsync/g)?.length, 1);
   });
 
+  it('recognises its output whatever the probes module, ES module or CommonJS', () => {
+    for (const [name, format] of [
+      ['input.mjs', 'module'],
+      ['input.cjs', 'commonjs'],
+    ] as const) {
+      const source =
+        'export async function f(o) { o.p = 1; await 1; }\nvar shared = 1;\nexport function g() { shared++; }\nshared++;\n';
+      const code = format === 'module' ? source : source.replaceAll('export ', '');
+      const once = instrumentFile(code, {
+        filename: `/app/${name}`,
+        format,
+        root: '/app',
+        runtimeModule: './my-recorder.js',
+      });
+      assert.match(once.code, /"\.\/my-recorder\.js"/);
+      const twice = instrumentFile(once.code, {
+        filename: `/app/${name}`,
+        format,
+        root: '/app',
+        runtimeModule: './other.js',
+      });
+      assert.equal(twice.alreadyInstrumented, true, name);
+      assert.equal(twice.code, once.code, name);
+    }
+  });
+
   it('emits require() for CommonJS, and the output runs as CommonJS', () => {
     const output = instrument('module.exports = function f() { return 1; };', 'input.cjs', 'commonjs');
     assert.match(output, /var _cw = require\(/);
@@ -270,7 +296,7 @@ describe('instrumentSource', () => {
 
   it('does not mistake user code that calls something.registerSites for its own output', () => {
     const output = instrument(
-      'var handle = registry.registerSites({});\nexport function f() { return 1; }\n',
+      'import * as registry from "./registry.js";\nvar handle = registry.registerSites({});\nfunction setup() { handle = registry.registerSites({ v: 1 }); }\nexport function f() { return 1; }\n',
       'input.mjs',
     );
     assert.match(output, /_cw\.enter/);
@@ -308,5 +334,43 @@ describe('instrumentSource', () => {
       verify: true,
     });
     assert.match(output.code, /_cw\.write\(/);
+  });
+
+  it('decides a file no package.json type decides as Node 24 does (types stripped first)', () => {
+    const cases: [string, string, 'module' | 'commonjs'][] = [
+      ['a.ts', "import type { T } from './t.ts';\nmodule.exports = 1;", 'commonjs'],
+      ['b.ts', "export type { T } from './t.ts';\nexport type U = 1;\nexport interface I {}", 'commonjs'],
+      ['c.ts', 'export declare const q: number;\nexport type * from "./t.ts";', 'commonjs'],
+      ['d.ts', "import { type T } from './t.ts';", 'module'], // kept as `import {} from`
+      ['e.ts', 'export {};', 'module'],
+      ['f.js', 'const o = {};\nif (o) return;\nmodule.exports = o;', 'commonjs'],
+      ['g.js', 'with ({}) {}', 'commonjs'],
+      ['h.js', 'console.log(import.meta.url);', 'module'],
+      ['i.js', 'function f() { return import.meta.url; }', 'module'],
+      ['j.js', 'const x = await 1;', 'module'],
+      ['k.js', 'async function f() { await 1; }', 'commonjs'],
+      ['l.js', "import x from 'y';\nconst = 1;", 'module'], // neither parses: the module's error
+      ['m.ts', 'import x = require("./t");\nexport = x;', 'commonjs'],
+    ];
+    for (const [name, code, format] of cases) assert.equal(detectFormat(code, `/app/${name}`), format, name);
+    // And the transform follows it: a top-level return, and require() for CommonJS TypeScript.
+    const cjs = instrumentFile('const o = {};\nfunction f() { o.x = 1; }\nif (o) return;\n', {
+      filename: '/app/cli.js',
+      format: 'unambiguous',
+      root: '/app',
+      verify: true,
+    });
+    assert.match(cjs.code, /require\(/);
+    const ts = instrumentFile(
+      "import type { T } from './t.ts';\nconst o: { x?: T } = {};\nfunction f() { o.x = 1; }\n",
+      {
+        filename: '/app/m.ts',
+        format: 'unambiguous',
+        root: '/app',
+        verify: true,
+      },
+    );
+    assert.match(ts.code, /require\(/);
+    assert.doesNotMatch(ts.code, /^import /m);
   });
 });

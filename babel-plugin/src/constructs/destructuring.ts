@@ -212,7 +212,9 @@ export function instrumentPatternReads(
  * The loop's body stays a block of its own (it may declare a name the head declares); the catch
  * body's statements follow the declaration in one block, as a catch parameter and its body share
  * a scope. The pattern is evaluated at the same point (after the step, before the body; when the
- * exception is caught), once per iteration, with the same defaults and errors.
+ * exception is caught), once per iteration, with the same defaults and errors. A catch pattern
+ * whose defaults or computed keys name something its body declares stays where it is
+ * (readsBodyNames); a loop's body stays a block of its own, so its declarations are not seen.
  */
 export function instrumentHeadPatternReads(
   path: NodePath<t.ForOfStatement | t.ForInStatement>,
@@ -238,6 +240,8 @@ export function instrumentCatchPatternReads(path: NodePath<t.CatchClause>, state
   const node = path.node;
   const pattern = node.param;
   if (state.isGenerated(node) || !t.isObjectPattern(pattern)) return;
+  // Its defaults and computed keys see the enclosing scope, not the catch body's declarations.
+  if (readsBodyNames(path.get('param') as NodePath, node.body)) return;
   const object = rewritePatternKeys(pattern, path, state);
   if (object === null) return;
   const error = path.scope.generateUidIdentifier('cwCaught');
@@ -299,6 +303,49 @@ function bodyVarNames(body: t.Node): Set<string> {
 }
 
 /**
+ * Every name `body` declares, in any block of it but not inside its nested functions: variables
+ * of any kind, functions, classes, TypeScript enums and namespaces. More than the names its top
+ * level can see (a nested block's own `let` counts too), which only leaves more patterns alone.
+ */
+function bodyDeclaredNames(body: t.Node): Set<string> {
+  const names = new Set<string>();
+  t.traverseFast(body, (node) => {
+    if (node !== body && t.isFunction(node)) {
+      if (t.isFunctionDeclaration(node) && node.id) names.add(node.id.name);
+      return t.traverseFast.skip;
+    }
+    if (t.isVariableDeclaration(node) || t.isClassDeclaration(node) || t.isTSEnumDeclaration(node)) {
+      for (const name of Object.keys(t.getBindingIdentifiers(node))) names.add(name);
+    } else if (t.isTSModuleDeclaration(node) && t.isIdentifier(node.id)) {
+      names.add(node.id.name);
+    }
+  });
+  return names;
+}
+
+/**
+ * Does the pattern at `pattern` refer, in a default or a computed key (also inside a function
+ * there), to a name `body` declares? Where it stands, such a name is the enclosing scope's (or the
+ * parameter list's); moved into the body, it would become the body's own: another function, a
+ * `var` still undefined, a `let` in its TDZ. Such a pattern must stay where it is.
+ */
+function readsBodyNames(pattern: NodePath, body: t.Node): boolean {
+  const declared = bodyDeclaredNames(body);
+  if (declared.size === 0) return false;
+  let found = false;
+  pattern.traverse({
+    ReferencedIdentifier(inner) {
+      const node = inner.node;
+      if ((t.isIdentifier(node) || t.isJSXIdentifier(node)) && declared.has(node.name)) {
+        found = true;
+        inner.stop();
+      }
+    },
+  });
+  return found;
+}
+
+/**
  * A function's last parameter that is an object pattern (`function f(a, { b, c } = d)`) reads its
  * argument's properties: where nothing can tell the difference, the pattern moves into the body,
  * first after the function's enter (so its reads belong to the task the function runs in), from a
@@ -310,8 +357,10 @@ function bodyVarNames(body: t.Node): Set<string> {
  * the simple parameters), for the last parameter (a later default could see the pattern's names,
  * or hit their TDZ), not in a generator (its parameters are bound at the call, its body runs at
  * the first next()), when no earlier parameter names one of the pattern's names (a closure there
- * would not see them), and when the body declares none of them with `var` or as a function. `f.length` is unchanged (a pattern and a plain parameter count the same). Elsewhere
- * the pattern's reads are not recorded.
+ * would not see them), when the body declares none of them with `var` or as a function, and when
+ * no default or computed key of the pattern names anything the body declares (readsBodyNames).
+ * `f.length` is unchanged (a pattern and a plain parameter count the same). Elsewhere the
+ * pattern's reads are not recorded.
  */
 export function instrumentParameterPatternReads(path: NodePath<t.Function>, state: FileState): void {
   const node = path.node;
@@ -330,6 +379,16 @@ export function instrumentParameterPatternReads(path: NodePath<t.Function>, stat
     });
   }
   if (seenEarlier) return;
+  // Its defaults and computed keys see the parameter list's scope, not the body's declarations.
+  const patternPath = path.get(`params.${node.params.length - 1}`) as NodePath;
+  if (
+    t.isBlockStatement(node.body) &&
+    readsBodyNames(
+      t.isAssignmentPattern(last) ? (patternPath.get('left') as NodePath) : patternPath,
+      node.body,
+    )
+  )
+    return;
   const object = rewritePatternKeys(pattern, path.get('body') as NodePath, state);
   if (object === null) return;
   const parameter = path.scope.generateUidIdentifier('cwParam');

@@ -86,6 +86,9 @@ export function instrumentFunction(path: NodePath<t.Function>, state: FileState)
   const suspended = node.generator && !node.async ? state.suspendedFlag(path) : null;
 
   const prologue: t.Statement[] = [];
+  // Through an import cycle, an ES module's function declaration can be called before the
+  // module's body (and the header registering its sites) ran: it registers them then.
+  if (state.isModule && isTopLevelDeclaration(path)) prologue.push(state.ensureRegistered());
   if (suspended) {
     prologue.push(
       state.mark(t.variableDeclaration('var', [t.variableDeclarator(suspended, t.booleanLiteral(false))])),
@@ -134,6 +137,17 @@ export function instrumentFunction(path: NodePath<t.Function>, state: FileState)
   // Direct assignment, not replaceWith: the statements moved into the try block were already
   // visited, and must not be visited (and instrumented) again.
   node.body = t.blockStatement([...prologue, guarded], body.directives);
+}
+
+/** Is `fn` a function declaration of the program's top level (exported or not): hoisted? */
+function isTopLevelDeclaration(fn: NodePath<t.Function>): boolean {
+  if (!fn.isFunctionDeclaration()) return false;
+  const parent = fn.parentPath;
+  if (parent.isProgram()) return true;
+  return (
+    (parent.isExportNamedDeclaration() || parent.isExportDefaultDeclaration()) &&
+    parent.parentPath.isProgram()
+  );
 }
 
 /** `_cwSuspended = _cw.reentered(S, _cwSuspended)`: starts a generator's slice if it was suspended. */

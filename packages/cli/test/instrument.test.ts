@@ -35,6 +35,7 @@ const TREE: Record<string, string> = {
   'lib/broken.js': 'export const x = (1 + ;\n',
   'assets/logo.txt': 'not code\n',
   'node_modules/dep/index.js': 'module.exports = 1;\n',
+  '.causeway/cache/0123.js': 'export const cached = 1;\n',
 };
 
 function makeTree(): string {
@@ -179,6 +180,116 @@ describe('causeway instrument', () => {
     );
     assert.equal(readFileSync(join(dir, 'out', 'main.ts'), 'utf8'), TREE['main.ts']);
     assert.equal(existsSync(join(dir, 'out', 'main.ts.map')), false);
+  });
+
+  it('takes globs with a leading ./, and warns once about a glob that matches no file', () => {
+    const dir = makeTree();
+    const args = ['instrument', 'app', '--out-dir', 'out', '--runtime', PROBES];
+    const globs = ['--include', './lib/**', '--exclude', './lib/broken.js', '--exclude', 'app/lib/**'];
+    const result = causeway(dir, ...args, ...globs, '--exclude', 'app/lib/**');
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^ {2}lib\/broken\.js: excluded by --exclude \.\/lib\/broken\.js \(copied unchanged\)$/m,
+    );
+    assert.match(result.stdout, /^ {2}main\.ts: not matched by --include \(copied unchanged\)$/m);
+    assert.match(result.stdout, /^Instrumented 2 files into out\/: /m);
+    assert.equal(
+      result.stderr,
+      "causeway: warning: --exclude 'app/lib/**' matches no file under app/ (globs are relative to <dir>)\n",
+    );
+    const quiet = causeway(dir, ...args, ...globs, '-q');
+    assert.equal(quiet.stderr, '');
+  });
+
+  it('loads files no package.json type decides as Node does: types stripped, CommonJS without module syntax', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+    const files: Record<string, string> = {
+      'package.json': '{ "name": "untyped" }',
+      // CommonJS TypeScript: `import type` and `export type` vanish with the types.
+      'types.ts': 'export type Count = number;\n',
+      'counter.ts': [
+        "import type { Count } from './types.ts';",
+        'const state: { n: Count } = { n: 0 };',
+        'function bump() { state.n += 1; }',
+        'bump();',
+        'module.exports = { state };',
+        "console.log('counter', typeof module, state.n);",
+      ].join('\n'),
+      // CommonJS with a top-level return.
+      'cli.js': [
+        'const o = { x: 0 };',
+        'function f() { o.x = 1; }',
+        'f();',
+        "console.log('cli', o.x);",
+        'if (require.main !== module) return;',
+        "console.log('main');",
+      ].join('\n'),
+      // An ES module only through `import { type T }` (kept as `import {} from`).
+      'esm.ts': [
+        "import { type Count } from './types.ts';",
+        'const o = { n: 1 as Count };',
+        'function f() { o.n += 1; }',
+        'f();',
+        "console.log('esm', typeof module, o.n);",
+      ].join('\n'),
+    };
+    mkdirSync(join(dir, 'app'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'app', name), text);
+    const instrumented = causeway(dir, 'instrument', 'app', '--out-dir', 'out', '--runtime', PROBES);
+    assert.equal(instrumented.status, 0, instrumented.stderr + instrumented.stdout);
+    for (const file of ['counter.ts', 'cli.js', 'esm.ts']) {
+      const plain = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd: join(dir, 'app') });
+      const out = join(dir, 'out');
+      const run = spawnSync(process.execPath, [file], {
+        encoding: 'utf8',
+        cwd: out,
+        env: { ...process.env, CAUSEWAY_TRACE_FILE: join(out, `${file}.cwtrace`), CAUSEWAY_QUIET: '1' },
+      });
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.equal(run.status, 0, `${file}: ${run.stderr}`);
+      assert.equal(run.stdout, plain.stdout, file);
+      assert.match(readFileSync(join(out, file), 'utf8'), /registerSites/, file);
+    }
+  });
+
+  it('warns in one line about a source map it cannot read, and not with -q', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app', 'package.json'), '{ "type": "module" }');
+    writeFileSync(
+      join(dir, 'app', 'a.js'),
+      'export const f = (o) => { o.a = 1; };\n//# sourceMappingURL=missing.js.map\n',
+    );
+    const loud = causeway(dir, 'instrument', 'app', '--out-dir', 'out', '--runtime', PROBES);
+    assert.equal(loud.status, 0, loud.stderr);
+    assert.equal(
+      loud.stderr,
+      'causeway: warning: app/a.js: its source map missing.js.map: no such file; the output maps to the file as given\n',
+    );
+    assert.match(loud.stdout, /^Instrumented 1 file /m);
+    const quiet = causeway(dir, 'instrument', 'app', '--out-dir', 'out2', '--runtime', PROBES, '-q');
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+  });
+
+  it('rebases the sources of an input map on where the output is written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'causeway-instrument-'));
+    mkdirSync(join(dir, 'app', 'dist'), { recursive: true });
+    writeFileSync(join(dir, 'app', 'package.json'), '{ "type": "module" }');
+    // dist/b.js, compiled from src/b.ts (one line for one line).
+    writeFileSync(
+      join(dir, 'app', 'dist', 'b.js'),
+      'export const f = (o) => { o.a = 1; };\n//# sourceMappingURL=b.js.map\n',
+    );
+    const map = { version: 3, sources: ['../src/b.ts'], names: [], mappings: 'AAAA' };
+    writeFileSync(join(dir, 'app', 'dist', 'b.js.map'), JSON.stringify(map));
+    const result = causeway(dir, 'instrument', 'app', '--out-dir', 'out/deep', '--runtime', PROBES);
+    assert.equal(result.status, 0, result.stderr);
+    const written = JSON.parse(readFileSync(join(dir, 'out', 'deep', 'dist', 'b.js.map'), 'utf8')) as {
+      sources: string[];
+    };
+    assert.deepEqual(written.sources, ['../../../app/src/b.ts']);
   });
 
   it('refuses a missing directory and a bad --accesses with usage errors', () => {

@@ -13,6 +13,8 @@ export const InstrumentationErrorCode = {
   MODULE_SKIPPED: 'CW_MODULE_SKIPPED',
   /** A construct in a module could not be instrumented; it runs as written, the rest is instrumented. */
   CONSTRUCT_SKIPPED: 'CW_CONSTRUCT_SKIPPED',
+  /** A module names a source map that cannot be read; its code is instrumented, mapped to itself. */
+  SOURCE_MAP_UNREADABLE: 'CW_SOURCE_MAP_UNREADABLE',
   /** A probe met a value it cannot record (for example a malformed site table); it is ignored. */
   PROBE_INPUT: 'CW_PROBE_INPUT',
   /** A probe failed inside Causeway; the event is not recorded and the application goes on. */

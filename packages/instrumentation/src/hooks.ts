@@ -59,6 +59,8 @@ function warnPartial(warnings: readonly string[]): void {
 /**
  * The load hook. With `cache`, instrumented code is looked up there first and stored there after
  * instrumenting (transform-cache.ts). `failConstructs` is for tests of the plugin's fallback.
+ * `quiet` (CAUSEWAY_QUIET) drops the warning about a source map a module names and that cannot
+ * be read (the module is instrumented all the same).
  */
 export function createLoadHook(
   root: string,
@@ -66,6 +68,7 @@ export function createLoadHook(
   cache: TransformCache | null = null,
   files: FileFilter = NO_FILTER,
   failConstructs: readonly string[] = [],
+  quiet = false,
 ): LoadHookSync {
   return (url, context, nextLoad) => {
     const loaded = nextLoad(url, context);
@@ -86,7 +89,7 @@ export function createLoadHook(
         warnPartial(cache?.warnings(key) ?? []);
         return { format, source: cached, shortCircuit: true };
       }
-      const { code, warnings } = instrumentFile(text, {
+      const { code, warnings, sourceMapWarning } = instrumentFile(text, {
         filename: path,
         format,
         root,
@@ -98,6 +101,8 @@ export function createLoadHook(
       });
       cache?.set(key, code, warnings);
       warnPartial(warnings);
+      if (sourceMapWarning !== null && !quiet)
+        warn(InstrumentationErrorCode.SOURCE_MAP_UNREADABLE, sourceMapWarning);
       return { format, source: code, shortCircuit: true };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

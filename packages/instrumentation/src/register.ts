@@ -35,6 +35,13 @@ if (session.config.enabled && session.output !== null) {
   const cache = new TransformCache(join(process.cwd(), '.causeway', 'cache'));
   // Read at each load, so that causeway.configure({ accesses }) applies to modules loaded later.
   registerHooks({
-    load: createLoadHook(process.cwd(), () => session.config.accesses, cache, session.config.files),
+    load: createLoadHook(
+      process.cwd(),
+      () => session.config.accesses,
+      cache,
+      session.config.files,
+      [],
+      session.config.quiet,
+    ),
   });
 }

@@ -18,7 +18,7 @@ import { DEFAULT_RUNTIME_MODULE } from '@causeway/babel-plugin';
 import { InstrumentErrorCode, instrumentFile, isInstrumentable } from '@causeway/babel-plugin/transform';
 import { CausewayError } from '@causeway/core/errors';
 import { SITE_KIND_NAMES, type SiteKind } from '@causeway/core/event-format';
-import { filteredOut } from '@causeway/instrumentation/file-filter';
+import { filteredOut, matchesFileGlob } from '@causeway/instrumentation/file-filter';
 import { parseCommandArgs } from '../args.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { type Io, Progress } from '../io.ts';
@@ -49,7 +49,8 @@ written and listed in the summary as file:line:col; the rest of its file is inst
 
 Examples:
   causeway instrument src --out-dir build          then run build/ as you ran src/
-  causeway instrument src --exclude 'src/generated/**' --accesses writes
+  causeway instrument src --exclude 'generated/**' --accesses writes
+                                                   (globs are relative to <dir>: src/generated/)
 `;
 
 /** Trees with more files than this get a progress line (on a terminal). */
@@ -75,6 +76,10 @@ export interface Summary {
   skipped: { path: string; reason: string }[];
   /** Constructs the plugin left uninstrumented, as `file:line:col: what` (the files were instrumented). */
   warnings: string[];
+  /** --include and --exclude globs that match no file under <dir>, as `--exclude 'glob'`. */
+  unmatched: string[];
+  /** Files whose own source map could not be read, one line each (they were instrumented). */
+  mapWarnings: string[];
   errors: string[];
 }
 
@@ -121,6 +126,13 @@ export function instrument(args: string[], io: Io): number {
   };
   const summary = instrumentTree(options, io);
   for (const error of summary.errors) io.err(`causeway: ${error}\n`);
+  if (!values.quiet) {
+    const under = relative(process.cwd(), root) || '.';
+    for (const flag of summary.unmatched) {
+      io.err(`causeway: warning: ${flag} matches no file under ${under}/ (globs are relative to <dir>)\n`);
+    }
+    for (const warning of summary.mapWarnings) io.err(`causeway: warning: ${warning}\n`);
+  }
   if (!values.quiet) io.out(renderSummary(summary, options));
   return summary.errors.length > 0 ? ExitCode.BadInput : ExitCode.Ok;
 }
@@ -138,7 +150,8 @@ function listFiles(options: Options, summary: Summary): string[] {
       if (entry.isDirectory()) {
         // The output directory may sit inside the input (but not be it): never read it back.
         if (full === options.outDir && options.outDir !== options.root) continue;
-        if (entry.name === '.git') continue;
+        // Git's and Causeway's own folders (traces, the on-the-fly cache): neither source nor output.
+        if (entry.name === '.git' || entry.name === '.causeway') continue;
         if (entry.name === 'node_modules' && !includesNodeModules) {
           summary.skipped.push({
             path: `${path}/`,
@@ -208,9 +221,19 @@ export function instrumentTree(options: Options, io: Io): Summary {
     sitesByKind: new Map(),
     skipped: [],
     warnings: [],
+    mapWarnings: [],
+    unmatched: [],
     errors: [],
   };
   const files = listFiles(options, summary);
+  for (const [flag, globs] of [
+    ['--include', options.include],
+    ['--exclude', options.exclude],
+  ] as const) {
+    for (const glob of new Set(globs)) {
+      if (!files.some((file) => matchesFileGlob(file, glob))) summary.unmatched.push(`${flag} '${glob}'`);
+    }
+  }
   const inPlace = options.outDir === options.root;
   const written = new Set<string>();
   const typeCache = new Map<string, Format>();
@@ -237,6 +260,7 @@ export function instrumentTree(options: Options, io: Io): Summary {
         sourceMaps: 'separate',
         verify: true,
         sourceFileName: relative(dirname(target), source).split(sep).join('/'),
+        outputFile: target,
         ...(options.failConstructs ? { failConstructs: options.failConstructs } : {}),
       });
       summary.warnings.push(...result.warnings);
@@ -250,6 +274,11 @@ export function instrumentTree(options: Options, io: Io): Summary {
       }
       writeFileSync(target, result.code);
       written.add(path);
+      if (result.sourceMapWarning !== null) {
+        summary.mapWarnings.push(
+          result.sourceMapWarning.replace(source, relative(process.cwd(), source) || path),
+        );
+      }
       if (result.map !== null) {
         writeFileSync(`${target}.map`, JSON.stringify(result.map));
         written.add(`${path}.map`);
