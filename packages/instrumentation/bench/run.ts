@@ -70,6 +70,7 @@ for (const name of ['notNoted', 'notedInTask', 'notedFromLoop']) {
 const traceDir = mkdtempSync(join(tmpdir(), 'causeway-bench-'));
 const workload = join(traceDir, 'promise-workload.ts');
 copyFileSync(here('promise-workload.ts'), workload);
+copyFileSync(here('orders.ts'), join(traceDir, 'orders.ts'));
 let records = 0;
 let dropped = 0;
 const plain: number[] = [];
