@@ -3,54 +3,21 @@
 // (CAUSEWAY_TUI_PLAIN_IMPORTS=1) and through the quick-imports hook (tui/src/quick-imports.ts).
 // Usage: node tui/bench/first-paint.ts [runs per variant, default 8]
 
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { writeSyntheticTrace } from './synthetic.ts';
+import { firstPaintInTmux, hasTmux } from './terminal.ts';
 
-const BIN = fileURLToPath(new URL('../../packages/cli/bin/causeway.js', import.meta.url));
 const runs = Number(process.argv[2] ?? 8);
-let starts = 0;
 
-async function firstPaint(path: string, plain: boolean): Promise<number> {
-  // A socket per start: a new session on a server still shutting down can fail.
-  const socket = `causeway-first-paint-${process.pid}-${++starts}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  const env = plain ? 'CAUSEWAY_TUI_PLAIN_IMPORTS=1' : 'CAUSEWAY_TUI_PLAIN_IMPORTS=0';
-  const started = performance.now();
-  tmux(
-    'new-session',
-    '-d',
-    '-s',
-    'bench',
-    '-x',
-    '120',
-    '-y',
-    '40',
-    `env -u CI ${env} '${process.execPath}' '${BIN}' tui '${path}'`,
-  );
-  try {
-    while (performance.now() - started < 30_000) {
-      if (tmux('capture-pane', '-p', '-t', 'bench').stdout.includes('Timeline ·'))
-        return performance.now() - started;
-      await sleep(10);
-    }
-    console.error(
-      `no timeline after 30 s; the screen:\n${tmux('capture-pane', '-p', '-t', 'bench').stdout}${tmux('list-sessions').stderr}`,
-    );
-    return Number.NaN;
-  } finally {
-    tmux('kill-server');
-  }
-}
+const firstPaint = (path: string, plain: boolean): Promise<number> =>
+  firstPaintInTmux(path, [`CAUSEWAY_TUI_PLAIN_IMPORTS=${plain ? 1 : 0}`]);
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-if (spawnSync('tmux', ['-V']).status !== 0) {
+if (!hasTmux()) {
   console.error('first-paint: needs tmux (apt-get install -y tmux)');
   process.exit(2);
 }

@@ -9,15 +9,14 @@
  * Goals (issue 7): first paint < 1 s, key to frame < 16 ms, on 1 M events.
  */
 
-import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { writeSyntheticTrace } from './synthetic.ts';
+import { firstPaintInTmux, hasTmux } from './terminal.ts';
 
 // As `causeway tui` runs it: React's production build (set before React is first imported).
 process.env.NODE_ENV ??= 'production';
@@ -134,32 +133,7 @@ async function measure(path: string, events: number): Promise<Figures> {
  * an earlier start), polled every 10 ms. null when tmux is not installed.
  */
 async function firstPaintInTerminal(path: string): Promise<number | null> {
-  if (spawnSync('tmux', ['-V']).status !== 0) return null;
-  const socket = `causeway-tui-bench-${process.pid}`;
-  const bin = fileURLToPath(new URL('../../packages/cli/bin/causeway.js', import.meta.url));
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  const started = performance.now();
-  tmux(
-    'new-session',
-    '-d',
-    '-s',
-    'bench',
-    '-x',
-    '120',
-    '-y',
-    '40',
-    `env -u CI '${process.execPath}' '${bin}' tui '${path}'`,
-  );
-  try {
-    while (performance.now() - started < 30_000) {
-      if (tmux('capture-pane', '-p', '-t', 'bench').stdout.includes('Timeline ·'))
-        return performance.now() - started;
-      await sleep(10);
-    }
-    return Number.NaN;
-  } finally {
-    tmux('kill-server');
-  }
+  return hasTmux() ? firstPaintInTmux(path) : null;
 }
 
 function median(values: number[]): number {
