@@ -148,7 +148,14 @@ describe('value capture (CAUSEWAY_CAPTURE=on)', () => {
 });
 
 describe('value capture of incoming requests (CAUSEWAY_CAPTURE=on)', () => {
-  it("records an incoming request's headers minus secrets and its body as the app read it, naming the request's task", async () => {
+  /**
+   * Sends one POST to an app that reads its body, recorded at CAUSEWAY_CAPTURE=on: the captures
+   * it left (by capture name) and the task of its HttpRequest record.
+   */
+  async function incoming(
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<{ captures: Map<string, Record<string, unknown>>; requestTask: number | undefined }> {
     const serverRecorder = newRecorder();
     const readServer = reader(serverRecorder);
     const undo = installHttpServer(serverRecorder, null, { level: 'on', bytes: BYTES });
@@ -159,11 +166,7 @@ describe('value capture of incoming requests (CAUSEWAY_CAPTURE=on)', () => {
     try {
       await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
       const { port } = app.address() as AddressInfo;
-      const answer = await fetch(`http://127.0.0.1:${port}/transfers`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer abc' },
-        body: '{"from":"alice","amount":10}',
-      });
+      const answer = await fetch(`http://127.0.0.1:${port}/transfers`, { method: 'POST', headers, body });
       assert.equal(await answer.text(), 'ok');
     } finally {
       undo();
@@ -171,60 +174,41 @@ describe('value capture of incoming requests (CAUSEWAY_CAPTURE=on)', () => {
       app.close();
     }
     const recorded = readServer();
-    const request = recorded.records.find((r) => r.kind === EventKind.HttpRequest);
-    assert.ok(request);
     const captures = new Map<string, Record<string, unknown>>();
     for (const r of recorded.records) {
       if (r.kind !== EventKind.CustomEvent) continue;
       const data = JSON.parse(recorded.string(high(r.a)) as string) as Record<string, unknown>;
       captures.set(recorded.string(low(r.a)) as string, data);
     }
-    const headers = captures.get(CAPTURE_NAMES.serverRequestHeaders);
-    assert.equal(headers?.exchange, 0);
-    assert.equal(headers?.request, request.task);
-    const sent = (headers?.headers ?? {}) as Record<string, unknown>;
-    assert.deepEqual([sent['content-type'], sent.authorization], ['application/json', REDACTED]);
-    const body = captures.get(CAPTURE_NAMES.serverRequestBody);
-    assert.deepEqual(
-      [body?.exchange, body?.request, body?.bytes, body?.text],
-      [0, request.task, 28, '{"from":"alice","amount":10}'],
-    );
-  });
+    return { captures, requestTask: recorded.records.find((r) => r.kind === EventKind.HttpRequest)?.task };
+  }
 
   /** The body capture of one incoming request with `body` of `contentType`. */
   async function incomingBody(
     body: string,
     contentType: string,
   ): Promise<Record<string, unknown> | undefined> {
-    const serverRecorder = newRecorder();
-    const readServer = reader(serverRecorder);
-    const undo = installHttpServer(serverRecorder, null, { level: 'on', bytes: BYTES });
-    const app = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('ok'));
-    });
-    try {
-      await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-      const { port } = app.address() as AddressInfo;
-      const answer = await fetch(`http://127.0.0.1:${port}/login`, {
-        method: 'POST',
-        headers: { 'content-type': contentType },
-        body,
-      });
-      assert.equal(await answer.text(), 'ok');
-    } finally {
-      undo();
-      app.closeAllConnections();
-      app.close();
-    }
-    const recorded = readServer();
-    for (const r of recorded.records) {
-      if (r.kind !== EventKind.CustomEvent) continue;
-      if (recorded.string(low(r.a)) !== CAPTURE_NAMES.serverRequestBody) continue;
-      return JSON.parse(recorded.string(high(r.a)) as string) as Record<string, unknown>;
-    }
-    return undefined;
+    const { captures } = await incoming({ 'content-type': contentType }, body);
+    return captures.get(CAPTURE_NAMES.serverRequestBody);
   }
+
+  it("records an incoming request's headers minus secrets and its body as the app read it, naming the request's task", async () => {
+    const { captures, requestTask } = await incoming(
+      { 'content-type': 'application/json', authorization: 'Bearer abc' },
+      '{"from":"alice","amount":10}',
+    );
+    assert.ok(requestTask !== undefined);
+    const headers = captures.get(CAPTURE_NAMES.serverRequestHeaders);
+    assert.equal(headers?.exchange, 0);
+    assert.equal(headers?.request, requestTask);
+    const sent = (headers?.headers ?? {}) as Record<string, unknown>;
+    assert.deepEqual([sent['content-type'], sent.authorization], ['application/json', REDACTED]);
+    const body = captures.get(CAPTURE_NAMES.serverRequestBody);
+    assert.deepEqual(
+      [body?.exchange, body?.request, body?.bytes, body?.text],
+      [0, requestTask, 28, '{"from":"alice","amount":10}'],
+    );
+  });
 
   it('redacts secret-looking keys inside a JSON body, at any depth; the rest as sent', async () => {
     const body = await incomingBody(
