@@ -18,6 +18,32 @@ const HOSTILE_KEY = `carol*/\`\${globalThis.pwned}\`\n`;
 const HOSTILE_FN = `Store.find*/\${globalThis.pwned}\n// `;
 const HOSTILE_SQL = `SELECT balance FROM accounts WHERE id = '?' /* */ \${globalThis.pwned} ${HOSTILE}`;
 
+/** An event list, and what appends an event of stream 1 to it (index and seq in order). */
+function eventList(): {
+  events: TraceEvent[];
+  push: (task: number, kindName: string, extra?: Partial<TraceEvent>) => void;
+} {
+  const events: TraceEvent[] = [];
+  const push = (task: number, kindName: string, extra: Partial<TraceEvent> = {}) => {
+    events.push({
+      index: events.length,
+      stream: 1,
+      seq: events.length,
+      kind: 0,
+      kindName,
+      flags: 0,
+      task,
+      site: null,
+      timeMs: null,
+      invocation: null,
+      access: null,
+      exchange: null,
+      ...extra,
+    });
+  };
+  return { events, push };
+}
+
 /** A trace, as the core reports it, where two requests read a balance and both write it back. */
 function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
   const tasks = [1, 2, 3].map((n) => ({
@@ -42,23 +68,7 @@ function racyTrace(): { report: TraceReport; events: TraceEvent[] } {
     functionName,
     name: '',
   });
-  const events: TraceEvent[] = [];
-  const push = (task: number, kindName: string, extra: Partial<TraceEvent> = {}) =>
-    events.push({
-      index: events.length,
-      stream: 1,
-      seq: events.length,
-      kind: 0,
-      kindName,
-      flags: 0,
-      task,
-      site: null,
-      timeMs: null,
-      invocation: null,
-      access: null,
-      exchange: null,
-      ...extra,
-    });
+  const { events, push } = eventList();
   const access = (kind: 'read' | 'write', objectId: number, property: string, value: string | null) => ({
     access: { kind, objectId, keyId: 1, property, valueTag: 0 as never, value },
   });
@@ -191,23 +201,7 @@ function pgRaceTrace(
   const rowSite = (statement: string) => ({ ...fnSite(statement), file: '<postgres>', kindName: 'read' });
   const SELECT = 'SELECT id, balance FROM accounts WHERE id = $1';
   const UPDATE = 'UPDATE accounts SET balance = $1 WHERE id = $2';
-  const events: TraceEvent[] = [];
-  const push = (task: number, kindName: string, extra: Partial<TraceEvent> = {}) =>
-    events.push({
-      index: events.length,
-      stream: 1,
-      seq: events.length,
-      kind: 0,
-      kindName,
-      flags: 0,
-      task,
-      site: null,
-      timeMs: null,
-      invocation: null,
-      access: null,
-      exchange: null,
-      ...extra,
-    });
+  const { events, push } = eventList();
   const row = (task: number, kind: 'read' | 'write', statement: string, value: string | null) =>
     push(task, kind, {
       site: rowSite(statement),
